@@ -1,0 +1,165 @@
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// DefaultEndpoint is the base URL used when WithEndpoint is not given. It is
+// a placeholder under the reserved .invalid domain, so that a program that
+// forgets to configure a server sends nothing anywhere: set your server's
+// update URL with WithEndpoint.
+const DefaultEndpoint = "https://telemetry.invalid/v1/update/"
+
+// DefaultRequestTimeout bounds each HTTP attempt when WithRequestTimeout is
+// not given.
+const DefaultRequestTimeout = 30 * time.Second
+
+// defaultInterval is the wait before the next update when the server gives
+// none (or less than minNextUpdate): one hour, plus up to a minute of jitter
+// so that a fleet started together does not report in lockstep.
+const (
+	defaultInterval = time.Hour
+	defaultJitter   = time.Minute
+	minNextUpdate   = time.Second
+)
+
+func defaultNextUpdate() time.Duration {
+	return defaultInterval + rand.N(defaultJitter)
+}
+
+// RetryConfig says how often an update is attempted and how long to wait
+// between attempts that failed.
+type RetryConfig struct {
+	// MaxAttempts is the number of attempts per update, the first included.
+	// Values under 1 mean 1.
+	MaxAttempts int
+	// Backoff returns the wait after failed attempt number attempt (1-based).
+	// A nil Backoff waits (attempt+1)³ seconds: 8 s, 27 s, 64 s.
+	Backoff func(attempt int) time.Duration
+}
+
+// DefaultRetry is what an exporter uses without WithRetry: four attempts,
+// waiting 8 s, 27 s and 64 s in between, as the original client did.
+func DefaultRetry() RetryConfig {
+	return RetryConfig{MaxAttempts: 4, Backoff: cubicBackoff}
+}
+
+func cubicBackoff(attempt int) time.Duration {
+	n := time.Duration(attempt + 1)
+	return n * n * n * time.Second
+}
+
+type config struct {
+	endpoint       string
+	instanceID     uuid.UUID
+	client         *http.Client
+	disabledKeys   []string
+	retry          RetryConfig
+	requestTimeout time.Duration
+	runtimeFigures bool
+}
+
+func newConfig(opts []Option) (config, error) {
+	cfg := config{
+		endpoint:       DefaultEndpoint,
+		retry:          DefaultRetry(),
+		requestTimeout: DefaultRequestTimeout,
+		runtimeFigures: true,
+	}
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.instanceID == uuid.Nil {
+		return cfg, errors.New("telemetry exporter: no instance ID: pass WithInstanceID with a non-zero UUID, generated once and stored by the program")
+	}
+	u, err := url.Parse(cfg.endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return cfg, fmt.Errorf("telemetry exporter: endpoint %q is not an http(s) URL: pass a base URL such as %q to WithEndpoint", cfg.endpoint, DefaultEndpoint)
+	}
+	if !strings.HasSuffix(cfg.endpoint, "/") {
+		cfg.endpoint += "/"
+	}
+	if cfg.client == nil {
+		cfg.client = &http.Client{CheckRedirect: sameHostRedirects}
+	}
+	if cfg.retry.MaxAttempts < 1 {
+		cfg.retry.MaxAttempts = 1
+	}
+	if cfg.retry.Backoff == nil {
+		cfg.retry.Backoff = cubicBackoff
+	}
+	if cfg.requestTimeout <= 0 {
+		cfg.requestTimeout = DefaultRequestTimeout
+	}
+	return cfg, nil
+}
+
+// sameHostRedirects keeps the payload from following a redirect to another
+// host.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= 3 {
+		return errors.New("too many redirects")
+	}
+	if req.URL.Host != via[0].URL.Host {
+		return fmt.Errorf("refusing redirect to another host (%s)", req.URL.Host)
+	}
+	return nil
+}
+
+// Option configures an Exporter.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithEndpoint sets the base URL of the telemetry server's update endpoint.
+// The instance ID is appended to it to form each request's URL; a missing
+// trailing slash is added.
+func WithEndpoint(baseURL string) Option {
+	return optionFunc(func(c *config) { c.endpoint = baseURL })
+}
+
+// WithInstanceID sets the UUID that identifies this instance. It is
+// required: New fails without it or with the all-zero UUID.
+func WithInstanceID(id uuid.UUID) Option {
+	return optionFunc(func(c *config) { c.instanceID = id })
+}
+
+// WithHTTPClient sets the client used to send updates. The default client
+// does not follow redirects to other hosts.
+func WithHTTPClient(client *http.Client) Option {
+	return optionFunc(func(c *config) { c.client = client })
+}
+
+// WithDisabledKeys disables keys for the exporter's whole life. Entries are
+// trimmed of spaces and empty ones are ignored; an entry also disables every
+// key that starts with it followed by a colon.
+func WithDisabledKeys(keys ...string) Option {
+	return optionFunc(func(c *config) { c.disabledKeys = append(c.disabledKeys, keys...) })
+}
+
+// WithRetry sets how failed updates are retried.
+func WithRetry(rc RetryConfig) Option {
+	return optionFunc(func(c *config) { c.retry = rc })
+}
+
+// WithRequestTimeout bounds each HTTP attempt. The default is
+// DefaultRequestTimeout.
+func WithRequestTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.requestTimeout = d })
+}
+
+// WithRuntimeFigures controls whether each update carries the emit-time
+// "goroutines" and "memory" figures of the protocol. It is on by default.
+func WithRuntimeFigures(enabled bool) Option {
+	return optionFunc(func(c *config) { c.runtimeFigures = enabled })
+}

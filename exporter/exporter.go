@@ -1,0 +1,103 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// Exporter sends metric collections to a telemetry server as protocol
+// payloads and follows the server's answers. It is safe for concurrent use.
+type Exporter struct {
+	cfg      config
+	url      string // the request URL; it holds the private instance ID
+	redacted string // the URL as it may appear in errors and logs
+	filter   *keyFilter
+
+	stopped  atomic.Bool // the server said stop, or retired the endpoint
+	shutdown atomic.Bool
+}
+
+var _ sdkmetric.Exporter = (*Exporter)(nil)
+
+// New returns an Exporter. WithInstanceID is required.
+func New(opts ...Option) (*Exporter, error) {
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Exporter{
+		cfg:      cfg,
+		url:      cfg.endpoint + cfg.instanceID.String(),
+		redacted: cfg.endpoint + "<instance-id>",
+		filter:   newKeyFilter(cfg.disabledKeys),
+	}, nil
+}
+
+// KeyDisabled reports whether key may be neither kept nor sent, because it
+// was disabled at start-up or by the server. It takes no lock, so recording
+// code can call it on every measurement.
+func (e *Exporter) KeyDisabled(key string) bool { return e.filter.disabled(key) }
+
+// Stopped reports whether the server has ended reporting for good (a stop
+// directive, 410 Gone or 451). A stopped exporter sends nothing more.
+func (e *Exporter) Stopped() bool { return e.stopped.Load() }
+
+// Temporality is delta for every instrument kind: each update carries what
+// happened since the previous one.
+func (e *Exporter) Temporality(sdkmetric.InstrumentKind) metricdata.Temporality {
+	return metricdata.DeltaTemporality
+}
+
+// Aggregation is the SDK's default for every instrument kind.
+func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation {
+	return sdkmetric.DefaultAggregationSelector(k)
+}
+
+// Export sends rm as one update, retrying as configured, and applies the
+// server's answer. It returns when the update is delivered, has failed
+// every attempt, or ctx is done.
+func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	_, err := e.deliver(ctx, rm, false)
+	return err
+}
+
+// ForceFlush does nothing: the exporter holds no data between exports.
+func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
+
+// Shutdown makes every later Export fail without sending.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	e.shutdown.Store(true)
+	return ctx.Err()
+}
+
+// schedule is what an update tells the reader to do next.
+type schedule struct {
+	next time.Duration // wait before the next update
+	stop bool          // send no more updates
+}
+
+// deliver builds, sends and follows up one update. A final update does not
+// wait out a 429 answer.
+func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, final bool) (schedule, error) {
+	if e.shutdown.Load() {
+		return schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
+	}
+	if e.stopped.Load() {
+		return schedule{stop: true}, nil
+	}
+	body, problems := e.buildPayload(rm, time.Now())
+	for _, p := range problems {
+		otel.Handle(fmt.Errorf("telemetry exporter: %w", p))
+	}
+	if body == nil {
+		return schedule{next: defaultNextUpdate()}, errors.New("telemetry exporter: the payload could not be built")
+	}
+	return e.send(ctx, body, final)
+}

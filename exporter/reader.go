@@ -1,0 +1,193 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// Reader is an sdkmetric.Reader that collects and exports on the schedule
+// the telemetry server sets, instead of on a fixed period. Register it with
+// a MeterProvider (sdkmetric.WithReader), then call Start.
+//
+// The SDK's ManualReader does the collecting; Reader only decides when.
+type Reader struct {
+	sdkmetric.Reader // a *sdkmetric.ManualReader
+
+	exp *Exporter
+	// inFlight holds a token while an update is being collected and sent:
+	// scheduled updates skip when it is taken, the final one waits for it.
+	inFlight chan struct{}
+	lastNext atomic.Int64 // the schedule's latest wait, in nanoseconds
+
+	mu       sync.Mutex
+	started  bool
+	stopping bool
+	cancel   context.CancelFunc // ends the schedule loop
+	done     chan struct{}      // closed when the loop has returned
+
+	shutdownOnce sync.Once
+}
+
+// ReaderOption configures a Reader.
+type ReaderOption interface{ applyReader(*readerConfig) }
+
+type readerConfig struct {
+	producers []sdkmetric.Producer
+}
+
+type readerOptionFunc func(*readerConfig)
+
+func (f readerOptionFunc) applyReader(c *readerConfig) { f(c) }
+
+// WithProducer adds a source of metrics outside the SDK's instruments, such
+// as the bridge package's producer, to every collection of the Reader.
+func WithProducer(p sdkmetric.Producer) ReaderOption {
+	return readerOptionFunc(func(c *readerConfig) { c.producers = append(c.producers, p) })
+}
+
+// NewReader returns a Reader that exports through exp. The Reader owns exp:
+// shutting the Reader down shuts exp down.
+func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
+	var cfg readerConfig
+	for _, o := range opts {
+		o.applyReader(&cfg)
+	}
+	manualOpts := []sdkmetric.ManualReaderOption{
+		sdkmetric.WithTemporalitySelector(exp.Temporality),
+		sdkmetric.WithAggregationSelector(exp.Aggregation),
+	}
+	for _, p := range cfg.producers {
+		manualOpts = append(manualOpts, sdkmetric.WithProducer(p))
+	}
+	return &Reader{
+		Reader:   sdkmetric.NewManualReader(manualOpts...),
+		exp:      exp,
+		inFlight: make(chan struct{}, 1),
+	}
+}
+
+// Start sends the first update at once, in the background, and then keeps
+// sending updates when the server's answers say, until the server stops the
+// cycle or Shutdown is called. Starting twice, or after Shutdown, does
+// nothing and reports the misuse.
+func (r *Reader) Start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started || r.stopping {
+		reportf("Reader.Start called more than once or after Shutdown; ignored")
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r.started, r.cancel, r.done = true, cancel, make(chan struct{})
+	go r.run(ctx, r.done)
+}
+
+func (r *Reader) run(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	for {
+		s := r.scheduledUpdate(ctx)
+		if s.stop || ctx.Err() != nil {
+			return
+		}
+		if sleep(ctx, s.next) != nil {
+			return
+		}
+	}
+}
+
+// scheduledUpdate sends an update unless one is already in flight, in which
+// case it is skipped and the loop tries again after the latest wait.
+func (r *Reader) scheduledUpdate(ctx context.Context) schedule {
+	select {
+	case r.inFlight <- struct{}{}:
+	default:
+		return schedule{next: time.Duration(r.lastNext.Load())}
+	}
+	defer func() { <-r.inFlight }()
+	s, err := r.update(ctx, false)
+	if err != nil && ctx.Err() == nil {
+		reportf("%v", err)
+	}
+	return s
+}
+
+// update collects and delivers one update. The caller holds inFlight.
+func (r *Reader) update(ctx context.Context, final bool) (schedule, error) {
+	var rm metricdata.ResourceMetrics
+	if err := r.Reader.Collect(ctx, &rm); err != nil {
+		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
+			return schedule{stop: true}, err
+		}
+		// A failing producer must not cost the rest of the update, and an
+		// update with no data still serves the server as a heartbeat.
+		reportf("collecting metrics: %v", err)
+	}
+	s, err := r.exp.deliver(ctx, &rm, final)
+	if !s.stop {
+		r.lastNext.Store(int64(s.next))
+	}
+	return s, err
+}
+
+// ForceFlush sends an update now, after any update in flight, and returns
+// when it is delivered, has failed, or ctx is done.
+func (r *Reader) ForceFlush(ctx context.Context) error {
+	select {
+	case r.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.inFlight }()
+	_, err := r.update(ctx, false)
+	return err
+}
+
+// Shutdown ends the schedule, sends one final update if the Reader was
+// started, and shuts the Reader and its Exporter down. The final update
+// does not wait out a 429 answer, and everything returns by ctx's deadline:
+// an update still in flight is abandoned rather than waited for past it.
+// Calls after the first return sdkmetric.ErrReaderShutdown.
+func (r *Reader) Shutdown(ctx context.Context) error {
+	err := sdkmetric.ErrReaderShutdown
+	r.shutdownOnce.Do(func() { err = r.shutdown(ctx) })
+	return err
+}
+
+func (r *Reader) shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	r.stopping = true
+	started, cancel, done := r.started, r.cancel, r.done
+	r.mu.Unlock()
+
+	var errs []error
+	if started {
+		// Cancelling the loop aborts a scheduled update's waits and request,
+		// so the final update below does not queue behind minutes of back-off.
+		cancel()
+		select {
+		case <-done:
+			errs = append(errs, r.finalUpdate(ctx))
+		case <-ctx.Done():
+			errs = append(errs, ctx.Err())
+		}
+	}
+	errs = append(errs, r.Reader.Shutdown(ctx), r.exp.Shutdown(ctx))
+	return errors.Join(errs...)
+}
+
+func (r *Reader) finalUpdate(ctx context.Context) error {
+	select {
+	case r.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-r.inFlight }()
+	_, err := r.update(ctx, true)
+	return err
+}
