@@ -51,7 +51,6 @@ func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule,
 	retry := schedule{next: defaultNextUpdate()}
 	for attempt := 1; ; attempt++ {
 		a := e.attempt(ctx, body)
-		var wait time.Duration
 		switch a.verdict {
 		case delivered:
 			return e.follow(a.resp), nil
@@ -62,12 +61,13 @@ func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule,
 			if final {
 				return retry, fmt.Errorf("%w; this was the final update, so its figures were not delivered", a.err)
 			}
-			wait = a.wait
-		case failed:
-			wait = e.cfg.retry.Backoff(attempt)
 		}
 		if attempt >= e.cfg.retry.MaxAttempts {
 			return retry, fmt.Errorf("telemetry exporter: update not delivered after %d attempts: %w", attempt, a.err)
+		}
+		wait := a.wait // set for tooEarly
+		if a.verdict == failed {
+			wait = e.cfg.retry.Backoff(attempt)
 		}
 		if err := sleep(ctx, wait); err != nil {
 			return retry, fmt.Errorf("telemetry exporter: update abandoned after %d attempts (%w): %w", attempt, err, a.err)

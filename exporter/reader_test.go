@@ -1,0 +1,208 @@
+package exporter_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+func TestDeltaUpdatesDoNotRepeat(t *testing.T) {
+	p := newPipeline(t)
+	ctx := context.Background()
+	c, _ := p.meter.Int64Counter("hits")
+	g, _ := p.meter.Int64Gauge("version")
+	c.Add(ctx, 5)
+	g.Record(ctx, 2)
+	first := p.flush(t)
+	c.Add(ctx, 2)
+	second := p.flush(t)
+	third := p.flush(t)
+	if first.Int("hits") != 5 || first.Int("version") != 2 {
+		t.Errorf("first update %v", first.Data)
+	}
+	if second.Int("hits") != 2 {
+		t.Errorf("second update hits = %v, want 2 (only what happened since)", second.Data["hits"])
+	}
+	if _, ok := second.Data["version"]; ok {
+		t.Errorf("the gauge was repeated: %v", second.Data)
+	}
+	if third.Data != nil {
+		t.Errorf("third update %v, want no data", third.Data)
+	}
+}
+
+// startedPipeline is a pipeline whose reader follows the server's schedule.
+func startedPipeline(t *testing.T, s *fakeServer, opts ...exporter.Option) (*exporter.Reader, *sdkmetric.MeterProvider) {
+	t.Helper()
+	r := exporter.NewReader(newExporter(t, s, opts...))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	r.Start()
+	return r, mp
+}
+
+func TestStartSendsAtOnceThenFollowsNextUpdate(t *testing.T) {
+	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: time.Second}))
+	start := time.Now()
+	startedPipeline(t, s)
+	got := s.waitRequests(t, 2)
+	if first := got[0].at.Sub(start); first > 500*time.Millisecond {
+		t.Errorf("first update after %v, want at once", first)
+	}
+	if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond || gap > 5*time.Second {
+		t.Errorf("second update %v after the first, want next_update = 1s", gap)
+	}
+}
+
+func TestShortNextUpdateMeansDefaultInterval(t *testing.T) {
+	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: 500 * time.Millisecond}))
+	startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(s.requests()); n != 1 {
+		t.Errorf("%d updates within 1.5 s of a 500 ms next_update, want 1 (the default interval is an hour)", n)
+	}
+}
+
+func TestStopDirectiveEndsSchedule(t *testing.T) {
+	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: time.Second, Stop: true}))
+	r, _ := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	time.Sleep(1500 * time.Millisecond)
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.requests()); n != 1 {
+		t.Errorf("%d updates after stop (the final one included), want 1", n)
+	}
+}
+
+func TestShutdownSendsFinalUpdate(t *testing.T) {
+	s := newFakeServer(t)
+	r, mp := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	c, _ := mp.Meter("t").Int64Counter("late")
+	c.Add(context.Background(), 4)
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := s.requests()
+	if len(got) != 2 || got[1].payload(t).Int("late") != 4 {
+		t.Fatalf("%d updates; want 2, the final one with late=4", len(got))
+	}
+	if err := r.Shutdown(context.Background()); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		t.Errorf("second Shutdown: %v, want ErrReaderShutdown", err)
+	}
+}
+
+func TestShutdownWithoutStartSendsNothing(t *testing.T) {
+	s := newFakeServer(t)
+	r := exporter.NewReader(newExporter(t, s))
+	_ = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.requests()); n != 0 {
+		t.Errorf("%d requests from a reader never started", n)
+	}
+}
+
+func TestShutdownIsBoundedWhenServerHangs(t *testing.T) {
+	s := newFakeServer(t)
+	s.fallback = reply{status: 200, delay: time.Minute}
+	r, _ := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := r.Shutdown(ctx)
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Shutdown took %v with a 500 ms deadline", took)
+	}
+	if err == nil {
+		t.Error("Shutdown reported success although the final update could not be delivered")
+	}
+}
+
+func TestShutdownDuringInFlightUpdateStillDeliversAndEndsCycle(t *testing.T) {
+	s := newFakeServer(t, reply{status: 200, delay: time.Minute}) // the first update hangs
+	r, mp := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	c, _ := mp.Meter("t").Int64Counter("during")
+	c.Add(context.Background(), 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	got := s.requests()
+	if len(got) != 2 || got[1].payload(t).Int("during") != 1 {
+		t.Fatalf("%d updates; want the hung one and a final one carrying during=1", len(got))
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.requests()); n != 2 {
+		t.Errorf("%d updates after Shutdown returned, want none", n-2)
+	}
+}
+
+func TestConcurrentShutdownsAreSafe(t *testing.T) {
+	s := newFakeServer(t)
+	r, _ := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() { errs <- r.Shutdown(context.Background()) })
+	}
+	wg.Wait()
+	close(errs)
+	var ok int
+	for err := range errs {
+		if err == nil {
+			ok++
+		} else if !errors.Is(err, sdkmetric.ErrReaderShutdown) {
+			t.Errorf("Shutdown: %v", err)
+		}
+	}
+	if ok != 1 || len(s.requests()) != 2 {
+		t.Errorf("%d successful shutdowns and %d updates, want 1 and 2", ok, len(s.requests()))
+	}
+}
+
+func TestFinalUpdateDoesNotWaitOnTooManyRequests(t *testing.T) {
+	s := newFakeServer(t)
+	r, _ := startedPipeline(t, s)
+	s.waitRequests(t, 1)
+	s.mu.Lock()
+	s.fallback = reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "60"}}
+	s.mu.Unlock()
+	start := time.Now()
+	err := r.Shutdown(context.Background())
+	mustContain(t, err, "429", "not delivered")
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("final update waited %v on a 429", took)
+	}
+}
+
+func TestTwiceStartedReaderSendsOneFirstUpdate(t *testing.T) {
+	rec := recordErrors(t)
+	s := newFakeServer(t)
+	r, _ := startedPipeline(t, s)
+	r.Start()
+	s.waitRequests(t, 1)
+	time.Sleep(200 * time.Millisecond)
+	if n := len(s.requests()); n != 1 {
+		t.Errorf("%d first updates, want 1", n)
+	}
+	if len(rec.all()) != 1 {
+		t.Errorf("the second Start was not reported: %v", rec.all())
+	}
+}
