@@ -1,0 +1,26 @@
+// Package exporter sends OpenTelemetry metrics to a server that speaks the
+// instance telemetry protocol, and lets that server steer the reporting.
+//
+// An Exporter turns each collection into one payload.Payload (the shapes
+// are listed in the payload package), POSTs it to the endpoint followed by
+// the instance ID, and reads the server's payload.Response: keys it
+// disables are neither sent nor, through KeyDisabled, kept by cooperating
+// recorders; a stop directive, 410 Gone or 451 end reporting for good; 429
+// and failures are retried as RetryConfig says. Temporality is delta for
+// every instrument, so each update carries what happened since the last.
+//
+// A Reader wraps the SDK's ManualReader and collects on the server's
+// schedule: Start sends the first update at once, each answer's next_update
+// sets the wait before the next one (an hour and up to a minute of jitter
+// when it is missing or under a second), and Shutdown sends a final update
+// within the caller's deadline. The Exporter also works under any other
+// reader, such as sdkmetric.NewPeriodicReader, which then sets the pace.
+//
+// The zero-config default sends to DefaultEndpoint, a placeholder that
+// cannot resolve: every real use passes WithEndpoint and, always,
+// WithInstanceID.
+//
+// Problems that no caller can receive (a value that cannot be encoded, a
+// failed scheduled update) go to otel.Handle; the instance ID never appears
+// in them.
+package exporter
