@@ -24,14 +24,17 @@ const (
 // as errors to report, and the rest of the payload is still built.
 func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) ([]byte, []error) {
 	data := make(map[string]any)
+	from := make(map[string]string) // key -> scope that reported it
 	var problems []error
-	put := func(key string, v any) {
+	put := func(scope, key string, v any) {
 		if e.filter.disabled(key) {
 			return
 		}
-		if _, taken := data[key]; taken {
-			problems = append(problems, fmt.Errorf("key %q is reported by more than one metric: the first is kept", key))
-			return
+		// Two metrics with one key: the later wins. Within one scope that is
+		// how a key changes kind (a bridge Set over a counter); across scopes
+		// it is a clash worth reporting.
+		if prev, taken := from[key]; taken && prev != scope {
+			problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
 		}
 		raw, err := json.Marshal(v)
 		if err != nil {
@@ -39,11 +42,12 @@ func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) (
 			return
 		}
 		data[key] = json.RawMessage(raw)
+		from[key] = scope
 	}
 
 	if e.cfg.runtimeFigures {
-		put(KeyGoroutines, runtime.NumGoroutine())
-		put(KeyMemory, memoryFigures())
+		put("", KeyGoroutines, runtime.NumGoroutine())
+		put("", KeyMemory, memoryFigures())
 	}
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
@@ -55,7 +59,7 @@ func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) (
 					continue
 				}
 				if ok {
-					put(key, v)
+					put(sm.Scope.Name, key, v)
 				}
 			}
 		}

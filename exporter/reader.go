@@ -11,6 +11,12 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
+// cardinalityLimit is the most attribute sets the Reader keeps per
+// instrument between two updates: the protocol's 100,000 items, plus the
+// SDK's overflow set. The SDK's default of 2,000 would fold the values of a
+// large counting set into one overflow point.
+const cardinalityLimit = 100_000 + 1
+
 // Reader is an sdkmetric.Reader that collects and exports on the schedule
 // the telemetry server sets, instead of on a fixed period. Register it with
 // a MeterProvider (sdkmetric.WithReader), then call Start.
@@ -61,6 +67,7 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 	manualOpts := []sdkmetric.ManualReaderOption{
 		sdkmetric.WithTemporalitySelector(exp.Temporality),
 		sdkmetric.WithAggregationSelector(exp.Aggregation),
+		sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return cardinalityLimit, false }),
 	}
 	for _, p := range cfg.producers {
 		manualOpts = append(manualOpts, sdkmetric.WithProducer(p))

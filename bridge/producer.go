@@ -1,0 +1,172 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// producer hands one reader the values that instruments cannot carry
+// (Set, SetNested, Append). It reports each change once: those numbered
+// after the last change it reported. One producer serves one reader.
+type producer struct {
+	b         *Bridge
+	mu        sync.Mutex // one Produce at a time
+	last      atomic.Uint64
+	lastEpoch atomic.Uint64 // the interval of its latest Produce
+}
+
+// Producer returns a new producer for a reader of the bridge's provider
+// that was not added with WithReader (those get theirs already).
+func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer() }
+
+func (b *Bridge) newProducer() *producer {
+	p := &producer{b: b}
+	p.lastEpoch.Store(b.limit.current())
+	b.mu.Lock()
+	b.producers = append(b.producers, p)
+	b.mu.Unlock()
+	return p
+}
+
+// Produce returns the held values changed since its previous call. The
+// telemetry reader's producer also ends the update interval.
+func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	upto := p.b.seq.Load()
+	metrics := p.b.heldMetrics(p.last.Load(), upto, time.Now())
+	p.last.Store(upto)
+	p.lastEpoch.Store(p.b.limit.current())
+	if p == p.b.primary {
+		p.b.endInterval()
+	}
+	if len(metrics) == 0 {
+		return nil, nil
+	}
+	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: metrics}}, nil
+}
+
+// heldMetrics builds the metrics of the held values numbered in (after, upto].
+func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Metrics {
+	var out []metricdata.Metrics
+	in := func(h held) bool { return h.seq > after && h.seq <= upto }
+	b.entries.Range(func(_, v any) bool {
+		e := v.(*entry)
+		if e.held == nil {
+			return true
+		}
+		e.held.mu.Lock()
+		data, ok := e.held.data(e.kind, in, now)
+		e.held.mu.Unlock()
+		if ok {
+			out = append(out, metricdata.Metrics{Name: instrumentName(e.key), Data: data})
+		}
+		return true
+	})
+	slices.SortFunc(out, func(a, b metricdata.Metrics) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// data returns the gauge that carries the selected values; h.mu is held.
+func (h *heldState) data(k kind, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
+	switch k {
+	case kindValue:
+		if h.value.v == nil || !in(h.value) {
+			return nil, false
+		}
+		return valueGauge(h.value.v, now), true
+	case kindNested:
+		return nestedGauge(h.nested, in, now)
+	case kindList:
+		return listGauge(h.list, in, now)
+	}
+	return nil, false
+}
+
+// valueGauge carries a number as the point's value, anything else as the
+// value attribute of a point worth 1 (an "info" gauge).
+func valueGauge(v any, now time.Time) metricdata.Aggregation {
+	switch x := v.(type) {
+	case int64:
+		return metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Time: now, Value: x}}}
+	case float64:
+		return metricdata.Gauge[float64]{DataPoints: []metricdata.DataPoint[float64]{{Time: now, Value: x}}}
+	}
+	return metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(valueAttribute(v)), Time: now, Value: 1,
+	}}}
+}
+
+// nestedGauge has one point per sub-key. When every value is a float the
+// points are float64; otherwise they are int64, and values that are not
+// int64 ride in the value attribute.
+func nestedGauge(nested map[string]*held, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
+	var subkeys []string
+	allFloat := true
+	for s, h := range nested {
+		if in(*h) {
+			subkeys = append(subkeys, s)
+			_, isFloat := h.v.(float64)
+			allFloat = allFloat && isFloat
+		}
+	}
+	if len(subkeys) == 0 {
+		return nil, false
+	}
+	slices.Sort(subkeys)
+	if allFloat {
+		pts := make([]metricdata.DataPoint[float64], len(subkeys))
+		for i, s := range subkeys {
+			pts[i] = metricdata.DataPoint[float64]{Attributes: attribute.NewSet(attribute.String(exporter.AttrSubkey, s)), Time: now, Value: nested[s].v.(float64)}
+		}
+		return metricdata.Gauge[float64]{DataPoints: pts}, true
+	}
+	pts := make([]metricdata.DataPoint[int64], len(subkeys))
+	for i, s := range subkeys {
+		sub := attribute.String(exporter.AttrSubkey, s)
+		if n, ok := nested[s].v.(int64); ok {
+			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub), Time: now, Value: n}
+		} else {
+			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub, valueAttribute(nested[s].v)), Time: now, Value: 1}
+		}
+	}
+	return metricdata.Gauge[int64]{DataPoints: pts}, true
+}
+
+// listGauge has one point per element, in call order, numbered from 0.
+func listGauge(list []held, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
+	var pts []metricdata.DataPoint[int64]
+	for _, h := range list {
+		if in(h) {
+			idx := attribute.Int(exporter.AttrIndex, len(pts))
+			pts = append(pts, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(idx, valueAttribute(h.v)), Time: now, Value: 1})
+		}
+	}
+	if len(pts) == 0 {
+		return nil, false
+	}
+	return metricdata.Gauge[int64]{DataPoints: pts}, true
+}
+
+// endInterval starts a new update interval: the item count restarts, and
+// what no reader needs any more is let go.
+func (b *Bridge) endInterval() {
+	if dropped := b.limit.advance(); dropped > 0 {
+		b.report(fmt.Errorf("the limit of %d items per update was reached: %d new items were dropped", MaxItems, dropped))
+	}
+	b.reported.Clear()
+	b.nReported.Store(0)
+	b.sweep()
+}

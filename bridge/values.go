@@ -1,0 +1,111 @@
+package bridge
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// jsonText is a recorded value kept as its JSON encoding: maps, slices,
+// structs and anything else that is not a plain string, bool or number.
+// Encoding at record time captures the value, so a caller that changes its
+// map or slice afterwards changes nothing that is sent and races with nothing.
+type jsonText string
+
+// capture returns the form in which a recorded value is kept: int64,
+// float64, string, bool or jsonText. A value that cannot be encoded as JSON
+// (a channel, a func, NaN, a MarshalJSON that fails or panics) is an error.
+func capture(v any) (any, error) {
+	switch x := v.(type) {
+	case string, bool, int64:
+		return v, nil // already kept as it is; no new allocation
+	case float64:
+		if err := finite(x); err != nil {
+			return nil, err
+		}
+		return v, nil
+	case float32:
+		if err := finite(float64(x)); err != nil {
+			return nil, err
+		}
+		return float64(x), nil
+	case int:
+		return int64(x), nil
+	case int8:
+		return int64(x), nil
+	case int16:
+		return int64(x), nil
+	case int32:
+		return int64(x), nil
+	case uint8:
+		return int64(x), nil
+	case uint16:
+		return int64(x), nil
+	case uint32:
+		return int64(x), nil
+	case uint:
+		if uint64(x) <= math.MaxInt64 {
+			return int64(x), nil
+		}
+	case uint64:
+		if x <= math.MaxInt64 {
+			return int64(x), nil
+		}
+	}
+	return encodeJSON(v)
+}
+
+func finite(f float64) error {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return fmt.Errorf("%v cannot be sent: JSON has no such number", f)
+	}
+	return nil
+}
+
+// encodeJSON encodes v, turning a panic in a MarshalJSON method into an
+// error so that it cannot reach the host program.
+func encodeJSON(v any) (text any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("encoding a %T as JSON panicked: %v", v, r)
+		}
+	}()
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("a %T cannot be encoded as JSON: %w", v, err)
+	}
+	return jsonText(b), nil
+}
+
+// valueAttribute carries a captured value as the exporter's value attribute.
+func valueAttribute(v any) attribute.KeyValue {
+	switch x := v.(type) {
+	case string:
+		return attribute.String(exporter.AttrValue, x)
+	case bool:
+		return attribute.Bool(exporter.AttrValue, x)
+	case int64:
+		return attribute.Int64(exporter.AttrValue, x)
+	case float64:
+		return attribute.Float64(exporter.AttrValue, x)
+	case jsonText:
+		return attribute.String(exporter.AttrValueJSON, string(x))
+	}
+	// capture returns nothing else.
+	return attribute.String(exporter.AttrValueJSON, "null")
+}
+
+// hashable reports whether v can key a map without panicking: its dynamic
+// type and everything inside it (interface fields included) is comparable.
+func hashable(v any) bool {
+	switch v.(type) {
+	case string, bool, int, int64, int32, uint64, uint32, float64, nil:
+		return true
+	}
+	return reflect.ValueOf(v).Comparable()
+}

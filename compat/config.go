@@ -1,0 +1,76 @@
+package compat
+
+import (
+	"os"
+	"strings"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// Environment variables that configure the package without code changes.
+const (
+	// EnvEndpoint replaces the exporter's default base URL; the instance
+	// UUID is appended to it. Options given in code take precedence.
+	EnvEndpoint = "TELEMETRY_ENDPOINT"
+	// EnvDisabledMetrics lists more keys to disable for good, separated by
+	// commas.
+	EnvDisabledMetrics = "TELEMETRY_DISABLED_METRICS"
+	// EnvDoNotTrack set to 1 or true turns reporting off.
+	EnvDoNotTrack = "DO_NOT_TRACK"
+	// EnvOTelSDKDisabled set to true turns reporting off, as for every
+	// OpenTelemetry SDK.
+	EnvOTelSDKDisabled = "OTEL_SDK_DISABLED"
+)
+
+// optedOut reports whether the environment turns reporting off.
+func optedOut() bool {
+	dnt := strings.ToLower(strings.TrimSpace(os.Getenv(EnvDoNotTrack)))
+	sdkOff := strings.ToLower(strings.TrimSpace(os.Getenv(EnvOTelSDKDisabled)))
+	return dnt == "1" || dnt == "true" || sdkOff == "true"
+}
+
+func envExporterOptions() []exporter.Option {
+	var opts []exporter.Option
+	if ep := strings.TrimSpace(os.Getenv(EnvEndpoint)); ep != "" {
+		opts = append(opts, exporter.WithEndpoint(ep))
+	}
+	if keys := os.Getenv(EnvDisabledMetrics); keys != "" {
+		opts = append(opts, exporter.WithDisabledKeys(strings.Split(keys, ",")...))
+	}
+	return opts
+}
+
+// Option configures InitWithOptions.
+type Option interface{ apply(*options) }
+
+type options struct {
+	exporter []exporter.Option
+	bridge   []bridge.Option
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithExporterOptions configures the exporter: endpoint, HTTP client,
+// retry, timeouts.
+func WithExporterOptions(opts ...exporter.Option) Option {
+	return optionFunc(func(o *options) { o.exporter = append(o.exporter, opts...) })
+}
+
+// WithReader adds an OpenTelemetry reader (for example a PeriodicReader
+// over an OTLP exporter) that receives the same figures. newReader gets the
+// producer that carries Set, SetNested and Append values; pass it on with
+// sdkmetric.WithProducer.
+func WithReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
+	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithReader(newReader)) })
+}
+
+// WithMeterProviderOptions passes options (resource, views, readers of
+// native instruments only) to the MeterProvider the package builds.
+func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
+	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithMeterProviderOptions(opts...)) })
+}

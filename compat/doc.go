@@ -1,0 +1,23 @@
+// Package compat is the documented telemetry package API, call for call,
+// recorded through OpenTelemetry. A program that used the original package
+// changes its import to
+//
+//	import telemetry "github.com/telemetrybridge/telemetry/compat"
+//
+// and keeps every call: Init, Set, SetNested, Append, AppendUnique, Add,
+// Increment, Reset, StartEmitting, StopEmitting, FastHash.
+//
+// What differs is what the original got wrong: recording never blocks on
+// the network, misuse of a key is reported instead of panicking or
+// deadlocking, a value is captured when recorded, at most bridge.MaxItems
+// items are kept per update, and StopEmittingContext bounds the final
+// update.
+//
+// Configuration without code: TELEMETRY_ENDPOINT, TELEMETRY_DISABLED_METRICS,
+// DO_NOT_TRACK and OTEL_SDK_DISABLED (see the Env constants). In code,
+// InitWithOptions takes exporter options and extra OpenTelemetry readers,
+// and MeterProvider gives the provider for the program's own instruments.
+//
+// This package holds the one global client; the work is done by an
+// instance of bridge.Bridge, which programs may also use directly.
+package compat
