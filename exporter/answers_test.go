@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -29,20 +30,20 @@ func counterData(name string, v int64) *metricdata.ResourceMetrics {
 }
 
 func TestExportPostsPayloadToInstanceURL(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	exp := newExporter(t, s)
 	before := time.Now().UTC()
 	if err := exp.Export(context.Background(), counterData("requests", 7)); err != nil {
 		t.Fatal(err)
 	}
-	got := s.waitRequests(t, 1)[0]
-	if got.method != http.MethodPost || got.path != "/v1/update/"+testID.String() {
-		t.Errorf("request %s %s, want POST /v1/update/%s", got.method, got.path, testID)
+	got := s.Wait(t, 1)[0]
+	if got.Method != http.MethodPost || got.Path != "/v1/update/"+testID.String() {
+		t.Errorf("request %s %s, want POST /v1/update/%s", got.Method, got.Path, testID)
 	}
-	if got.contentType != "application/json" {
-		t.Errorf("Content-Type %q", got.contentType)
+	if got.ContentType != "application/json" {
+		t.Errorf("Content-Type %q", got.ContentType)
 	}
-	p := got.payload(t)
+	p := got.Payload(t)
 	if p.InstanceID != testID.String() || p.Int("requests") != 7 {
 		t.Errorf("payload %+v", p)
 	}
@@ -52,9 +53,9 @@ func TestExportPostsPayloadToInstanceURL(t *testing.T) {
 }
 
 func TestSuccessAppliesKeyDirectives(t *testing.T) {
-	s := newFakeServer(t,
-		jsonReply(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{"tls", "both"}, EnableKeys: []string{"both"}}),
-		jsonReply(payload.Response{NextUpdate: time.Hour, EnableKeys: []string{"tls", "os"}}),
+	s := servertest.New(t,
+		servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{"tls", "both"}, EnableKeys: []string{"both"}}),
+		servertest.JSON(payload.Response{NextUpdate: time.Hour, EnableKeys: []string{"tls", "os"}}),
 	)
 	exp := newExporter(t, s, exporter.WithDisabledKeys(" os "))
 	ctx := context.Background()
@@ -69,7 +70,7 @@ func TestSuccessAppliesKeyDirectives(t *testing.T) {
 	if err := exp.Export(ctx, counterData("tls:3fa2", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if p := s.requests()[1].payload(t); p.Data != nil {
+	if p := s.Requests()[1].Payload(t); p.Data != nil {
 		t.Errorf("a disabled key was sent: %v", p.Data)
 	}
 	if exp.KeyDisabled("tls") || !exp.KeyDisabled("os") {
@@ -78,18 +79,18 @@ func TestSuccessAppliesKeyDirectives(t *testing.T) {
 }
 
 func TestEmptySuccessBodyIsDelivered(t *testing.T) {
-	s := newFakeServer(t, reply{status: http.StatusNoContent})
+	s := servertest.New(t, servertest.Reply{Status: http.StatusNoContent})
 	exp := newExporter(t, s)
 	if err := exp.Export(context.Background(), counterData("x", 1)); err != nil {
 		t.Fatalf("204: %v", err)
 	}
-	if n := len(s.requests()); n != 1 {
+	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
 
 func TestStopDirectiveEndsReporting(t *testing.T) {
-	s := newFakeServer(t, jsonReply(payload.Response{Stop: true}))
+	s := servertest.New(t, servertest.JSON(payload.Response{Stop: true}))
 	exp := newExporter(t, s)
 	ctx := context.Background()
 	if err := exp.Export(ctx, counterData("x", 1)); err != nil {
@@ -101,7 +102,7 @@ func TestStopDirectiveEndsReporting(t *testing.T) {
 	if err := exp.Export(ctx, counterData("x", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.requests()); n != 1 {
+	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d requests after stop, want 1", n)
 	}
 }
@@ -115,12 +116,12 @@ func TestRetiredEndpointStopsForGood(t *testing.T) {
 		{http.StatusUnavailableForLegalReasons, "Legal Reasons"},
 	} {
 		t.Run(http.StatusText(tc.status), func(t *testing.T) {
-			s := newFakeServer(t, reply{status: tc.status, body: `{"error":"see the news"}`, contentType: "application/json"})
+			s := servertest.New(t, servertest.Reply{Status: tc.status, Body: `{"error":"see the news"}`, ContentType: "application/json"})
 			exp := newExporter(t, s)
 			err := exp.Export(context.Background(), counterData("x", 1))
 			mustContain(t, err, tc.want, "see the news")
 			_ = exp.Export(context.Background(), counterData("x", 1))
-			if n := len(s.requests()); n != 1 || !exp.Stopped() {
+			if n := len(s.Requests()); n != 1 || !exp.Stopped() {
 				t.Errorf("%d requests, stopped=%v; want 1 request and stopped", n, exp.Stopped())
 			}
 		})
@@ -128,55 +129,55 @@ func TestRetiredEndpointStopsForGood(t *testing.T) {
 }
 
 func TestTooManyRequestsWaitsThenResendsSamePayload(t *testing.T) {
-	s := newFakeServer(t,
-		reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "1"}},
-		jsonReply(payload.Response{NextUpdate: time.Hour}),
+	s := servertest.New(t,
+		servertest.Reply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "1"}},
+		servertest.JSON(payload.Response{NextUpdate: time.Hour}),
 	)
 	exp := newExporter(t, s)
 	if err := exp.Export(context.Background(), counterData("x", 3)); err != nil {
 		t.Fatal(err)
 	}
-	got := s.requests()
+	got := s.Requests()
 	if len(got) != 2 {
 		t.Fatalf("%d requests, want 2", len(got))
 	}
-	if string(got[0].body) != string(got[1].body) {
-		t.Errorf("the resent payload differs:\n%s\n%s", got[0].body, got[1].body)
+	if string(got[0].Body) != string(got[1].Body) {
+		t.Errorf("the resent payload differs:\n%s\n%s", got[0].Body, got[1].Body)
 	}
-	if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond {
+	if gap := got[1].At.Sub(got[0].At); gap < 900*time.Millisecond {
 		t.Errorf("resent after %v, want about Retry-After: 1s", gap)
 	}
 }
 
 func TestTooManyRequestsCountsAsAttempt(t *testing.T) {
-	s := newFakeServer(t)
-	s.fallback = reply{status: http.StatusTooManyRequests, body: `{"next_update":1000000000}`, contentType: "application/json"}
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: http.StatusTooManyRequests, Body: `{"next_update":1000000000}`, ContentType: "application/json"})
 	exp := newExporter(t, s, fastRetry(2))
 	err := exp.Export(context.Background(), counterData("x", 1))
 	mustContain(t, err, "429", "2 attempts")
-	if n := len(s.requests()); n != 2 {
+	if n := len(s.Requests()); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
 }
 
 func TestFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
-	for name, r := range map[string]reply{
-		"500":               {status: 500, body: "boom"},
-		"400":               {status: 400, body: `{"error":"bad"}`, contentType: "application/json"},
-		"non-JSON body":     {status: 200, body: "<html>", contentType: "application/json"},
-		"non-JSON type":     {status: 200, body: `{"next_update":1}`, contentType: "text/html"},
-		"oversized answer":  {status: 200, body: `{"error":"` + string(make([]byte, 2<<20)) + `"}`, contentType: "application/json"},
-		"request too slow":  {status: 200, delay: 2 * time.Second},
-		"redirect off-host": {status: http.StatusTemporaryRedirect, header: map[string]string{"Location": "http://127.0.0.2:1/elsewhere"}},
+	for name, r := range map[string]servertest.Reply{
+		"500":               {Status: 500, Body: "boom"},
+		"400":               {Status: 400, Body: `{"error":"bad"}`, ContentType: "application/json"},
+		"non-JSON body":     {Status: 200, Body: "<html>", ContentType: "application/json"},
+		"non-JSON type":     {Status: 200, Body: `{"next_update":1}`, ContentType: "text/html"},
+		"oversized answer":  {Status: 200, Body: `{"error":"` + string(make([]byte, 2<<20)) + `"}`, ContentType: "application/json"},
+		"request too slow":  {Status: 200, Delay: 2 * time.Second},
+		"redirect off-host": {Status: http.StatusTemporaryRedirect, Header: map[string]string{"Location": "http://127.0.0.2:1/elsewhere"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			s := newFakeServer(t)
-			s.fallback = r
+			s := servertest.New(t)
+			s.SetFallback(r)
 			var waits []int
 			exp := newExporter(t, s, recordingRetry(&waits), exporter.WithRequestTimeout(200*time.Millisecond))
 			err := exp.Export(context.Background(), counterData("x", 1))
 			mustContain(t, err, "4 attempts")
-			if n := len(s.requests()); n != 4 {
+			if n := len(s.Requests()); n != 4 {
 				t.Errorf("%d requests, want 4", n)
 			}
 			if len(waits) != 3 || waits[0] != 1 || waits[2] != 3 {
@@ -187,7 +188,7 @@ func TestFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
 }
 
 func TestNetworkErrorIsRetriedAndRedacted(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	s.Close() // nothing listens there any more
 	exp := newExporter(t, s, fastRetry(2))
 	err := exp.Export(context.Background(), counterData("x", 1))
@@ -195,8 +196,8 @@ func TestNetworkErrorIsRetriedAndRedacted(t *testing.T) {
 }
 
 func TestExportHonoursContext(t *testing.T) {
-	s := newFakeServer(t)
-	s.fallback = reply{status: 500}
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: 500})
 	exp := newExporter(t, s, exporter.WithRetry(exporter.RetryConfig{MaxAttempts: 4, Backoff: func(int) time.Duration { return time.Hour }}))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -208,7 +209,7 @@ func TestExportHonoursContext(t *testing.T) {
 }
 
 func TestShutdownExporterSendsNothing(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	exp := newExporter(t, s)
 	if err := exp.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
@@ -217,7 +218,7 @@ func TestShutdownExporterSendsNothing(t *testing.T) {
 	if !errors.Is(err, sdkmetric.ErrExporterShutdown) {
 		t.Errorf("Export after Shutdown: %v, want ErrExporterShutdown", err)
 	}
-	if n := len(s.requests()); n != 0 {
+	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests after Shutdown", n)
 	}
 }

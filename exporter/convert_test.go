@@ -13,20 +13,21 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // pipeline is a MeterProvider whose only reader is an exporter.Reader that
 // reports to a fake server.
 type pipeline struct {
-	server *fakeServer
+	server *servertest.Server
 	reader *exporter.Reader
 	meter  metric.Meter
 }
 
 func newPipeline(t *testing.T, opts ...sdkmetric.Option) *pipeline {
 	t.Helper()
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r := exporter.NewReader(newExporter(t, s))
 	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(r)}, opts...)...)
 	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
@@ -36,11 +37,11 @@ func newPipeline(t *testing.T, opts ...sdkmetric.Option) *pipeline {
 // flush sends one update and returns the payload the server received.
 func (p *pipeline) flush(t *testing.T) payload.Payload {
 	t.Helper()
-	n := len(p.server.requests())
+	n := len(p.server.Requests())
 	if err := p.reader.ForceFlush(context.Background()); err != nil {
 		t.Fatalf("ForceFlush: %v", err)
 	}
-	return p.server.waitRequests(t, n+1)[n].payload(t)
+	return p.server.Wait(t, n+1)[n].Payload(t)
 }
 
 func attrs(kv ...attribute.KeyValue) metric.MeasurementOption {
@@ -126,7 +127,7 @@ func TestConversionOfInstruments(t *testing.T) {
 }
 
 func TestConversionOfSummaryAndAttributedHistogram(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	exp := newExporter(t, s)
 	rm := &metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{
 		{Name: "summary", Data: metricdata.Summary{DataPoints: []metricdata.SummaryDataPoint{{
@@ -139,7 +140,7 @@ func TestConversionOfSummaryAndAttributedHistogram(t *testing.T) {
 	if err := exp.Export(context.Background(), rm); err != nil {
 		t.Fatal(err)
 	}
-	got := s.waitRequests(t, 1)[0].payload(t)
+	got := s.Wait(t, 1)[0].Payload(t)
 	if g, w := encode(t, got.Data["summary"]), `{"count":2,"quantiles":[{"quantile":0.5,"value":1}],"sum":3}`; g != w {
 		t.Errorf("summary: got %s want %s", g, w)
 	}
@@ -194,12 +195,12 @@ func TestUnencodableValueIsDroppedAlone(t *testing.T) {
 }
 
 func TestRuntimeFiguresAreAddedAndFiltered(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	exp := newExporter(t, s, exporter.WithRuntimeFigures(true), exporter.WithDisabledKeys("memory"))
 	if err := exp.Export(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	got := s.waitRequests(t, 1)[0].payload(t)
+	got := s.Wait(t, 1)[0].Payload(t)
 	if got.Int("goroutines") < 1 {
 		t.Errorf("goroutines = %v", got.Data["goroutines"])
 	}
@@ -207,12 +208,12 @@ func TestRuntimeFiguresAreAddedAndFiltered(t *testing.T) {
 		t.Errorf("disabled key memory was sent: %v", got.Data["memory"])
 	}
 
-	s2 := newFakeServer(t)
+	s2 := servertest.New(t)
 	exp2 := newExporter(t, s2, exporter.WithRuntimeFigures(true))
 	if err := exp2.Export(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
-	mem, _ := s2.waitRequests(t, 1)[0].payload(t).Data["memory"].(map[string]any)
+	mem, _ := s2.Wait(t, 1)[0].Payload(t).Data["memory"].(map[string]any)
 	if mem["heap_alloc"].(float64) <= 0 || mem["sys"].(float64) <= 0 {
 		t.Errorf("memory = %v, want heap_alloc and sys", mem)
 	}

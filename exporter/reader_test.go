@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -40,7 +41,7 @@ func TestDeltaUpdatesDoNotRepeat(t *testing.T) {
 }
 
 // startedPipeline is a pipeline whose reader follows the server's schedule.
-func startedPipeline(t *testing.T, s *fakeServer, opts ...exporter.Option) (*exporter.Reader, *sdkmetric.MeterProvider) {
+func startedPipeline(t *testing.T, s *servertest.Server, opts ...exporter.Option) (*exporter.Reader, *sdkmetric.MeterProvider) {
 	t.Helper()
 	r := exporter.NewReader(newExporter(t, s, opts...))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
@@ -50,52 +51,52 @@ func startedPipeline(t *testing.T, s *fakeServer, opts ...exporter.Option) (*exp
 }
 
 func TestStartSendsAtOnceThenFollowsNextUpdate(t *testing.T) {
-	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: time.Second}))
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Second}))
 	start := time.Now()
 	startedPipeline(t, s)
-	got := s.waitRequests(t, 2)
-	if first := got[0].at.Sub(start); first > 500*time.Millisecond {
+	got := s.Wait(t, 2)
+	if first := got[0].At.Sub(start); first > 500*time.Millisecond {
 		t.Errorf("first update after %v, want at once", first)
 	}
-	if gap := got[1].at.Sub(got[0].at); gap < 900*time.Millisecond || gap > 5*time.Second {
+	if gap := got[1].At.Sub(got[0].At); gap < 900*time.Millisecond || gap > 5*time.Second {
 		t.Errorf("second update %v after the first, want next_update = 1s", gap)
 	}
 }
 
 func TestShortNextUpdateMeansDefaultInterval(t *testing.T) {
-	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: 500 * time.Millisecond}))
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: 500 * time.Millisecond}))
 	startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	time.Sleep(1500 * time.Millisecond)
-	if n := len(s.requests()); n != 1 {
+	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d updates within 1.5 s of a 500 ms next_update, want 1 (the default interval is an hour)", n)
 	}
 }
 
 func TestStopDirectiveEndsSchedule(t *testing.T) {
-	s := newFakeServer(t, jsonReply(payload.Response{NextUpdate: time.Second, Stop: true}))
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Second, Stop: true}))
 	r, _ := startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	time.Sleep(1500 * time.Millisecond)
 	if err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.requests()); n != 1 {
+	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d updates after stop (the final one included), want 1", n)
 	}
 }
 
 func TestShutdownSendsFinalUpdate(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r, mp := startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	c, _ := mp.Meter("t").Int64Counter("late")
 	c.Add(context.Background(), 4)
 	if err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	got := s.requests()
-	if len(got) != 2 || got[1].payload(t).Int("late") != 4 {
+	got := s.Requests()
+	if len(got) != 2 || got[1].Payload(t).Int("late") != 4 {
 		t.Fatalf("%d updates; want 2, the final one with late=4", len(got))
 	}
 	if err := r.Shutdown(context.Background()); !errors.Is(err, sdkmetric.ErrReaderShutdown) {
@@ -104,22 +105,22 @@ func TestShutdownSendsFinalUpdate(t *testing.T) {
 }
 
 func TestShutdownWithoutStartSendsNothing(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r := exporter.NewReader(newExporter(t, s))
 	_ = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	if err := r.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(s.requests()); n != 0 {
+	if n := len(s.Requests()); n != 0 {
 		t.Errorf("%d requests from a reader never started", n)
 	}
 }
 
 func TestShutdownIsBoundedWhenServerHangs(t *testing.T) {
-	s := newFakeServer(t)
-	s.fallback = reply{status: 200, delay: time.Minute}
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: 200, Delay: time.Minute})
 	r, _ := startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -133,9 +134,9 @@ func TestShutdownIsBoundedWhenServerHangs(t *testing.T) {
 }
 
 func TestShutdownDuringInFlightUpdateStillDeliversAndEndsCycle(t *testing.T) {
-	s := newFakeServer(t, reply{status: 200, delay: time.Minute}) // the first update hangs
+	s := servertest.New(t, servertest.Reply{Status: 200, Delay: time.Minute}) // the first update hangs
 	r, mp := startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	c, _ := mp.Meter("t").Int64Counter("during")
 	c.Add(context.Background(), 1)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,20 +144,20 @@ func TestShutdownDuringInFlightUpdateStillDeliversAndEndsCycle(t *testing.T) {
 	if err := r.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	got := s.requests()
-	if len(got) != 2 || got[1].payload(t).Int("during") != 1 {
+	got := s.Requests()
+	if len(got) != 2 || got[1].Payload(t).Int("during") != 1 {
 		t.Fatalf("%d updates; want the hung one and a final one carrying during=1", len(got))
 	}
 	time.Sleep(200 * time.Millisecond)
-	if n := len(s.requests()); n != 2 {
+	if n := len(s.Requests()); n != 2 {
 		t.Errorf("%d updates after Shutdown returned, want none", n-2)
 	}
 }
 
 func TestConcurrentShutdownsAreSafe(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r, _ := startedPipeline(t, s)
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	var wg sync.WaitGroup
 	errs := make(chan error, 4)
 	for range 4 {
@@ -172,18 +173,16 @@ func TestConcurrentShutdownsAreSafe(t *testing.T) {
 			t.Errorf("Shutdown: %v", err)
 		}
 	}
-	if ok != 1 || len(s.requests()) != 2 {
-		t.Errorf("%d successful shutdowns and %d updates, want 1 and 2", ok, len(s.requests()))
+	if ok != 1 || len(s.Requests()) != 2 {
+		t.Errorf("%d successful shutdowns and %d updates, want 1 and 2", ok, len(s.Requests()))
 	}
 }
 
 func TestFinalUpdateDoesNotWaitOnTooManyRequests(t *testing.T) {
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r, _ := startedPipeline(t, s)
-	s.waitRequests(t, 1)
-	s.mu.Lock()
-	s.fallback = reply{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "60"}}
-	s.mu.Unlock()
+	s.Wait(t, 1)
+	s.SetFallback(servertest.Reply{Status: http.StatusTooManyRequests, Header: map[string]string{"Retry-After": "60"}})
 	start := time.Now()
 	err := r.Shutdown(context.Background())
 	mustContain(t, err, "429", "not delivered")
@@ -194,12 +193,12 @@ func TestFinalUpdateDoesNotWaitOnTooManyRequests(t *testing.T) {
 
 func TestTwiceStartedReaderSendsOneFirstUpdate(t *testing.T) {
 	rec := recordErrors(t)
-	s := newFakeServer(t)
+	s := servertest.New(t)
 	r, _ := startedPipeline(t, s)
 	r.Start()
-	s.waitRequests(t, 1)
+	s.Wait(t, 1)
 	time.Sleep(200 * time.Millisecond)
-	if n := len(s.requests()); n != 1 {
+	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d first updates, want 1", n)
 	}
 	if len(rec.all()) != 1 {
