@@ -1,0 +1,111 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
+
+	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+type fixture struct {
+	b      *bridge.Bridge
+	server *servertest.Server
+}
+
+func newFixture(t *testing.T, expOpts []exporter.Option, opts ...bridge.Option) *fixture {
+	t.Helper()
+	s := servertest.New(t)
+	exp, err := exporter.New(append([]exporter.Option{
+		exporter.WithEndpoint(s.Endpoint()),
+		exporter.WithInstanceID(uuid.New()),
+		exporter.WithRuntimeFigures(false),
+	}, expOpts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bridge.New(exp, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
+	return &fixture{b: b, server: s}
+}
+
+// update sends one update and returns its data, re-encoded per key.
+func (f *fixture) update(t *testing.T) map[string]string {
+	t.Helper()
+	n := len(f.server.Requests())
+	if err := f.b.Reader().ForceFlush(context.Background()); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	return encodeData(t, f.server.Wait(t, n+1)[n].Body)
+}
+
+// encodeData decodes a payload keeping numbers as written, and returns its
+// data with each value re-encoded.
+func encodeData(t *testing.T, body []byte) map[string]string {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var p payload.Payload
+	if err := dec.Decode(&p); err != nil {
+		t.Fatalf("undecodable payload: %v", err)
+	}
+	out := make(map[string]string, len(p.Data))
+	for k, v := range p.Data {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = string(b)
+	}
+	return out
+}
+
+func expectData(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%q: got %s, want %s", k, g, w)
+		}
+	}
+	for k, g := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("unexpected key %q = %s", k, g)
+		}
+	}
+}
+
+// errorLog collects what reaches OTel's error handler.
+type errorLog struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (l *errorLog) Handle(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.errs = append(l.errs, err)
+}
+
+func (l *errorLog) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.errs)
+}
+
+func captureErrors(t *testing.T) *errorLog {
+	l := &errorLog{}
+	otel.SetErrorHandler(l)
+	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
+	return l
+}
