@@ -122,7 +122,7 @@ func TestKindMisuseIsReportedAndIgnored(t *testing.T) {
 	for range 1000 { // a hot loop of misuse is reported once
 		b.Increment("list")
 	}
-	b.AppendUnique("set", []int{1})       // unhashable
+	b.AppendUnique("set", []int{1})         // unhashable
 	b.AppendUnique("set", map[string]int{}) // unhashable
 	b.AppendUnique("set", "ok")             // nothing is left locked
 	b.Set("bad", make(chan int))
