@@ -140,9 +140,10 @@ func WithHTTPClient(client *http.Client) Option {
 	return optionFunc(func(c *config) { c.client = client })
 }
 
-// WithDisabledKeys disables keys for the exporter's whole life. Entries are
-// trimmed of spaces and empty ones are ignored; an entry also disables every
-// key that starts with it followed by a colon.
+// WithDisabledKeys disables keys for the exporter's whole life. Each entry
+// may be a comma-separated list; keys are trimmed of spaces and empty ones
+// are ignored. A key also disables every key that starts with it followed
+// by a colon.
 func WithDisabledKeys(keys ...string) Option {
 	return optionFunc(func(c *config) { c.disabledKeys = append(c.disabledKeys, keys...) })
 }

@@ -22,9 +22,14 @@ type keyFilter struct {
 
 func newKeyFilter(startup []string) *keyFilter {
 	f := &keyFilter{permanent: make(map[string]struct{})}
-	for _, k := range startup {
-		if k = strings.TrimSpace(k); k != "" {
-			f.permanent[k] = struct{}{}
+	for _, entry := range startup {
+		// An entry may itself be a comma-separated list, as configuration
+		// often gives it ("os,, arch "): each part is trimmed, empty ones
+		// are skipped.
+		for k := range strings.SplitSeq(entry, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				f.permanent[k] = struct{}{}
+			}
 		}
 	}
 	f.server.Store(&map[string]struct{}{})

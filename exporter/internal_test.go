@@ -96,8 +96,8 @@ func TestDefaultRetryIsTheOriginalSchedule(t *testing.T) {
 }
 
 func TestStartupKeysAreTrimmedAndEmptyIgnored(t *testing.T) {
-	f := newKeyFilter([]string{"os", "", " arch ", "  "})
-	if len(f.permanent) != 2 || !f.disabled("arch") || !f.disabled("os:x") || f.disabled("") {
+	f := newKeyFilter([]string{"os,, arch ", "", "  ", "tls"})
+	if len(f.permanent) != 3 || !f.disabled("arch") || !f.disabled("os:x") || f.disabled("") {
 		t.Errorf("filter %v", f.permanent)
 	}
 }
