@@ -1,10 +1,11 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"sync"
+	"encoding/json"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -13,70 +14,23 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	telemetry "github.com/telemetrybridge/telemetry/compat"
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
-
-// protocolServer is a minimal telemetry server: it keeps every payload and
-// answers the n-th update with answers[n] (the last one repeats).
-type protocolServer struct {
-	mu       sync.Mutex
-	payloads []payload.Payload
-	paths    []string
-	answers  []payload.Response
-	arrived  chan struct{}
-}
-
-func (s *protocolServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	p, err := payload.DecodePayload(r.Body)
-	if err != nil {
-		_ = payload.WriteResponse(w, http.StatusBadRequest, payload.Response{Error: err.Error()})
-		return
-	}
-	s.mu.Lock()
-	s.payloads = append(s.payloads, p)
-	s.paths = append(s.paths, r.URL.Path)
-	answer := s.answers[min(len(s.payloads), len(s.answers))-1]
-	s.mu.Unlock()
-	_ = payload.WriteResponse(w, http.StatusOK, answer)
-	s.arrived <- struct{}{}
-}
-
-func (s *protocolServer) wait(t *testing.T, n int) []payload.Payload {
-	t.Helper()
-	timeout := time.After(15 * time.Second)
-	for {
-		s.mu.Lock()
-		got := append([]payload.Payload(nil), s.payloads...)
-		s.mu.Unlock()
-		if len(got) >= n {
-			return got
-		}
-		select {
-		case <-s.arrived:
-		case <-timeout:
-			t.Fatalf("server got %d updates, want %d", len(got), n)
-		}
-	}
-}
 
 // TestEndToEnd runs an instrumented program against a loopback server: the
 // first update goes out at once, the server's next_update sets the pace,
 // its disable_keys takes a key out of the next update, and shutting down
 // delivers a final update.
 func TestEndToEnd(t *testing.T) {
-	srv := &protocolServer{
-		arrived: make(chan struct{}, 16),
-		answers: []payload.Response{
-			{NextUpdate: time.Second, DisableKeys: []string{"tls_client_hello_ua"}},
-			{NextUpdate: time.Hour},
-		},
-	}
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	srv := servertest.New(t,
+		servertest.JSON(payload.Response{NextUpdate: time.Second, DisableKeys: []string{"tls_client_hello_ua"}}),
+	)
 
 	id := uuid.New()
-	exp, err := exporter.New(exporter.WithEndpoint(ts.URL+"/v1/update/"), exporter.WithInstanceID(id))
+	exp, err := exporter.New(exporter.WithEndpoint(srv.Endpoint()), exporter.WithInstanceID(id))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +49,11 @@ func TestEndToEnd(t *testing.T) {
 	hello.Add(ctx, 1)
 	byMethod.Add(ctx, 2, metric.WithAttributes(attribute.String("method", "GET")))
 	reader.Start()
-	first := srv.wait(t, 1)[0]
+	first := srv.Wait(t, 1)[0].Payload(t)
 
 	requests.Add(ctx, 4)
 	hello.Add(ctx, 1)
-	second := srv.wait(t, 2)[1]
+	second := srv.Wait(t, 2)[1].Payload(t)
 
 	requests.Add(ctx, 5)
 	shutdownCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -107,11 +61,11 @@ func TestEndToEnd(t *testing.T) {
 	if err := provider.Shutdown(shutdownCtx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
-	all := srv.wait(t, 3)
-	final := all[2]
+	all := srv.Wait(t, 3)
+	final := all[2].Payload(t)
 
-	if srv.paths[0] != "/v1/update/"+id.String() || first.InstanceID != id.String() {
-		t.Errorf("update went to %s for instance %s", srv.paths[0], first.InstanceID)
+	if all[0].Path != "/v1/update/"+id.String() || first.InstanceID != id.String() {
+		t.Errorf("update went to %s for instance %s", all[0].Path, first.InstanceID)
 	}
 	if first.Int("http_requests") != 3 || first.Int("tls_client_hello_ua:3fa2c1b0") != 1 || first.Int("goroutines") < 1 {
 		t.Errorf("first update: %v", first.Data)
@@ -140,4 +94,106 @@ func TestEndToEnd(t *testing.T) {
 	if gap := second.Timestamp.Sub(first.Timestamp); gap < 900*time.Millisecond {
 		t.Errorf("second update %v after the first, want next_update = 1s", gap)
 	}
+}
+
+// TestCompatEndToEnd runs a program written against the documented API,
+// with a native OpenTelemetry instrument beside it, against a loopback
+// server that disables a key, enables it again and then stops reporting.
+func TestCompatEndToEnd(t *testing.T) {
+	// compat's Init may run once per process, so the scenario runs in a
+	// child process of its own: -count and reruns keep working.
+	if os.Getenv(childEnv) != "1" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCompatEndToEnd$", "-test.count=1")
+		cmd.Env = append(os.Environ(), childEnv+"=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the compat scenario failed: %v\n%s", err, out)
+		}
+		return
+	}
+	s := servertest.New(t,
+		servertest.JSON(payload.Response{NextUpdate: time.Second, DisableKeys: []string{"tls_client_hello_ua"}}),
+		servertest.JSON(payload.Response{NextUpdate: time.Second, EnableKeys: []string{"tls_client_hello_ua"}}),
+		servertest.JSON(payload.Response{Stop: true}),
+	)
+	t.Setenv(telemetry.EnvEndpoint, s.Endpoint())
+	id := uuid.New()
+	telemetry.Init(id, []string{"secret"})
+	native, _ := telemetry.MeterProvider().Meter("app").Int64Counter("native_requests")
+	ctx := context.Background()
+	// applied gives the client a moment to apply the answer to update n
+	// after the server has received it.
+	applied := func(n int) {
+		s.Wait(t, n)
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	telemetry.Set("version", "1.2.3")
+	telemetry.SetNested("build", "os", "linux")
+	telemetry.SetNested("build", "cpus", 2)
+	telemetry.Set("secret", "never sent")
+	telemetry.Increment("requests")
+	uaHash := telemetry.FastHash([]byte("curl/8"))
+	telemetry.AppendUnique("user_agent", uaHash)
+	telemetry.Increment("tls_client_hello_ua:3fa2c1b0")
+	native.Add(ctx, 3)
+	telemetry.StartEmitting()
+	applied(1)
+
+	telemetry.Add("requests", 2)
+	telemetry.Increment("tls_client_hello_ua:3fa2c1b0") // disabled by the server now
+	telemetry.Append("events", "reload")
+	applied(2)
+
+	telemetry.Increment("tls_client_hello_ua:3fa2c1b0") // enabled again
+	native.Add(ctx, 1)
+	applied(3)
+
+	telemetry.Increment("requests") // the server said stop: never sent
+	telemetry.StopEmitting()
+
+	got := s.Requests()
+	if len(got) != 3 {
+		t.Fatalf("%d updates, want 3 (the server stopped the cycle)", len(got))
+	}
+	for i, want := range []string{
+		`{"build":{"cpus":2,"os":"linux"},"native_requests":3,"requests":1,"tls_client_hello_ua:3fa2c1b0":1,"user_agent":[{"value":"` + uaHash + `","count":1}],"version":"1.2.3"}`,
+		`{"events":["reload"],"requests":2}`,
+		`{"native_requests":1,"tls_client_hello_ua:3fa2c1b0":1}`,
+	} {
+		p := got[i].Payload(t)
+		if p.InstanceID != id.String() || got[i].Path != "/v1/update/"+id.String() {
+			t.Errorf("update %d: instance %q at %s", i+1, p.InstanceID, got[i].Path)
+		}
+		if g := dataWithoutRuntime(t, got[i].Body); g != want {
+			t.Errorf("update %d data:\n got %s\nwant %s", i+1, g, want)
+		}
+		if p.Int("goroutines") < 1 {
+			t.Errorf("update %d has no goroutines figure", i+1)
+		}
+		mem, _ := p.Data["memory"].(map[string]any)
+		if _, ok := mem["heap_alloc"]; !ok {
+			t.Errorf("update %d has no memory figures: %v", i+1, p.Data["memory"])
+		}
+	}
+}
+
+const childEnv = "TELEMETRYBRIDGE_E2E_CHILD"
+
+// dataWithoutRuntime returns the data of a payload body without the
+// emit-time runtime figures, with numbers as they were written.
+func dataWithoutRuntime(t *testing.T, body []byte) string {
+	t.Helper()
+	var p struct {
+		Data map[string]json.RawMessage `json:"data"`
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&p); err != nil {
+		t.Fatal(err)
+	}
+	delete(p.Data, "goroutines")
+	delete(p.Data, "memory")
+	b, err := json.Marshal(p.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
