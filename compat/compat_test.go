@@ -2,7 +2,10 @@ package compat
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -165,7 +168,7 @@ func TestStopIsBoundedAndConcurrentStopsAreSafe(t *testing.T) {
 }
 
 func TestOptOut(t *testing.T) {
-	for _, env := range [][2]string{{EnvDoNotTrack, "1"}, {EnvDoNotTrack, "true"}, {EnvOTelSDKDisabled, "true"}} {
+	for _, env := range [][2]string{{EnvDoNotTrack, "1"}, {EnvDoNotTrack, "true"}, {EnvOTelSDKDisabled, "true"}, {EnvMode, "off"}} {
 		t.Run(env[0]+"="+env[1], func(t *testing.T) {
 			s := servertest.New(t)
 			t.Setenv(env[0], env[1])
@@ -268,5 +271,30 @@ func TestFastHash(t *testing.T) {
 		if got := FastHash([]byte(in)); got != want {
 			t.Errorf("FastHash(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestLocalModeWritesInsteadOfSending(t *testing.T) {
+	s := servertest.New(t)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	defer func() { os.Stderr = stderr }()
+	t.Setenv(EnvMode, "local")
+	initTo(t, s, nil)
+	Set("version", "1.0")
+	StartEmitting()
+	StopEmitting()
+	os.Stderr = stderr
+	_ = w.Close()
+	out, _ := io.ReadAll(r)
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d requests in local mode", n)
+	}
+	if strings.Count(string(out), `"version": "1.0"`) != 1 || strings.Count(string(out), `"instance_id"`) != 2 {
+		t.Errorf("local output, want two payloads, the first with the version:\n%s", out)
 	}
 }

@@ -1,9 +1,11 @@
 package compat
 
 import (
+	"fmt"
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/telemetrybridge/telemetry/bridge"
@@ -23,19 +25,32 @@ const (
 	// EnvOTelSDKDisabled set to true turns reporting off, as for every
 	// OpenTelemetry SDK.
 	EnvOTelSDKDisabled = "OTEL_SDK_DISABLED"
+	// EnvMode selects how updates leave the program: "on" (the default)
+	// sends them, "local" writes each payload to standard error instead,
+	// "off" turns reporting off like DO_NOT_TRACK=1.
+	EnvMode = "TELEMETRY_MODE"
 )
 
 // optedOut reports whether the environment turns reporting off.
 func optedOut() bool {
 	dnt := strings.ToLower(strings.TrimSpace(os.Getenv(EnvDoNotTrack)))
 	sdkOff := strings.ToLower(strings.TrimSpace(os.Getenv(EnvOTelSDKDisabled)))
-	return dnt == "1" || dnt == "true" || sdkOff == "true"
+	return dnt == "1" || dnt == "true" || sdkOff == "true" || mode() == "off"
 }
+
+func mode() string { return strings.ToLower(strings.TrimSpace(os.Getenv(EnvMode))) }
 
 func envExporterOptions() []exporter.Option {
 	var opts []exporter.Option
 	if ep := strings.TrimSpace(os.Getenv(EnvEndpoint)); ep != "" {
 		opts = append(opts, exporter.WithEndpoint(ep))
+	}
+	switch m := mode(); m {
+	case "", "on", "off":
+	case "local":
+		opts = append(opts, exporter.WithWriter(os.Stderr))
+	default:
+		otel.Handle(fmt.Errorf("telemetry: %s=%q is not on, local or off; using on", EnvMode, m))
 	}
 	if keys := os.Getenv(EnvDisabledMetrics); keys != "" {
 		opts = append(opts, exporter.WithDisabledKeys(strings.Split(keys, ",")...))

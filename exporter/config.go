@@ -3,6 +3,7 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
 )
 
 // DefaultEndpoint is the base URL used when WithEndpoint is not given. It is
@@ -65,6 +67,8 @@ type config struct {
 	retry          RetryConfig
 	requestTimeout time.Duration
 	runtimeFigures bool
+	writer         io.Writer
+	errorHandler   otel.ErrorHandler
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -163,4 +167,23 @@ func WithRequestTimeout(d time.Duration) Option {
 // "goroutines" and "memory" figures of the protocol. It is on by default.
 func WithRuntimeFigures(enabled bool) Option {
 	return optionFunc(func(c *config) { c.runtimeFigures = enabled })
+}
+
+// WithWriter switches the exporter to local mode: each payload is written
+// to w as indented JSON instead of being sent. With no server to answer,
+// updates follow the default schedule. Use it to see what a program would
+// report.
+func WithWriter(w io.Writer) Option {
+	return optionFunc(func(c *config) { c.writer = w })
+}
+
+// WithErrorHandler gives the exporter its own handler for problems no
+// caller receives (failed scheduled updates, values that cannot be
+// encoded), instead of OTel's global one. To log with slog:
+//
+//	exporter.WithErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+//		logger.Warn("telemetry", "err", err)
+//	}))
+func WithErrorHandler(h otel.ErrorHandler) Option {
+	return optionFunc(func(c *config) { c.errorHandler = h })
 }

@@ -1,13 +1,15 @@
 package exporter
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -22,6 +24,8 @@ type Exporter struct {
 
 	stopped  atomic.Bool // the server said stop, or retired the endpoint
 	shutdown atomic.Bool
+	failures failureLog
+	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -94,10 +98,29 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	body, problems := e.buildPayload(rm, time.Now())
 	for _, p := range problems {
-		otel.Handle(fmt.Errorf("telemetry exporter: %w", p))
+		e.report(p)
 	}
 	if body == nil {
 		return schedule{next: defaultNextUpdate()}, errors.New("telemetry exporter: the payload could not be built")
 	}
+	if e.cfg.writer != nil {
+		return e.writeLocal(body)
+	}
 	return e.send(ctx, body, final)
+}
+
+// writeLocal shows the payload instead of sending it. No server answers,
+// so the default schedule applies.
+func (e *Exporter) writeLocal(body []byte) (schedule, error) {
+	var out bytes.Buffer
+	if err := json.Indent(&out, body, "", "  "); err != nil {
+		return schedule{next: defaultNextUpdate()}, fmt.Errorf("telemetry exporter: %w", err)
+	}
+	out.WriteByte('\n')
+	e.writeMu.Lock()
+	defer e.writeMu.Unlock()
+	if _, err := e.cfg.writer.Write(out.Bytes()); err != nil {
+		return schedule{next: defaultNextUpdate()}, fmt.Errorf("telemetry exporter: writing the payload: %w", err)
+	}
+	return schedule{next: defaultNextUpdate()}, nil
 }

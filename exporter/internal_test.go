@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -110,5 +111,22 @@ func TestServerDisabledKeysAreBounded(t *testing.T) {
 	}
 	if !f.applyServer(many, nil) || len(*f.server.Load()) != maxServerKeys {
 		t.Errorf("server list not bounded: %d", len(*f.server.Load()))
+	}
+}
+
+func TestRepeatedFailuresAreReportedOnce(t *testing.T) {
+	var f failureLog
+	down := errors.New("server down")
+	if !f.fail(down) || f.fail(down) || f.fail(down) {
+		t.Error("the same failure was reported more than once in a row")
+	}
+	if !f.fail(errors.New("now a timeout")) {
+		t.Error("a different failure was not reported")
+	}
+	if n := f.succeed(); n != 4 {
+		t.Errorf("recovery after %d failures, want 4", n)
+	}
+	if n := f.succeed(); n != 0 || !f.fail(down) {
+		t.Errorf("after recovery: %d failures, and the next failure must be reported again", n)
 	}
 }

@@ -87,7 +87,7 @@ func (r *Reader) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.started || r.stopping {
-		reportf("Reader.Start called more than once or after Shutdown; ignored")
+		r.exp.reportf("Reader.Start called more than once or after Shutdown; ignored")
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -118,8 +118,15 @@ func (r *Reader) scheduledUpdate(ctx context.Context) schedule {
 	}
 	defer func() { <-r.inFlight }()
 	s, err := r.update(ctx, false)
-	if err != nil && ctx.Err() == nil {
-		reportf("%v", err)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		if r.exp.failures.fail(err) {
+			r.exp.report(err)
+		}
+	case err == nil:
+		if n := r.exp.failures.succeed(); n > 0 {
+			r.exp.reportf("updates are delivered again, after %d failed", n)
+		}
 	}
 	return s
 }
@@ -133,7 +140,7 @@ func (r *Reader) update(ctx context.Context, final bool) (schedule, error) {
 		}
 		// A failing producer must not cost the rest of the update, and an
 		// update with no data still serves the server as a heartbeat.
-		reportf("collecting metrics: %v", err)
+		r.exp.reportf("collecting metrics: %w", err)
 	}
 	s, err := r.exp.deliver(ctx, &rm, final)
 	if !s.stop {

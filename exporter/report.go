@@ -2,12 +2,54 @@ package exporter
 
 import (
 	"fmt"
+	"sync"
 
 	"go.opentelemetry.io/otel"
 )
 
-// reportf hands a problem that has no caller to return it to to OTel's error
-// handler, which a program may replace with otel.SetErrorHandler.
-func reportf(format string, args ...any) {
-	otel.Handle(fmt.Errorf("telemetry exporter: "+format, args...))
+// report hands a problem that no caller can receive to the exporter's
+// error handler: the one given with WithErrorHandler, else OTel's global
+// one (otel.SetErrorHandler).
+func (e *Exporter) report(err error) {
+	err = fmt.Errorf("telemetry exporter: %w", err)
+	if e.cfg.errorHandler != nil {
+		e.cfg.errorHandler.Handle(err)
+		return
+	}
+	otel.Handle(err)
+}
+
+func (e *Exporter) reportf(format string, args ...any) { e.report(fmt.Errorf(format, args...)) }
+
+// failureLog keeps a failure that repeats (a server down for hours) from
+// being reported on every update: a failure is reported when it first
+// occurs or differs from the previous one, and the recovery is reported
+// with the number of updates that failed.
+type failureLog struct {
+	mu     sync.Mutex
+	last   string
+	failed int
+}
+
+// fail notes a failed update and reports whether to report it.
+func (f *failureLog) fail(err error) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failed++
+	msg := err.Error()
+	if msg == f.last {
+		return false
+	}
+	f.last = msg
+	return true
+}
+
+// succeed notes a delivered update and returns how many failed before it,
+// since the last success.
+func (f *failureLog) succeed() (failedBefore int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := f.failed
+	f.failed, f.last = 0, ""
+	return n
 }

@@ -79,7 +79,7 @@ func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule,
 // sets.
 func (e *Exporter) follow(resp payload.Response) schedule {
 	if e.filter.applyServer(resp.DisableKeys, resp.EnableKeys) {
-		reportf("the server disabled more than %d keys; the rest of its list was ignored", maxServerKeys)
+		e.reportf("the server disabled more than %d keys; the rest of its list was ignored", maxServerKeys)
 	}
 	if resp.Stop {
 		e.stopped.Store(true)

@@ -1,0 +1,76 @@
+package exporter_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+func TestWriterShowsPayloadsInsteadOfSending(t *testing.T) {
+	s := servertest.New(t)
+	var out bytes.Buffer
+	exp := newExporter(t, s, exporter.WithWriter(&out))
+	if err := exp.Export(context.Background(), counterData("requests", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(s.Requests()); n != 0 {
+		t.Errorf("%d requests in local mode", n)
+	}
+	if !strings.Contains(out.String(), "\n  \"data\": {") {
+		t.Errorf("not indented JSON:\n%s", out.String())
+	}
+	var p payload.Payload
+	if err := json.Unmarshal(out.Bytes(), &p); err != nil || p.Int("requests") != 2 {
+		t.Errorf("written payload %v (%v)", p.Data, err)
+	}
+}
+
+// handlerLog records errors given to one exporter's handler.
+type handlerLog struct {
+	mu   sync.Mutex
+	errs []string
+}
+
+func (h *handlerLog) Handle(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.errs = append(h.errs, err.Error())
+}
+
+func (h *handlerLog) all() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.errs...)
+}
+
+func TestOwnErrorHandlerGetsScheduledFailures(t *testing.T) {
+	global := recordErrors(t)
+	own := &handlerLog{}
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: 503, Body: "down"})
+	r := exporter.NewReader(newExporter(t, s, fastRetry(1), exporter.WithErrorHandler(own)))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	r.Start()
+	s.Wait(t, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(own.all()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := own.all(); len(got) != 1 || !strings.Contains(got[0], "503") {
+		t.Errorf("own handler got %q", got)
+	}
+	if n := len(global.all()); n != 0 {
+		t.Errorf("the global handler got %d errors too", n)
+	}
+}

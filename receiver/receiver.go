@@ -1,0 +1,259 @@
+package receiver
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// Receiver is a telemetry server: an http.Handler that accepts updates at
+// POST <prefix><instance UUID>, keeps them in memory (and optionally in a
+// JSON lines file), and answers with the Response configured for the
+// instance. It is safe for concurrent use.
+type Receiver struct {
+	cfg config
+
+	mu        sync.Mutex
+	instances map[uuid.UUID]*instance
+	order     []uuid.UUID // least recently heard from first
+	faults    []Fault
+	lines     sync.Mutex // serialises writes to cfg.jsonLines
+}
+
+type instance struct {
+	payloads []payload.Payload
+	response *payload.Response // nil: the default
+}
+
+// Update is what the receiver got and answered, for WithOnUpdate.
+type Update struct {
+	Instance uuid.UUID
+	Payload  payload.Payload
+	Response payload.Response
+}
+
+// New returns a Receiver.
+func New(opts ...Option) *Receiver {
+	return &Receiver{cfg: newConfig(opts), instances: make(map[uuid.UUID]*instance)}
+}
+
+// ServeHTTP handles one update.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	if r.injectFault(w, req) {
+		return
+	}
+	id, status, err := r.validate(req)
+	if err != nil {
+		if status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", http.MethodPost)
+		}
+		_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
+		return
+	}
+	p, status, err := r.decode(w, req, id)
+	if err != nil {
+		_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
+		return
+	}
+	resp := r.ResponseFor(id)
+	p.ExpectNext = r.cfg.now().Add(expectedWithin(resp.NextUpdate)).UTC()
+	r.store(id, p)
+	if r.cfg.onUpdate != nil {
+		r.cfg.onUpdate(Update{Instance: id, Payload: p, Response: resp})
+	}
+	_ = payload.WriteResponse(w, http.StatusOK, resp)
+}
+
+// expectedWithin is how soon a client following next_update reports
+// again: next_update itself, or the protocol's default interval (an hour
+// plus up to a minute) when next_update is under a second.
+func expectedWithin(next time.Duration) time.Duration {
+	if next < time.Second {
+		return time.Hour + time.Minute
+	}
+	return next
+}
+
+func (r *Receiver) validate(req *http.Request) (uuid.UUID, int, error) {
+	if req.Method != http.MethodPost {
+		return uuid.Nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: send updates with POST", req.Method)
+	}
+	rest, ok := strings.CutPrefix(req.URL.Path, r.cfg.prefix)
+	if !ok {
+		return uuid.Nil, http.StatusNotFound, fmt.Errorf("no update endpoint at %s: post to %s<instance UUID>", req.URL.Path, r.cfg.prefix)
+	}
+	id, err := uuid.Parse(rest)
+	if err != nil || id == uuid.Nil {
+		return uuid.Nil, http.StatusBadRequest, fmt.Errorf("%q is not an instance UUID", rest)
+	}
+	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return uuid.Nil, http.StatusUnsupportedMediaType, errors.New("an update must be sent as application/json")
+	}
+	return id, 0, nil
+}
+
+func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID) (payload.Payload, int, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return payload.Payload{}, http.StatusRequestEntityTooLarge, fmt.Errorf("the update is larger than %d bytes", r.cfg.maxBody)
+		}
+		return payload.Payload{}, http.StatusBadRequest, fmt.Errorf("reading the update: %v", err)
+	}
+	p, err := payload.DecodePayload(bytes.NewReader(body))
+	if err != nil {
+		return p, http.StatusBadRequest, err
+	}
+	if p.InstanceID != id.String() {
+		return p, http.StatusBadRequest, fmt.Errorf("the payload's instance_id %q does not match the URL", p.InstanceID)
+	}
+	return p, 0, nil
+}
+
+// store keeps p, within the per-instance and instance bounds, and writes
+// it to the JSON lines file if there is one.
+func (r *Receiver) store(id uuid.UUID, p payload.Payload) {
+	r.mu.Lock()
+	inst := r.touch(id)
+	inst.payloads = append(inst.payloads, p)
+	if over := len(inst.payloads) - r.cfg.keep; over > 0 {
+		inst.payloads = append(inst.payloads[:0:0], inst.payloads[over:]...)
+	}
+	r.mu.Unlock()
+	if r.cfg.jsonLines != nil {
+		line, err := json.Marshal(p)
+		if err == nil {
+			r.lines.Lock()
+			_, _ = r.cfg.jsonLines.Write(append(line, '\n'))
+			r.lines.Unlock()
+		}
+	}
+}
+
+// touch returns id's record, making it the most recent; r.mu is held.
+func (r *Receiver) touch(id uuid.UUID) *instance {
+	inst, ok := r.instances[id]
+	if ok {
+		for i, o := range r.order {
+			if o == id {
+				r.order = append(r.order[:i], r.order[i+1:]...)
+				break
+			}
+		}
+	} else {
+		inst = &instance{}
+		r.instances[id] = inst
+		if len(r.order) >= r.cfg.maxInstances {
+			delete(r.instances, r.order[0])
+			r.order = r.order[1:]
+		}
+	}
+	r.order = append(r.order, id)
+	return inst
+}
+
+// SetDefaultResponse changes the answer to instances without their own.
+func (r *Receiver) SetDefaultResponse(resp payload.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cfg.response = resp
+}
+
+// SetResponse sets the answer to one instance while the receiver runs.
+func (r *Receiver) SetResponse(id uuid.UUID, resp payload.Response) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.touch(id).response = &resp
+}
+
+// ResponseFor returns what the receiver answers id.
+func (r *Receiver) ResponseFor(id uuid.UUID) payload.Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if inst, ok := r.instances[id]; ok && inst.response != nil {
+		return *inst.response
+	}
+	return r.cfg.response
+}
+
+// Payloads returns the payloads kept for id, oldest first.
+func (r *Receiver) Payloads(id uuid.UUID) []payload.Payload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if inst, ok := r.instances[id]; ok {
+		return append([]payload.Payload(nil), inst.payloads...)
+	}
+	return nil
+}
+
+// Instances returns the instances heard from, least recent first.
+func (r *Receiver) Instances() []uuid.UUID {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]uuid.UUID(nil), r.order...)
+}
+
+// Fault makes the receiver misbehave on purpose, for tests of clients.
+type Fault struct {
+	Status     int           // answer with this status (0: 503)
+	RetryAfter string        // a Retry-After header, if not empty
+	Delay      time.Duration // wait this long first (ends if the client gives up)
+	Body       string        // the body to send, e.g. broken JSON
+	Count      int           // for this many requests (at least 1)
+}
+
+// InjectFaults queues faults: the next requests get them, in order, each
+// for its Count, before normal service resumes.
+func (r *Receiver) InjectFaults(faults ...Fault) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range faults {
+		f.Count = max(f.Count, 1)
+		if f.Status == 0 {
+			f.Status = http.StatusServiceUnavailable
+		}
+		r.faults = append(r.faults, f)
+	}
+}
+
+// injectFault answers req with the next queued fault, if any.
+func (r *Receiver) injectFault(w http.ResponseWriter, req *http.Request) bool {
+	r.mu.Lock()
+	if len(r.faults) == 0 {
+		r.mu.Unlock()
+		return false
+	}
+	f := r.faults[0]
+	if r.faults[0].Count--; r.faults[0].Count == 0 {
+		r.faults = r.faults[1:]
+	}
+	r.mu.Unlock()
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-req.Context().Done():
+			return true
+		}
+	}
+	if f.RetryAfter != "" {
+		w.Header().Set("Retry-After", f.RetryAfter)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(f.Body)))
+	w.WriteHeader(f.Status)
+	_, _ = io.WriteString(w, f.Body)
+	return true
+}
