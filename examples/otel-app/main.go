@@ -153,4 +153,3 @@ func otlpReader(ctx context.Context) (telemetry.Option, error) {
 		return sdkmetric.NewPeriodicReader(exp, append(opts, sdkmetric.WithProducer(p))...)
 	}), nil
 }
-

@@ -135,7 +135,6 @@ func (t *wireTap) RoundTrip(req *http.Request) (*http.Response, error) {
 	return res, nil
 }
 
-
 // describePoints renders attributed points as "GET 200=54, GET 404=26",
 // with a histogram's count as its value.
 func describePoints(points []any) string {
