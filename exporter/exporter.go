@@ -68,7 +68,7 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // server's answer. It returns when the update is delivered, has failed
 // every attempt, or ctx is done.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	_, err := e.deliver(ctx, rm, false)
+	_, err := e.deliver(ctx, rm, sendPolicy{})
 	return err
 }
 
@@ -87,9 +87,18 @@ type schedule struct {
 	stop bool          // send no more updates
 }
 
-// deliver builds, sends and follows up one update. A final update does not
-// wait out a 429 answer.
-func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, final bool) (schedule, error) {
+// sendPolicy says how hard an update tries.
+type sendPolicy struct {
+	// final marks the last update: it does not wait out a 429 answer.
+	final bool
+	// abort, when closed, ends waits between attempts: the update gives up
+	// after its current attempt, so that a shutdown is not held up by
+	// back-off.
+	abort <-chan struct{}
+}
+
+// deliver builds, sends and follows up one update.
+func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, policy sendPolicy) (schedule, error) {
 	if e.shutdown.Load() {
 		return schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
 	}
@@ -106,7 +115,7 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.cfg.writer != nil {
 		return e.writeLocal(body)
 	}
-	return e.send(ctx, body, final)
+	return e.send(ctx, body, policy)
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -65,7 +65,7 @@ func TestScheduledUpdateIsSkippedWhileOneIsInFlight(t *testing.T) {
 	r := NewReader(exp)
 	r.lastNext.Store(int64(42 * time.Second))
 	r.inFlight <- struct{}{} // an update is in flight
-	s := r.scheduledUpdate(context.Background())
+	s := r.scheduledUpdate(context.Background(), false)
 	if hits.Load() != 0 || s.next != 42*time.Second || s.stop {
 		t.Errorf("skipped update sent %d requests and returned %+v", hits.Load(), s)
 	}

@@ -30,12 +30,15 @@ type Reader struct {
 	// scheduled updates skip when it is taken, the final one waits for it.
 	inFlight chan struct{}
 	lastNext atomic.Int64 // the schedule's latest wait, in nanoseconds
+	// stopping is closed when Shutdown begins: the schedule sends nothing
+	// new, and an update in flight stops retrying.
+	stopping chan struct{}
 
-	mu       sync.Mutex
-	started  bool
-	stopping bool
-	cancel   context.CancelFunc // ends the schedule loop
-	done     chan struct{}      // closed when the loop has returned
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	cancel  context.CancelFunc // aborts the schedule loop's update in flight
+	done    chan struct{}      // closed when the loop has returned
 
 	shutdownOnce sync.Once
 }
@@ -76,6 +79,7 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 		Reader:   sdkmetric.NewManualReader(manualOpts...),
 		exp:      exp,
 		inFlight: make(chan struct{}, 1),
+		stopping: make(chan struct{}),
 	}
 }
 
@@ -86,7 +90,7 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 func (r *Reader) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started || r.stopping {
+	if r.started || r.stopped {
 		r.exp.reportf("Reader.Start called more than once or after Shutdown; ignored")
 		return
 	}
@@ -97,27 +101,36 @@ func (r *Reader) Start() {
 
 func (r *Reader) run(ctx context.Context, done chan<- struct{}) {
 	defer close(done)
-	for {
-		s := r.scheduledUpdate(ctx)
+	for first := true; ; first = false {
+		s := r.scheduledUpdate(ctx, first)
 		if s.stop || ctx.Err() != nil {
 			return
 		}
-		if sleep(ctx, s.next) != nil {
+		if sleep(ctx, s.next, r.stopping) != nil {
 			return
 		}
 	}
 }
 
 // scheduledUpdate sends an update unless one is already in flight, in which
-// case it is skipped and the loop tries again after the latest wait.
-func (r *Reader) scheduledUpdate(ctx context.Context) schedule {
+// case it is skipped and the loop tries again after the latest wait. Once
+// Shutdown has begun, only the first update, which Start promised, still
+// goes out.
+func (r *Reader) scheduledUpdate(ctx context.Context, first bool) schedule {
+	select {
+	case <-r.stopping:
+		if !first {
+			return schedule{stop: true}
+		}
+	default:
+	}
 	select {
 	case r.inFlight <- struct{}{}:
 	default:
 		return schedule{next: time.Duration(r.lastNext.Load())}
 	}
 	defer func() { <-r.inFlight }()
-	s, err := r.update(ctx, false)
+	s, err := r.update(ctx, sendPolicy{abort: r.stopping})
 	switch {
 	case err != nil && ctx.Err() == nil:
 		if r.exp.failures.fail(err) {
@@ -132,17 +145,17 @@ func (r *Reader) scheduledUpdate(ctx context.Context) schedule {
 }
 
 // update collects and delivers one update. The caller holds inFlight.
-func (r *Reader) update(ctx context.Context, final bool) (schedule, error) {
+func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error) {
 	var rm metricdata.ResourceMetrics
 	if err := r.Reader.Collect(ctx, &rm); err != nil {
-		if errors.Is(err, sdkmetric.ErrReaderShutdown) {
+		if errors.Is(err, sdkmetric.ErrReaderShutdown) || ctx.Err() != nil {
 			return schedule{stop: true}, err
 		}
 		// A failing producer must not cost the rest of the update, and an
 		// update with no data still serves the server as a heartbeat.
 		r.exp.reportf("collecting metrics: %w", err)
 	}
-	s, err := r.exp.deliver(ctx, &rm, final)
+	s, err := r.exp.deliver(ctx, &rm, policy)
 	if !s.stop {
 		r.lastNext.Store(int64(s.next))
 	}
@@ -158,15 +171,16 @@ func (r *Reader) ForceFlush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer func() { <-r.inFlight }()
-	_, err := r.update(ctx, false)
+	_, err := r.update(ctx, sendPolicy{})
 	return err
 }
 
 // Shutdown ends the schedule, sends one final update if the Reader was
-// started, and shuts the Reader and its Exporter down. The final update
-// does not wait out a 429 answer, and everything returns by ctx's deadline:
-// an update still in flight is abandoned rather than waited for past it.
-// Calls after the first return sdkmetric.ErrReaderShutdown.
+// started, and shuts the Reader and its Exporter down. An update in flight
+// finishes its current attempt (no more retries) before the final update
+// goes out; the final update does not wait out a 429 answer; and
+// everything returns by ctx's deadline, abandoning what is still running
+// then. Calls after the first return sdkmetric.ErrReaderShutdown.
 func (r *Reader) Shutdown(ctx context.Context) error {
 	err := sdkmetric.ErrReaderShutdown
 	r.shutdownOnce.Do(func() { err = r.shutdown(ctx) })
@@ -175,15 +189,17 @@ func (r *Reader) Shutdown(ctx context.Context) error {
 
 func (r *Reader) shutdown(ctx context.Context) error {
 	r.mu.Lock()
-	r.stopping = true
+	r.stopped = true
+	close(r.stopping)
 	started, cancel, done := r.started, r.cancel, r.done
 	r.mu.Unlock()
 
 	var errs []error
 	if started {
-		// Cancelling the loop aborts a scheduled update's waits and request,
-		// so the final update below does not queue behind minutes of back-off.
-		cancel()
+		// The caller's bound also bounds the update in flight.
+		stopAbort := context.AfterFunc(ctx, cancel)
+		defer stopAbort()
+		defer cancel()
 		select {
 		case <-done:
 			errs = append(errs, r.finalUpdate(ctx))
@@ -202,6 +218,6 @@ func (r *Reader) finalUpdate(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer func() { <-r.inFlight }()
-	_, err := r.update(ctx, true)
+	_, err := r.update(ctx, sendPolicy{final: true})
 	return err
 }

@@ -133,24 +133,51 @@ func TestShutdownIsBoundedWhenServerHangs(t *testing.T) {
 	}
 }
 
-func TestShutdownDuringInFlightUpdateStillDeliversAndEndsCycle(t *testing.T) {
-	s := servertest.New(t, servertest.Reply{Status: 200, Delay: time.Minute}) // the first update hangs
+func TestShutdownWaitsForInFlightUpdateThenSendsFinal(t *testing.T) {
+	// The first update is answered after a second; Shutdown comes during it.
+	s := servertest.New(t, servertest.Reply{Status: http.StatusNoContent, Delay: time.Second})
 	r, mp := startedPipeline(t, s)
 	s.Wait(t, 1)
 	c, _ := mp.Meter("t").Int64Counter("during")
 	c.Add(context.Background(), 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := r.Shutdown(ctx); err != nil {
 		t.Fatalf("Shutdown: %v", err)
 	}
 	got := s.Requests()
 	if len(got) != 2 || got[1].Payload(t).Int("during") != 1 {
-		t.Fatalf("%d updates; want the hung one and a final one carrying during=1", len(got))
+		t.Fatalf("%d updates; want the one in flight and a final one carrying during=1", len(got))
+	}
+	if gap := got[1].At.Sub(got[0].At); gap < 900*time.Millisecond {
+		t.Errorf("the final update went out %v after the first, before the first was answered", gap)
 	}
 	time.Sleep(200 * time.Millisecond)
 	if n := len(s.Requests()); n != 2 {
 		t.Errorf("%d updates after Shutdown returned, want none", n-2)
+	}
+}
+
+func TestShutdownStopsRetriesOfInFlightUpdate(t *testing.T) {
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: 503})
+	r := exporter.NewReader(newExporter(t, s, exporter.WithRetry(exporter.RetryConfig{
+		MaxAttempts: 4, Backoff: func(int) time.Duration { return time.Hour },
+	})))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	r.Start()
+	s.Wait(t, 1) // the first attempt failed; an hour of back-off follows
+	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
+	start := time.Now()
+	if err := r.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if took := time.Since(start); took > 3*time.Second {
+		t.Errorf("Shutdown waited %v behind the back-off", took)
+	}
+	if n := len(s.Requests()); n != 2 {
+		t.Errorf("%d requests, want the failed attempt and the final update", n)
 	}
 }
 

@@ -47,7 +47,7 @@ type answer struct {
 
 // send posts body until it is delivered, the server retires the endpoint,
 // the attempts run out or ctx is done.
-func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule, error) {
+func (e *Exporter) send(ctx context.Context, body []byte, policy sendPolicy) (schedule, error) {
 	retry := schedule{next: defaultNextUpdate()}
 	for attempt := 1; ; attempt++ {
 		a := e.attempt(ctx, body)
@@ -58,7 +58,7 @@ func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule,
 			e.stopped.Store(true)
 			return schedule{stop: true}, a.err
 		case tooEarly:
-			if final {
+			if policy.final {
 				return retry, fmt.Errorf("%w; this was the final update, so its figures were not delivered", a.err)
 			}
 		}
@@ -69,7 +69,7 @@ func (e *Exporter) send(ctx context.Context, body []byte, final bool) (schedule,
 		if a.verdict == failed {
 			wait = e.cfg.retry.Backoff(attempt)
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := sleep(ctx, wait, policy.abort); err != nil {
 			return retry, fmt.Errorf("telemetry exporter: update abandoned after %d attempts (%w): %w", attempt, err, a.err)
 		}
 	}
@@ -209,8 +209,11 @@ func (e *Exporter) redact(err error) error {
 	return err
 }
 
-// sleep waits d, or less when ctx is done first.
-func sleep(ctx context.Context, d time.Duration) error {
+// errAborted ends a wait cut short by a shutdown.
+var errAborted = errors.New("the reader is shutting down")
+
+// sleep waits d, or less when ctx is done or abort is closed first.
+func sleep(ctx context.Context, d time.Duration, abort <-chan struct{}) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -218,5 +221,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-abort:
+		return errAborted
 	}
 }
