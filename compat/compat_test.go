@@ -40,7 +40,7 @@ var (
 )
 
 // fresh forgets the client of an earlier test; only tests may do this.
-func fresh(t *testing.T) {
+func fresh(t testing.TB) {
 	t.Helper()
 	stop := func() {
 		if c := current.Load(); c != nil && c.bridge != nil {

@@ -1,15 +1,14 @@
 package exporter
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // Keys that the exporter fills itself just before each update.
@@ -18,33 +17,88 @@ const (
 	KeyMemory     = "memory"
 )
 
-// buildPayload converts one collection into the encoded body of an update.
-// Each key is encoded on its own, so a value that cannot be encoded (NaN, an
-// infinity, a broken MarshalJSON) costs only its key; those keys come back
-// as errors to report, and the rest of the payload is still built.
-func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) ([]byte, []error) {
-	data := make(map[string]any)
-	from := make(map[string]string) // key -> scope that reported it
+// keyed is one key of data and its converted value, before encoding.
+type keyed struct {
+	key   string
+	scope string
+	value any
+}
+
+// bodyPool recycles the buffers payloads are written into.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody keeps one huge payload from pinning its buffer.
+const maxPooledBody = 8 << 20
+
+func releaseBody(b *[]byte) {
+	if cap(*b) <= maxPooledBody {
+		*b = (*b)[:0]
+		bodyPool.Put(b)
+	}
+}
+
+// buildPayload converts one collection and writes the body of an update
+// into a pooled buffer, which the caller releases. Each key is written on
+// its own, so a value that cannot be encoded (NaN, an infinity, a broken
+// MarshalJSON) costs only its key; such keys come back as errors to report.
+// Keys are written in sorted order, so equal data encodes identically.
+func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) (*[]byte, []error) {
+	entries, problems := e.convert(rm)
+	body := bodyPool.Get().(*[]byte)
+	b := append((*body)[:0], `{"instance_id":`...)
+	b = appendString(b, e.cfg.instanceID.String())
+	b = append(b, `,"timestamp":"`...)
+	b = now.UTC().AppendFormat(b, time.RFC3339Nano)
+	// The documented expect_next tag (omitempty) does not omit a zero time.
+	b = append(b, `","expect_next":"0001-01-01T00:00:00Z"`...)
+	if len(entries) > 0 {
+		b = append(b, `,"data":{`...)
+		empty := len(b)
+		for _, en := range entries {
+			start := len(b)
+			if len(b) > empty {
+				b = append(b, ',')
+			}
+			b = appendString(b, en.key)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, en.value); err != nil {
+				b = b[:start]
+				problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", en.key, err))
+			}
+		}
+		if len(b) == empty { // every key was dropped: no data member
+			b = b[:empty-len(`,"data":{`)]
+		} else {
+			b = append(b, '}')
+		}
+	}
+	*body = append(b, '}')
+	return body, problems
+}
+
+// convert turns the collection into the keys of data, sorted, without the
+// disabled ones. When two metrics carry one key the later wins: within one
+// scope that is how a key changes kind (a bridge Set over a counter);
+// across scopes it is a clash worth reporting.
+func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
+	var entries []keyed
 	var problems []error
+	at := make(map[string]int)
 	put := func(scope, key string, v any) {
 		if e.filter.disabled(key) {
 			return
 		}
-		// Two metrics with one key: the later wins. Within one scope that is
-		// how a key changes kind (a bridge Set over a counter); across scopes
-		// it is a clash worth reporting.
-		if prev, taken := from[key]; taken && prev != scope {
-			problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
-		}
-		raw, err := json.Marshal(v)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", key, err))
+		if i, taken := at[key]; taken {
+			if prev := entries[i].scope; prev != scope {
+				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
+			}
+			entries[i] = keyed{key, scope, v}
 			return
 		}
-		data[key] = json.RawMessage(raw)
-		from[key] = scope
+		at[key] = len(entries)
+		entries = append(entries, keyed{key, scope, v})
 	}
-
 	if e.cfg.runtimeFigures {
 		put("", KeyGoroutines, runtime.NumGoroutine())
 		put("", KeyMemory, memoryFigures())
@@ -64,16 +118,8 @@ func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) (
 			}
 		}
 	}
-
-	p := payload.Payload{InstanceID: e.cfg.instanceID.String(), Timestamp: now.UTC()}
-	if len(data) > 0 {
-		p.Data = data
-	}
-	body, err := json.Marshal(p)
-	if err != nil { // every value was encoded already; this cannot fail
-		return nil, append(problems, errors.Join(errors.New("encode payload"), err))
-	}
-	return body, problems
+	slices.SortFunc(entries, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	return entries, problems
 }
 
 type memory struct {

@@ -1,14 +1,15 @@
 package exporter
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // Attribute keys with which an instrument asks for one of the protocol's
@@ -46,7 +47,8 @@ type roles struct {
 
 func rolesOf(set attribute.Set) roles {
 	var r roles
-	for _, kv := range set.ToSlice() {
+	for it := set.Iter(); it.Next(); {
+		kv := it.Attribute()
 		switch {
 		case kv.Key == AttrValue:
 			r.value, r.hasValue = kv.Value.AsInterface(), true
@@ -97,25 +99,64 @@ func sumShape(pts []metricdata.DataPoint[int64]) (any, bool) {
 	if len(pts) == 0 {
 		return nil, false
 	}
-	set := make(payload.CountingSet, len(pts))
 	for _, p := range pts {
-		r := rolesOf(p.Attributes)
-		if !r.hasValue || r.hasSub || r.hasIndex || r.other || !hashable(r.value) {
+		if r := rolesOf(p.Attributes); !onlyValue(r) {
 			return pointShape(pts, false)
 		}
-		set[r.value] += int(p.Value)
 	}
-	return set, true
+	return countingPoints(pts), true
 }
 
-// hashable reports whether v can key a map: attribute slices cannot.
-func hashable(v any) bool {
-	switch v.(type) {
-	case []bool, []int64, []float64, []string:
-		return false
+// countingPoints are the points of a counting set: one per value, each
+// with a value attribute. They encode as payload.CountingSet does, a list
+// of {"value", "count"} sorted by the value's JSON, with values whose JSON
+// is equal counted together.
+type countingPoints []metricdata.DataPoint[int64]
+
+func (c countingPoints) appendJSON(dst []byte) ([]byte, error) {
+	// Encode every value once into one arena, then sort references to them.
+	type member struct {
+		start, end int
+		count      int64
 	}
-	return true
+	arena := make([]byte, 0, 16*len(c))
+	members := make([]member, len(c))
+	for i, p := range c {
+		start := len(arena)
+		var err error
+		if v, ok := p.Attributes.Value(AttrValue); ok {
+			arena, err = appendAttr(arena, v)
+		} else {
+			v, _ := p.Attributes.Value(AttrValueJSON)
+			arena, err = appendRaw(arena, v.AsString())
+		}
+		if err != nil {
+			return dst, err
+		}
+		members[i] = member{start, len(arena), p.Value}
+	}
+	value := func(m member) []byte { return arena[m.start:m.end] }
+	slices.SortFunc(members, func(a, b member) int { return bytes.Compare(value(a), value(b)) })
+
+	dst = append(dst, '[')
+	for i := 0; i < len(members); {
+		m := members[i]
+		for i++; i < len(members) && bytes.Equal(value(members[i]), value(m)); i++ {
+			m.count += members[i].count
+		}
+		if dst[len(dst)-1] != '[' {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"value":`...)
+		dst = append(dst, value(m)...)
+		dst = append(dst, `,"count":`...)
+		dst = strconv.AppendInt(dst, m.count, 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, ']'), nil
 }
+
+func (c countingPoints) MarshalJSON() ([]byte, error) { return c.appendJSON(nil) }
 
 // pointShape maps sum and gauge points:
 //   - one point without attributes: the number itself;

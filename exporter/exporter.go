@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -106,16 +105,14 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		return schedule{stop: true}, nil
 	}
 	body, problems := e.buildPayload(rm, time.Now())
+	defer releaseBody(body)
 	for _, p := range problems {
 		e.report(p)
 	}
-	if body == nil {
-		return schedule{next: defaultNextUpdate()}, errors.New("telemetry exporter: the payload could not be built")
-	}
 	if e.cfg.writer != nil {
-		return e.writeLocal(body)
+		return e.writeLocal(*body)
 	}
-	return e.send(ctx, body, policy)
+	return e.send(ctx, *body, policy)
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -1,0 +1,234 @@
+package compat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// recorder is what both implementations offer the benchmarks.
+type recorder interface {
+	Increment(key string)
+	Set(key string, v any)
+	SetNested(key, sub string, v any)
+	AppendUnique(key string, v any)
+}
+
+// compatRecorder goes through the package's global functions, as callers do.
+type compatRecorder struct{}
+
+func (compatRecorder) Increment(key string)             { Increment(key) }
+func (compatRecorder) Set(key string, v any)            { Set(key, v) }
+func (compatRecorder) SetNested(key, sub string, v any) { SetNested(key, sub, v) }
+func (compatRecorder) AppendUnique(key string, v any)   { AppendUnique(key, v) }
+
+// discard is a telemetry server that answers without looking.
+func discard(b *testing.B) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// initForBench initialises compat against a discarding server, with a
+// disabled key so that both sides pay for the check.
+func initForBench(b *testing.B) {
+	b.Helper()
+	fresh(b)
+	srv := discard(b)
+	InitWithOptions(uuid.New(), []string{"disabled"},
+		WithExporterOptions(exporter.WithEndpoint(srv.URL+"/"), exporter.WithRuntimeFigures(false)))
+}
+
+func sides(b *testing.B, run func(b *testing.B, r recorder)) {
+	b.Run("impl=baseline", func(b *testing.B) { run(b, newBaseline("disabled")) })
+	b.Run("impl=compat", func(b *testing.B) {
+		initForBench(b)
+		run(b, compatRecorder{})
+	})
+}
+
+func BenchmarkIncrement(b *testing.B) {
+	sides(b, func(b *testing.B, r recorder) {
+		r.Increment("http_requests") // the key exists, as on a hot path
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Increment("http_requests")
+			}
+		})
+	})
+}
+
+// values are 1,000 distinct user-agent hashes.
+func values() []any {
+	vs := make([]any, 1000)
+	for i := range vs {
+		vs[i] = FastHash([]byte("agent-" + strconv.Itoa(i)))
+	}
+	return vs
+}
+
+func BenchmarkAppendUnique(b *testing.B) {
+	vs := values()
+	sides(b, func(b *testing.B, r recorder) {
+		for _, v := range vs { // every value already seen
+			r.AppendUnique("user_agent", v)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				r.AppendUnique("user_agent", vs[i%len(vs)])
+				i++
+			}
+		})
+	})
+}
+
+func BenchmarkSet(b *testing.B) {
+	var version any = "1.4.2"
+	sides(b, func(b *testing.B, r recorder) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				r.Set("version", version)
+			}
+		})
+	})
+}
+
+func BenchmarkSetNested(b *testing.B) {
+	subs := make([]string, 1000)
+	for i := range subs {
+		subs[i] = "sub" + strconv.Itoa(i)
+	}
+	var v any = "x"
+	sides(b, func(b *testing.B, r recorder) {
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				r.SetNested("build", subs[i%len(subs)], v)
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkUpdate measures one update of a 10,000-value counting set and
+// 1,000 counters: conversion, encoding and the POST to a discarding
+// loopback server. Collection is excluded.
+func BenchmarkUpdate(b *testing.B) {
+	b.Run("impl=baseline", func(b *testing.B) {
+		base := newBaseline()
+		fillForUpdate(base)
+		srv := discard(b)
+		client := &http.Client{}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			p := base.payload("id")
+			p.Timestamp = time.Now().UTC()
+			body, err := json.Marshal(p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := client.Post(srv.URL+"/id", "application/json", bytes.NewReader(body))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = resp.Body.Close()
+		}
+	})
+	b.Run("impl=compat", func(b *testing.B) {
+		srv := discard(b)
+		exp, err := exporter.New(exporter.WithEndpoint(srv.URL+"/"), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
+		if err != nil {
+			b.Fatal(err)
+		}
+		var collector *sdkmetric.ManualReader
+		br, err := bridge.New(exp, bridge.WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+			collector = sdkmetric.NewManualReader(sdkmetric.WithProducer(p),
+				sdkmetric.WithTemporalitySelector(exp.Temporality),
+				sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return 0, false }))
+			return collector
+		}))
+		if err != nil {
+			b.Fatal(err)
+		}
+		fillForUpdate(br)
+		var rm metricdata.ResourceMetrics
+		if err := collector.Collect(context.Background(), &rm); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for range b.N {
+			if err := exp.Export(context.Background(), &rm); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func fillForUpdate(r recorder) {
+	for i := range 10_000 {
+		r.AppendUnique("user_agent", FastHash([]byte("agent-"+strconv.Itoa(i))))
+	}
+	for i := range 1000 {
+		r.Increment("counter_" + strconv.Itoa(i))
+	}
+}
+
+// BenchmarkMemory reports the live heap after recording 100,000 distinct
+// items, and after the update that sends them.
+func BenchmarkMemory(b *testing.B) {
+	for range b.N {
+		initForBench(b)
+		before := liveHeap()
+		for i := range bridge.MaxItems {
+			AppendUnique("user_agent", i)
+		}
+		recorded := liveHeap()
+		c := current.Load()
+		if err := c.bridge.Reader().ForceFlush(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		sent := liveHeap()
+		if err := c.bridge.Reader().ForceFlush(context.Background()); err != nil { // idle values are let go after a quiet interval
+			b.Fatal(err)
+		}
+		settled := liveHeap()
+		b.ReportMetric(float64(recorded-before)/(1<<20), "MiB-recorded")
+		b.ReportMetric(float64(sent-before)/(1<<20), "MiB-after-update")
+		b.ReportMetric(float64(settled-before)/(1<<20), "MiB-settled")
+	}
+}
+
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
