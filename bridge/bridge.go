@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter"
@@ -90,7 +91,10 @@ func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
 	b := &Bridge{exp: exp, limit: newLimiter()}
 	b.primary = b.newProducer()
 	b.reader = exporter.NewReader(exp, append([]exporter.ReaderOption{exporter.WithProducer(b.primary)}, cfg.readerOpts...)...)
-	providerOpts := []sdkmetric.Option{sdkmetric.WithReader(b.reader)}
+	// Exemplars tie measurements to traces; telemetry keys have none, and
+	// sampling them would cost every collection. A caller's own options,
+	// applied after, may turn them back on.
+	providerOpts := []sdkmetric.Option{sdkmetric.WithReader(b.reader), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
 	for _, newReader := range cfg.readers {
 		providerOpts = append(providerOpts, sdkmetric.WithReader(newReader(b.newProducer())))
 	}

@@ -36,7 +36,8 @@ func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 
 // roles is what the protocol attributes of one data point say.
 type roles struct {
-	value    any
+	value    attribute.Value
+	isJSON   bool // value holds JSON text (AttrValueJSON)
 	hasValue bool
 	subkey   string
 	hasSub   bool
@@ -51,9 +52,9 @@ func rolesOf(set attribute.Set) roles {
 		kv := it.Attribute()
 		switch {
 		case kv.Key == AttrValue:
-			r.value, r.hasValue = kv.Value.AsInterface(), true
+			r.value, r.hasValue = kv.Value, true
 		case kv.Key == AttrValueJSON && kv.Value.Type() == attribute.STRING:
-			r.value, r.hasValue = rawJSON(kv.Value.AsString()), true
+			r.value, r.hasValue, r.isJSON = kv.Value, true, true
 		case kv.Key == AttrSubkey && kv.Value.Type() == attribute.STRING:
 			r.subkey, r.hasSub = kv.Value.AsString(), true
 		case kv.Key == AttrIndex && kv.Value.Type() == attribute.INT64:
@@ -63,6 +64,14 @@ func rolesOf(set attribute.Set) roles {
 		}
 	}
 	return r
+}
+
+// recorded returns the value a point carries, ready to encode.
+func (r roles) recorded() any {
+	if r.isJSON {
+		return rawJSON(r.value.AsString())
+	}
+	return r.value.AsInterface()
 }
 
 // shape returns the JSON-encodable value for one metric's data. ok is false
@@ -176,7 +185,7 @@ func pointShape[N int64 | float64](pts []metricdata.DataPoint[N], gauge bool) (a
 		all[i] = rolesOf(p.Attributes)
 	}
 	if gauge && len(pts) == 1 && onlyValue(all[0]) {
-		return all[0].value, true
+		return all[0].recorded(), true
 	}
 	if obj, ok := nestedObject(pts, all, gauge); ok {
 		return obj, true
@@ -198,7 +207,7 @@ func nestedObject[N int64 | float64](pts []metricdata.DataPoint[N], all []roles,
 			return nil, false
 		}
 		if r.hasValue {
-			obj[r.subkey] = r.value
+			obj[r.subkey] = r.recorded()
 		} else {
 			obj[r.subkey] = pts[i].Value
 		}
@@ -216,7 +225,7 @@ func indexedList(all []roles) ([]any, bool) {
 	slices.SortFunc(sorted, func(a, b roles) int { return cmp.Compare(a.index, b.index) })
 	list := make([]any, len(sorted))
 	for i, r := range sorted {
-		list[i] = r.value
+		list[i] = r.recorded()
 	}
 	return list, true
 }
