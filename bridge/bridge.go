@@ -36,10 +36,12 @@ type Bridge struct {
 	primary  *producer // the telemetry reader's producer: it ends intervals
 
 	mu      sync.Mutex // entry creation and replacement, producers, sweeping
-	entries sync.Map   // key -> *entry
+	entries *table[string, *entry]
 	limit   *limiter
 	seq     atomic.Uint64 // sequence numbers of held values
-	closed  atomic.Bool
+	// reportedHigh is the highest sequence number any producer reported.
+	reportedHigh atomic.Uint64
+	closed       atomic.Bool
 
 	producers []*producer // guarded by mu
 	reported  sync.Map    // misuse messages reported in this interval
@@ -88,7 +90,7 @@ func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	b := &Bridge{exp: exp, limit: newLimiter()}
+	b := &Bridge{exp: exp, limit: newLimiter(), entries: newTable[string, *entry]()}
 	b.primary = b.newProducer()
 	b.reader = exporter.NewReader(exp, append([]exporter.ReaderOption{exporter.WithProducer(b.primary)}, cfg.readerOpts...)...)
 	// Exemplars tie measurements to traces; telemetry keys have none, and
@@ -132,12 +134,6 @@ func (b *Bridge) Reset() {
 	if err := b.reader.Collect(context.Background(), &discard); err != nil && !errors.Is(err, sdkmetric.ErrReaderShutdown) {
 		b.report(fmt.Errorf("reset: %w", err))
 	}
-}
-
-// skip reports whether a recording of key does nothing: after Shutdown, or
-// when the key is disabled.
-func (b *Bridge) skip(key string) bool {
-	return b.closed.Load() || b.exp.KeyDisabled(key)
 }
 
 func instrumentName(key string) string { return exporter.KeyToInstrumentName(key) }

@@ -37,14 +37,20 @@ func (k kind) String() string {
 }
 
 // entry is the bridge's handle on one key. Its kind never changes: a key
-// that takes another kind gets a new entry. Counters and counting sets are
-// SDK instruments fed through tallies; values, nested objects and lists are
-// held here for the producers, since instruments cannot carry them.
+// that takes another kind gets a new entry and the old one is retired.
+// Counters and counting sets are SDK instruments fed through tallies;
+// values, nested objects and lists are held here for the producers, since
+// instruments cannot carry them.
 type entry struct {
 	key  string
 	kind kind
 	// epoch is the interval in which the key was last counted as an item.
 	epoch atomic.Uint64
+	// filterVersion is the key filter's version under which the key was
+	// last found enabled.
+	filterVersion atomic.Uint64
+	// retired is set when the entry was replaced or evicted.
+	retired atomic.Bool
 
 	counter *counterState
 	set     *setState
@@ -60,7 +66,7 @@ func (c *counterState) record(n int64) { c.instrument.Add(context.Background(), 
 
 type setState struct {
 	instrument metric.Int64Counter
-	values     sync.Map // the recorded value (hashable) -> *setValue
+	values     *table[any, *setValue] // the recorded value (hashable) -> member
 }
 
 // setValue is one distinct value of a counting set, with its attribute
@@ -75,24 +81,6 @@ func (s *setState) record(v *setValue) func(int64) {
 	return func(n int64) { s.instrument.Add(context.Background(), n, v.option) }
 }
 
-// heldState keeps what producers report for a Set, SetNested or Append
-// key. Every change gets a sequence number from the bridge; a producer
-// reports the changes numbered after the last one it reported.
-type heldState struct {
-	mu      sync.Mutex
-	retired bool // the entry was replaced or evicted: record elsewhere
-	value   held
-	nested  map[string]*held
-	list    []held
-}
-
-// held is one recorded value: int64, float64, string, bool or jsonText.
-type held struct {
-	v     any
-	seq   uint64
-	epoch uint64 // the interval in which it was counted as an item
-}
-
 // newEntry makes the entry for key; b.mu is held.
 func (b *Bridge) newEntry(key string, k kind) *entry {
 	e := &entry{key: key, kind: k}
@@ -105,28 +93,51 @@ func (b *Bridge) newEntry(key string, k kind) *entry {
 	case kindSet:
 		inst, err := b.meter.Int64Counter(name)
 		b.instrumentError(key, err)
-		e.set = &setState{instrument: inst}
+		e.set = &setState{instrument: inst, values: newTable[any, *setValue]()}
 	default:
-		e.held = &heldState{}
+		e.held = newHeldState()
 	}
 	return e
 }
 
-// lookup returns the entry of kind k for key. A key that holds another kind
-// in this interval is a programming error unless replace is set (Set
+// lookup returns the live entry of kind k for key, or nil when the call
+// must do nothing (a disabled key, a misuse). The fast path reads the
+// entry table's snapshot and the cached filter verdict: no lock, no write.
+func (b *Bridge) lookup(key string, k kind, replace bool) *entry {
+	if e, ok := b.entries.loadFast(key); ok && e.kind == k && !e.retired.Load() && b.enabled(e) {
+		return e
+	}
+	return b.lookupSlow(key, k, replace)
+}
+
+// enabled reports whether e's key is not disabled, asking the filter only
+// when its version changed since the last answer.
+func (b *Bridge) enabled(e *entry) bool {
+	v := b.exp.KeyFilterVersion()
+	if e.filterVersion.Load() == v {
+		return true
+	}
+	if b.exp.KeyDisabled(e.key) {
+		return false
+	}
+	e.filterVersion.Store(v)
+	return true
+}
+
+// lookupSlow finds or makes the entry under b.mu. A key that holds another
+// kind in this interval is a programming error unless replace is set (Set
 // overwrites anything); a key whose other kind was not used in this
 // interval starts afresh, since the buffer is per update.
-func (b *Bridge) lookup(key string, k kind, replace bool) *entry {
-	if v, ok := b.entries.Load(key); ok {
-		if e := v.(*entry); e.kind == k {
-			return e
-		}
+func (b *Bridge) lookupSlow(key string, k kind, replace bool) *entry {
+	version := b.exp.KeyFilterVersion()
+	if b.exp.KeyDisabled(key) {
+		return nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if v, ok := b.entries.Load(key); ok {
-		old := v.(*entry)
+	if old, ok := b.entries.load(key); ok && !old.retired.Load() {
 		if old.kind == k {
+			old.filterVersion.Store(version)
 			return old
 		}
 		if !replace && old.epoch.Load() == b.limit.current() {
@@ -136,33 +147,56 @@ func (b *Bridge) lookup(key string, k kind, replace bool) *entry {
 		b.evict(old)
 	}
 	e := b.newEntry(key, k)
-	b.entries.Store(key, e)
+	e.filterVersion.Store(version)
+	b.entries.store(key, e)
 	return e
 }
 
-// evict drops e from the tables; b.mu is held. Counts it still has go to
-// the SDK, so that other readers miss nothing; held values are discarded,
-// as their key now holds something else or nothing.
+// evict retires e. Counts it still has go to the SDK, so that other
+// readers miss nothing; held values are discarded, as their key now holds
+// something else or nothing. The table forgets e at the next prune.
 func (b *Bridge) evict(e *entry) {
-	b.entries.CompareAndDelete(e.key, e)
+	e.retired.Store(true)
 	switch e.kind {
 	case kindCounter:
-		e.counter.evicted.Store(true)
-		e.counter.drainTo(e.counter.record)
+		e.counter.evict(e.counter.record)
 	case kindSet:
-		e.set.values.Range(func(k, v any) bool {
-			b.evictValue(e.set, k, v.(*setValue))
-			return true
-		})
+		e.set.values.each(func(v *setValue) { v.evict(e.set.record(v)) })
 	default:
-		e.held.mu.Lock()
-		e.held.retired = true
-		e.held.mu.Unlock()
+		e.held.retire()
 	}
 }
 
-func (b *Bridge) evictValue(s *setState, k any, v *setValue) {
-	s.values.CompareAndDelete(k, v)
-	v.evicted.Store(true)
-	v.drainTo(s.record(v))
+// heldState keeps what producers report for a Set, SetNested or Append
+// key. Every change gets a sequence number from the bridge; a producer
+// reports the changes numbered after the last one it reported.
+type heldState struct {
+	mu      sync.Mutex // orders changes and their sequence numbers
+	retired bool
+	// value is the latest Set, read without the lock on the fast path.
+	value atomic.Pointer[held]
+	// nested holds the latest value of each SetNested sub-key.
+	nested *table[string, *nestedCell]
+	list   []held
+}
+
+type nestedCell struct {
+	subkey string
+	latest atomic.Pointer[held]
+	epoch  uint64 // the interval in which the sub-key was last counted; under mu
+}
+
+func newHeldState() *heldState { return &heldState{nested: newTable[string, *nestedCell]()} }
+
+func (h *heldState) retire() {
+	h.mu.Lock()
+	h.retired = true
+	h.mu.Unlock()
+}
+
+// held is one recorded value: int64, float64, string, bool or jsonText.
+type held struct {
+	v     any
+	seq   uint64
+	epoch uint64 // the interval in which it was recorded
 }

@@ -21,19 +21,13 @@ import (
 // creation waits for the SDK's pipeline lock, which a collection holds
 // while it calls flush.
 func (b *Bridge) flush(_ context.Context, _ metric.Int64Observer) error {
-	b.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
+	b.entries.each(func(e *entry) {
 		switch e.kind {
 		case kindCounter:
 			e.counter.drainTo(e.counter.record)
 		case kindSet:
-			e.set.values.Range(func(_, sv any) bool {
-				v := sv.(*setValue)
-				v.drainTo(e.set.record(v))
-				return true
-			})
+			e.set.values.each(func(v *setValue) { v.drainTo(e.set.record(v)) })
 		}
-		return true
 	})
 	return nil
 }

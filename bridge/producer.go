@@ -48,6 +48,7 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	upto := p.b.seq.Load()
 	metrics := p.b.heldMetrics(p.last.Load(), upto, time.Now())
 	p.last.Store(upto)
+	p.b.raiseReportedHigh(upto)
 	p.lastEpoch.Store(p.b.limit.current())
 	if p == p.b.primary {
 		p.b.endInterval()
@@ -58,14 +59,23 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: metrics}}, nil
 }
 
+// raiseReportedHigh records that some producer reported up to seq.
+func (b *Bridge) raiseReportedHigh(seq uint64) {
+	for {
+		cur := b.reportedHigh.Load()
+		if seq <= cur || b.reportedHigh.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
 // heldMetrics builds the metrics of the held values numbered in (after, upto].
 func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Metrics {
 	var out []metricdata.Metrics
-	in := func(h held) bool { return h.seq > after && h.seq <= upto }
-	b.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
+	in := func(h *held) bool { return h != nil && h.seq > after && h.seq <= upto }
+	b.entries.each(func(e *entry) {
 		if e.held == nil {
-			return true
+			return
 		}
 		e.held.mu.Lock()
 		data, ok := e.held.data(e.kind, in, now)
@@ -73,20 +83,23 @@ func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Met
 		if ok {
 			out = append(out, metricdata.Metrics{Name: instrumentName(e.key), Data: data})
 		}
-		return true
 	})
 	slices.SortFunc(out, func(a, b metricdata.Metrics) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
 // data returns the gauge that carries the selected values; h.mu is held.
-func (h *heldState) data(k kind, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
+func (h *heldState) data(k kind, in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
+	if h.retired {
+		return nil, false
+	}
 	switch k {
 	case kindValue:
-		if h.value.v == nil || !in(h.value) {
+		v := h.value.Load()
+		if !in(v) {
 			return nil, false
 		}
-		return valueGauge(h.value.v, now), true
+		return valueGauge(v.v, now), true
 	case kindNested:
 		return nestedGauge(h.nested, in, now)
 	case kindList:
@@ -112,15 +125,19 @@ func valueGauge(v any, now time.Time) metricdata.Aggregation {
 // nestedGauge has one point per sub-key. When every value is a float the
 // points are float64; otherwise they are int64, and values that are not
 // int64 ride in the value attribute.
-func nestedGauge(nested map[string]*held, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
-	var subkeys []string
+func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
+	selected := map[string]*held{}
 	allFloat := true
-	for s, h := range nested {
-		if in(*h) {
-			subkeys = append(subkeys, s)
+	nested.each(func(c *nestedCell) {
+		if h := c.latest.Load(); in(h) {
+			selected[c.subkey] = h
 			_, isFloat := h.v.(float64)
 			allFloat = allFloat && isFloat
 		}
+	})
+	subkeys := make([]string, 0, len(selected))
+	for s := range selected {
+		subkeys = append(subkeys, s)
 	}
 	if len(subkeys) == 0 {
 		return nil, false
@@ -129,27 +146,27 @@ func nestedGauge(nested map[string]*held, in func(held) bool, now time.Time) (me
 	if allFloat {
 		pts := make([]metricdata.DataPoint[float64], len(subkeys))
 		for i, s := range subkeys {
-			pts[i] = metricdata.DataPoint[float64]{Attributes: attribute.NewSet(attribute.String(exporter.AttrSubkey, s)), Time: now, Value: nested[s].v.(float64)}
+			pts[i] = metricdata.DataPoint[float64]{Attributes: attribute.NewSet(attribute.String(exporter.AttrSubkey, s)), Time: now, Value: selected[s].v.(float64)}
 		}
 		return metricdata.Gauge[float64]{DataPoints: pts}, true
 	}
 	pts := make([]metricdata.DataPoint[int64], len(subkeys))
 	for i, s := range subkeys {
 		sub := attribute.String(exporter.AttrSubkey, s)
-		if n, ok := nested[s].v.(int64); ok {
+		if n, ok := selected[s].v.(int64); ok {
 			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub), Time: now, Value: n}
 		} else {
-			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub, valueAttribute(nested[s].v)), Time: now, Value: 1}
+			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub, valueAttribute(selected[s].v)), Time: now, Value: 1}
 		}
 	}
 	return metricdata.Gauge[int64]{DataPoints: pts}, true
 }
 
 // listGauge has one point per element, in call order, numbered from 0.
-func listGauge(list []held, in func(held) bool, now time.Time) (metricdata.Aggregation, bool) {
+func listGauge(list []held, in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
 	var pts []metricdata.DataPoint[int64]
-	for _, h := range list {
-		if in(h) {
+	for i := range list {
+		if h := &list[i]; in(h) {
 			idx := attribute.Int(exporter.AttrIndex, len(pts))
 			pts = append(pts, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(idx, valueAttribute(h.v)), Time: now, Value: 1})
 		}

@@ -10,36 +10,43 @@ const stalledAfter = 2
 // sweep lets go of what no reader needs: entries unused for a whole
 // interval, entries of disabled keys, and held values that every active
 // producer has reported. Cached entries make recording a known key cheap;
-// sweeping keeps them from outliving their use. b.mu must not be held.
+// sweeping keeps them from outliving their use.
 func (b *Bridge) sweep() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	cur := b.limit.current()
 	seen := b.reportedByAll(cur)
-	b.entries.Range(func(_, v any) bool {
-		e := v.(*entry)
-		idle := e.epoch.Load()+1 < cur
+	idle := func(epoch uint64) bool { return epoch+1 < cur }
+	b.entries.each(func(e *entry) {
+		if e.retired.Load() {
+			return
+		}
 		switch {
 		case b.exp.KeyDisabled(e.key):
 			b.evict(e)
 		case e.kind == kindSet:
-			b.sweepSet(e, cur)
-			if idle {
+			e.set.values.each(func(v *setValue) {
+				if idle(v.epoch.Load()) {
+					v.evict(e.set.record(v))
+				}
+			})
+			e.set.values.prune(func(_ any, v *setValue) bool { return v.evicted() })
+			if idle(e.epoch.Load()) {
 				b.evict(e)
 			}
 		case e.held != nil:
-			if e.held.trim(seen) && idle {
+			if e.held.trim(seen) && idle(e.epoch.Load()) {
 				b.evict(e)
 			}
-		case idle:
+		case idle(e.epoch.Load()):
 			b.evict(e)
 		}
-		return true
 	})
+	b.entries.prune(func(_ string, e *entry) bool { return e.retired.Load() })
 }
 
 // reportedByAll is the highest sequence number that every producer still
-// collecting has reported.
+// collecting has reported; b.mu is held.
 func (b *Bridge) reportedByAll(cur uint64) uint64 {
 	low := uint64(math.MaxUint64)
 	for _, p := range b.producers {
@@ -50,28 +57,15 @@ func (b *Bridge) reportedByAll(cur uint64) uint64 {
 	return low
 }
 
-func (b *Bridge) sweepSet(e *entry, cur uint64) {
-	e.set.values.Range(func(k, v any) bool {
-		if sv := v.(*setValue); sv.epoch.Load()+1 < cur {
-			b.evictValue(e.set, k, sv)
-		}
-		return true
-	})
-}
-
 // trim drops the held values numbered up to seen and reports whether
 // nothing is left.
 func (h *heldState) trim(seen uint64) (empty bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.value.seq <= seen {
-		h.value = held{}
+	if v := h.value.Load(); v != nil && v.seq <= seen {
+		h.value.Store(nil)
 	}
-	for s, v := range h.nested {
-		if v.seq <= seen {
-			delete(h.nested, s)
-		}
-	}
+	h.nested.prune(func(_ string, c *nestedCell) bool { return c.latest.Load().seq <= seen })
 	keep := h.list[:0]
 	for _, v := range h.list {
 		if v.seq > seen {
@@ -80,5 +74,7 @@ func (h *heldState) trim(seen uint64) (empty bool) {
 	}
 	clear(h.list[len(keep):])
 	h.list = keep
-	return h.value.v == nil && len(h.nested) == 0 && len(h.list) == 0
+	nestedLeft := false
+	h.nested.each(func(*nestedCell) { nestedLeft = true })
+	return h.value.Load() == nil && !nestedLeft && len(h.list) == 0
 }

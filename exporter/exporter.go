@@ -48,6 +48,11 @@ func New(opts ...Option) (*Exporter, error) {
 // code can call it on every measurement.
 func (e *Exporter) KeyDisabled(key string) bool { return e.filter.disabled(key) }
 
+// KeyFilterVersion changes whenever the set of disabled keys changes. A
+// recorder may remember that a key was enabled under one version and skip
+// KeyDisabled while the version stays the same.
+func (e *Exporter) KeyFilterVersion() uint64 { return e.filter.version.Load() }
+
 // Stopped reports whether the server has ended reporting for good (a stop
 // directive, 410 Gone or 451). A stopped exporter sends nothing more.
 func (e *Exporter) Stopped() bool { return e.stopped.Load() }

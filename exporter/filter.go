@@ -18,6 +18,9 @@ type keyFilter struct {
 	permanent map[string]struct{}
 	mu        sync.Mutex // serialises writers of server
 	server    atomic.Pointer[map[string]struct{}]
+	// version changes whenever the server's list does, so that recorders
+	// can cache a key's verdict and recheck only then.
+	version atomic.Uint64
 }
 
 func newKeyFilter(startup []string) *keyFilter {
@@ -91,5 +94,6 @@ func (f *keyFilter) applyServer(disable, enable []string) (truncated bool) {
 		next[k] = struct{}{}
 	}
 	f.server.Store(&next)
+	f.version.Add(1)
 	return truncated
 }
