@@ -69,6 +69,7 @@ type config struct {
 	runtimeFigures bool
 	writer         io.Writer
 	errorHandler   otel.ErrorHandler
+	compress       bool
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -186,4 +187,12 @@ func WithWriter(w io.Writer) Option {
 //	}))
 func WithErrorHandler(h otel.ErrorHandler) Option {
 	return optionFunc(func(c *config) { c.errorHandler = h })
+}
+
+// WithCompression gzips each payload (Content-Encoding: gzip). It is off by
+// default, since a server written for the original client may not accept
+// it; turn it on for servers that do: a payload of many keys shrinks
+// several times.
+func WithCompression(enabled bool) Option {
+	return optionFunc(func(c *config) { c.compress = enabled })
 }

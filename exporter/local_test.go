@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
+	"github.com/telemetrybridge/telemetry/receiver"
 )
 
 func TestWriterShowsPayloadsInsteadOfSending(t *testing.T) {
@@ -72,5 +74,18 @@ func TestOwnErrorHandlerGetsScheduledFailures(t *testing.T) {
 	}
 	if n := len(global.all()); n != 0 {
 		t.Errorf("the global handler got %d errors too", n)
+	}
+}
+
+func TestCompressionGzipsTheBody(t *testing.T) {
+	r := receiver.New()
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	exp := newExporterTo(t, srv.URL+receiver.DefaultPrefix, exporter.WithCompression(true))
+	if err := exp.Export(context.Background(), counterData("requests", 5)); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Payloads(testID); len(got) != 1 || got[0].Int("requests") != 5 {
+		t.Errorf("the receiver decoded %v", got)
 	}
 }

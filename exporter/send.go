@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -49,6 +50,12 @@ type answer struct {
 // the attempts run out or ctx is done.
 func (e *Exporter) send(ctx context.Context, body []byte, policy sendPolicy) (schedule, error) {
 	retry := schedule{next: defaultNextUpdate()}
+	if e.cfg.compress {
+		var err error
+		if body, err = gzipped(body); err != nil {
+			return retry, fmt.Errorf("telemetry exporter: compressing the payload: %w", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
 		a := e.attempt(ctx, body)
 		switch a.verdict {
@@ -110,6 +117,9 @@ func (e *Exporter) attempt(ctx context.Context, body []byte) answer {
 		return answer{verdict: failed, err: e.redact(err)}
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if e.cfg.compress {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	res, err := e.cfg.client.Do(req)
 	if err != nil {
 		return answer{verdict: failed, err: fmt.Errorf("telemetry exporter: %w", e.redact(err))}
@@ -224,4 +234,16 @@ func sleep(ctx context.Context, d time.Duration, abort <-chan struct{}) error {
 	case <-abort:
 		return errAborted
 	}
+}
+
+func gzipped(body []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(body); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

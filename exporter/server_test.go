@@ -24,8 +24,13 @@ func fastRetry(attempts int) exporter.Option {
 
 func newExporter(t *testing.T, s *servertest.Server, opts ...exporter.Option) *exporter.Exporter {
 	t.Helper()
+	return newExporterTo(t, s.Endpoint(), opts...)
+}
+
+func newExporterTo(t *testing.T, endpoint string, opts ...exporter.Option) *exporter.Exporter {
+	t.Helper()
 	all := append([]exporter.Option{
-		exporter.WithEndpoint(s.Endpoint()),
+		exporter.WithEndpoint(endpoint),
 		exporter.WithInstanceID(testID),
 		exporter.WithRuntimeFigures(false),
 		fastRetry(4),

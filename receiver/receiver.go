@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,10 +106,23 @@ func (r *Receiver) validate(req *http.Request) (uuid.UUID, int, error) {
 }
 
 func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID) (payload.Payload, int, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, req.Body, r.cfg.maxBody))
+	var src io.Reader = http.MaxBytesReader(w, req.Body, r.cfg.maxBody)
+	switch enc := req.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(src)
+		if err != nil {
+			return payload.Payload{}, http.StatusBadRequest, fmt.Errorf("the gzip body is broken: %v", err)
+		}
+		// The limit also bounds what the body inflates to.
+		src = &limitedReader{r: zr, left: r.cfg.maxBody}
+	default:
+		return payload.Payload{}, http.StatusUnsupportedMediaType, fmt.Errorf("content encoding %q is not supported: send identity or gzip", enc)
+	}
+	body, err := io.ReadAll(src)
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.As(err, &tooBig) || errors.Is(err, errTooLarge) {
 			return payload.Payload{}, http.StatusRequestEntityTooLarge, fmt.Errorf("the update is larger than %d bytes", r.cfg.maxBody)
 		}
 		return payload.Payload{}, http.StatusBadRequest, fmt.Errorf("reading the update: %v", err)
@@ -256,4 +270,27 @@ func (r *Receiver) injectFault(w http.ResponseWriter, req *http.Request) bool {
 	w.WriteHeader(f.Status)
 	_, _ = io.WriteString(w, f.Body)
 	return true
+}
+
+var errTooLarge = errors.New("body too large")
+
+// limitedReader fails, rather than stopping quietly, past its limit.
+type limitedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left+1]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if l.left < 0 {
+		return n, errTooLarge
+	}
+	return n, err
 }

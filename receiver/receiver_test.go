@@ -2,6 +2,7 @@ package receiver_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -139,5 +140,29 @@ func TestInjectedFaults(t *testing.T) {
 	}
 	if w, _ := post(t, r, http.MethodPost, path, "application/json", body(id, `{}`)); w.Code != 200 || len(r.Payloads(id)) != 1 {
 		t.Errorf("after the faults: %d, %d payloads", w.Code, len(r.Payloads(id)))
+	}
+}
+
+func TestGzipBodiesAndTheirLimit(t *testing.T) {
+	r := receiver.New(receiver.WithMaxBodySize(1000))
+	id := uuid.New()
+	send := func(data string) int {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write([]byte(body(id, data)))
+		_ = zw.Close()
+		req := httptest.NewRequest(http.MethodPost, "/v1/update/"+id.String(), &buf)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		w := httptest.NewRecorder()
+		r.ServeHTTP(w, req)
+		return w.Code
+	}
+	if code := send(`{"n":1}`); code != 200 || r.Payloads(id)[0].Int("n") != 1 {
+		t.Errorf("gzip body: %d", code)
+	}
+	// Small on the wire, too large once inflated.
+	if code := send(`{"k":"` + strings.Repeat("x", 5000) + `"}`); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("inflating past the limit: %d, want 413", code)
 	}
 }
