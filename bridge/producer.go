@@ -51,7 +51,12 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.b.raiseReportedHigh(upto)
 	p.lastEpoch.Store(p.b.limit.current())
 	if p == p.b.primary {
-		p.b.endInterval()
+		if dropped := p.b.endInterval(); dropped > 0 {
+			metrics = append(metrics, metricdata.Metrics{Name: exporter.KeyDropped, Data: metricdata.Sum[int64]{
+				Temporality: metricdata.DeltaTemporality, IsMonotonic: true,
+				DataPoints: []metricdata.DataPoint[int64]{{Time: time.Now(), Value: dropped}},
+			}})
+		}
 	}
 	if len(metrics) == 0 {
 		return nil, nil
@@ -178,12 +183,15 @@ func listGauge(list []held, in func(*held) bool, now time.Time) (metricdata.Aggr
 }
 
 // endInterval starts a new update interval: the item count restarts, and
-// what no reader needs any more is let go.
-func (b *Bridge) endInterval() {
-	if dropped := b.limit.advance(); dropped > 0 {
+// what no reader needs any more is let go. It returns how many items the
+// interval that ended dropped.
+func (b *Bridge) endInterval() int64 {
+	dropped := b.limit.advance()
+	if dropped > 0 {
 		b.report(fmt.Errorf("the limit of %d items per update was reached: %d new items were dropped", MaxItems, dropped))
 	}
 	b.reported.Clear()
 	b.nReported.Store(0)
 	b.sweep()
+	return dropped
 }

@@ -22,7 +22,12 @@ type keyed struct {
 	key   string
 	scope string
 	value any
+	// additive marks a sum or histogram: carried over from a failed
+	// update, it adds up with the next one instead of being replaced.
+	additive bool
 }
+
+func byKey(a, b keyed) int { return strings.Compare(a.key, b.key) }
 
 // bodyPool recycles the buffers payloads are written into.
 var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
@@ -42,8 +47,8 @@ func releaseBody(b *[]byte) {
 // its own, so a value that cannot be encoded (NaN, an infinity, a broken
 // MarshalJSON) costs only its key; such keys come back as errors to report.
 // Keys are written in sorted order, so equal data encodes identically.
-func (e *Exporter) buildPayload(rm *metricdata.ResourceMetrics, now time.Time) (*[]byte, []error) {
-	entries, problems := e.convert(rm)
+func (e *Exporter) buildPayload(entries []keyed, now time.Time) (*[]byte, []error) {
+	var problems []error
 	body := bodyPool.Get().(*[]byte)
 	b := append((*body)[:0], `{"instance_id":`...)
 	b = appendString(b, e.cfg.instanceID.String())
@@ -85,7 +90,7 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 	var entries []keyed
 	var problems []error
 	at := make(map[string]int)
-	put := func(scope, key string, v any) {
+	put := func(scope, key string, v any, additive bool) {
 		if e.filter.disabled(key) {
 			return
 		}
@@ -93,15 +98,15 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 			if prev := entries[i].scope; prev != scope {
 				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
 			}
-			entries[i] = keyed{key, scope, v}
+			entries[i] = keyed{key, scope, v, additive}
 			return
 		}
 		at[key] = len(entries)
-		entries = append(entries, keyed{key, scope, v})
+		entries = append(entries, keyed{key, scope, v, additive})
 	}
 	if e.cfg.runtimeFigures {
-		put("", KeyGoroutines, runtime.NumGoroutine())
-		put("", KeyMemory, memoryFigures())
+		put("", KeyGoroutines, runtime.NumGoroutine(), false)
+		put("", KeyMemory, memoryFigures(), false)
 	}
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
@@ -113,13 +118,21 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 					continue
 				}
 				if ok {
-					put(sm.Scope.Name, key, v)
+					put(sm.Scope.Name, key, v, isAdditive(m.Data))
 				}
 			}
 		}
 	}
-	slices.SortFunc(entries, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	slices.SortFunc(entries, byKey)
 	return entries, problems
+}
+
+func isAdditive(agg metricdata.Aggregation) bool {
+	switch agg.(type) {
+	case metricdata.Sum[int64], metricdata.Sum[float64], metricdata.Histogram[int64], metricdata.Histogram[float64]:
+		return true
+	}
+	return false
 }
 
 type memory struct {

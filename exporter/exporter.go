@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +25,7 @@ type Exporter struct {
 	stopped  atomic.Bool // the server said stop, or retired the endpoint
 	shutdown atomic.Bool
 	failures failureLog
+	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 }
 
@@ -109,15 +111,39 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.stopped.Load() {
 		return schedule{stop: true}, nil
 	}
-	body, problems := e.buildPayload(rm, time.Now())
+	entries, problems := e.convert(rm)
+	entries, dropped := withCarried(entries, e.carried.take())
+	if dropped > 0 {
+		entries = addDropped(entries, dropped)
+	}
+	body, encodeProblems := e.buildPayload(entries, time.Now())
 	defer releaseBody(body)
-	for _, p := range problems {
+	for _, p := range append(problems, encodeProblems...) {
 		e.report(p)
 	}
 	if e.cfg.writer != nil {
 		return e.writeLocal(*body)
 	}
-	return e.send(ctx, *body, policy)
+	s, err := e.send(ctx, *body, policy)
+	if err != nil && !s.stop {
+		// Not delivered, and the server did not end reporting: the next
+		// update carries these figures.
+		e.carried.keep(entries)
+	}
+	return s, err
+}
+
+// addDropped adds n to the count of dropped items in entries.
+func addDropped(entries []keyed, n int) []keyed {
+	i, found := slices.BinarySearchFunc(entries, keyed{key: KeyDropped}, byKey)
+	if found {
+		if cur, ok := entries[i].value.(int64); ok {
+			n += int(cur)
+		}
+		entries[i] = keyed{key: KeyDropped, value: int64(n), additive: true}
+		return entries
+	}
+	return slices.Insert(entries, i, keyed{key: KeyDropped, value: int64(n), additive: true})
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -78,3 +78,25 @@ func encode(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// encodeAll re-encodes each value of decoded data.
+func encodeAll(t *testing.T, data map[string]any) map[string]string {
+	t.Helper()
+	out := make(map[string]string, len(data))
+	for k, v := range data {
+		out[k] = encode(t, v)
+	}
+	return out
+}
+
+func expectJSON(t *testing.T, got, want map[string]string) {
+	t.Helper()
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s: got %s, want %s", k, got[k], w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got keys %v, want %d keys", got, len(want))
+	}
+}

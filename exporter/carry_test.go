@@ -1,0 +1,138 @@
+package exporter_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
+)
+
+func collection(metrics ...metricdata.Metrics) *metricdata.ResourceMetrics {
+	return &metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: metrics}}}
+}
+
+func sum(name string, pts ...metricdata.DataPoint[int64]) metricdata.Metrics {
+	return metricdata.Metrics{Name: name, Data: metricdata.Sum[int64]{Temporality: metricdata.DeltaTemporality, IsMonotonic: true, DataPoints: pts}}
+}
+
+func gauge(name string, pts ...metricdata.DataPoint[int64]) metricdata.Metrics {
+	return metricdata.Metrics{Name: name, Data: metricdata.Gauge[int64]{DataPoints: pts}}
+}
+
+func pt(v int64, kv ...attribute.KeyValue) metricdata.DataPoint[int64] {
+	return metricdata.DataPoint[int64]{Attributes: attribute.NewSet(kv...), Value: v}
+}
+
+func member(v string, n int64) metricdata.DataPoint[int64] {
+	return pt(n, attribute.String(exporter.AttrValue, v))
+}
+
+func element(i int, v string) metricdata.DataPoint[int64] {
+	return pt(1, attribute.Int(exporter.AttrIndex, i), attribute.String(exporter.AttrValue, v))
+}
+
+func sub(s string, v int64) metricdata.DataPoint[int64] {
+	return pt(v, attribute.String(exporter.AttrSubkey, s))
+}
+
+func histogram(count uint64, s float64, buckets ...uint64) metricdata.Metrics {
+	return metricdata.Metrics{Name: "latency", Data: metricdata.Histogram[float64]{
+		Temporality: metricdata.DeltaTemporality,
+		DataPoints: []metricdata.HistogramDataPoint[float64]{{
+			Count: count, Sum: s, Bounds: []float64{1}, BucketCounts: buckets,
+			Min: metricdata.NewExtrema(0.5), Max: metricdata.NewExtrema(s),
+		}},
+	}}
+}
+
+func TestFailedUpdateIsCarriedIntoTheNext(t *testing.T) {
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(2))
+	ctx := context.Background()
+	first := collection(
+		sum("count", pt(5)),
+		sum("set", member("a", 2)),
+		gauge("list", element(0, "x"), element(1, "y")),
+		gauge("version", pt(1)),
+		gauge("build", sub("cpus", 2), sub("mem", 8)),
+		histogram(2, 3, 1, 1),
+	)
+	if err := exp.Export(ctx, first); err == nil {
+		t.Fatal("the update was delivered although the server is down")
+	}
+	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
+	second := collection(
+		sum("count", pt(2)),
+		sum("set", member("a", 1), member("b", 1)),
+		gauge("list", element(0, "z")),
+		gauge("version", pt(2)),
+		gauge("build", sub("cpus", 4)),
+		histogram(1, 2, 0, 1),
+	)
+	if err := exp.Export(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Requests()
+	expectJSON(t, encodeAll(t, got[len(got)-1].Payload(t).Data), map[string]string{
+		"count":   `7`,
+		"set":     `[{"count":3,"value":"a"},{"count":1,"value":"b"}]`,
+		"list":    `["x","y","z"]`,
+		"version": `2`,
+		"build":   `{"cpus":4,"mem":8}`,
+		"latency": `{"bounds":[1],"bucket_counts":[1,2],"count":3,"max":3,"min":0.5,"sum":5}`,
+	})
+
+	// Delivered: nothing is carried any more.
+	if err := exp.Export(ctx, collection()); err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Requests()[len(s.Requests())-1].Payload(t); p.Data != nil {
+		t.Errorf("figures were sent twice: %v", p.Data)
+	}
+}
+
+func TestStopAndRetirementDropWhatIsCarried(t *testing.T) {
+	for _, status := range []int{http.StatusGone, http.StatusUnavailableForLegalReasons} {
+		s := servertest.New(t, servertest.Reply{Status: 503}, servertest.Reply{Status: status})
+		exp := newExporter(t, s, fastRetry(1))
+		_ = exp.Export(context.Background(), collection(sum("count", pt(5))))
+		_ = exp.Export(context.Background(), collection(sum("count", pt(1))))
+		_ = exp.Export(context.Background(), collection(sum("count", pt(1))))
+		if n := len(s.Requests()); n != 2 || !exp.Stopped() {
+			t.Errorf("%d: %d requests, stopped %v", status, n, exp.Stopped())
+		}
+	}
+}
+
+func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: 503})
+	exp := newExporter(t, s, fastRetry(1))
+	values := func(prefix string, n int) metricdata.Metrics {
+		pts := make([]metricdata.DataPoint[int64], n)
+		for i := range pts {
+			pts[i] = member(prefix+strconv.Itoa(i), 1)
+		}
+		return sum("set_"+prefix, pts...)
+	}
+	_ = exp.Export(context.Background(), collection(values("old", 60_000)))
+	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
+	if err := exp.Export(context.Background(), collection(values("new", 60_000))); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Requests()
+	p := got[len(got)-1].Payload(t)
+	if n := len(p.Data["set_new"].([]any)); n != 60_000 {
+		t.Errorf("the new figures lost items: %d", n)
+	}
+	if _, ok := p.Data["set_old"]; ok || p.Int(exporter.KeyDropped) != 60_000 {
+		t.Errorf("carried set kept: %v; dropped = %v, want 60000", ok, p.Data[exporter.KeyDropped])
+	}
+}
