@@ -43,8 +43,9 @@ type Bridge struct {
 	reportedHigh atomic.Uint64
 	closed       atomic.Bool
 
-	producers []*producer // guarded by mu
-	reported  sync.Map    // misuse messages reported in this interval
+	producers []*producer         // guarded by mu
+	named     map[string]struct{} // instrument names taken; guarded by mu
+	reported  sync.Map            // misuse messages reported in this interval
 	nReported atomic.Int64
 }
 
@@ -90,7 +91,7 @@ func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	b := &Bridge{exp: exp, limit: newLimiter(), entries: newTable[string, *entry]()}
+	b := &Bridge{exp: exp, limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.primary = b.newProducer()
 	b.reader = exporter.NewReader(exp, append([]exporter.ReaderOption{exporter.WithProducer(b.primary)}, cfg.readerOpts...)...)
 	// Exemplars tie measurements to traces; telemetry keys have none, and

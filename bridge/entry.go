@@ -3,10 +3,14 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/telemetrybridge/telemetry/exporter"
 )
 
 // kind is what a key holds in the current update interval.
@@ -60,12 +64,14 @@ type entry struct {
 type counterState struct {
 	tally
 	instrument metric.Int64UpDownCounter
+	options    []metric.AddOption // the key's attribute on a shared instrument
 }
 
-func (c *counterState) record(n int64) { c.instrument.Add(context.Background(), n) }
+func (c *counterState) record(n int64) { c.instrument.Add(context.Background(), n, c.options...) }
 
 type setState struct {
 	instrument metric.Int64Counter
+	keyAttrs   []attribute.KeyValue   // the key's attribute on a shared instrument
 	values     *table[any, *setValue] // the recorded value (hashable) -> member
 }
 
@@ -84,20 +90,50 @@ func (s *setState) record(v *setValue) func(int64) {
 // newEntry makes the entry for key; b.mu is held.
 func (b *Bridge) newEntry(key string, k kind) *entry {
 	e := &entry{key: key, kind: k}
-	name := instrumentName(key)
 	switch k {
 	case kindCounter:
+		name, attrs := b.instrumentFor(key, "telemetry.counters")
 		inst, err := b.meter.Int64UpDownCounter(name)
 		b.instrumentError(key, err)
 		e.counter = &counterState{instrument: inst}
+		if len(attrs) > 0 {
+			e.counter.options = []metric.AddOption{metric.WithAttributes(attrs...)}
+		}
 	case kindSet:
+		name, attrs := b.instrumentFor(key, "telemetry.counting_sets")
 		inst, err := b.meter.Int64Counter(name)
 		b.instrumentError(key, err)
-		e.set = &setState{instrument: inst, values: newTable[any, *setValue]()}
+		e.set = &setState{instrument: inst, keyAttrs: attrs, values: newTable[any, *setValue]()}
 	default:
 		e.held = newHeldState()
 	}
 	return e
+}
+
+// maxNamedInstruments bounds the instruments the bridge names after keys.
+// The SDK never frees an instrument (about 1 KiB each), so a program that
+// makes up new keys all the time would otherwise grow without bound.
+const maxNamedInstruments = 10_000
+
+// instrumentFor picks the instrument that carries key, and the attribute
+// that tells its points apart; b.mu is held. A key with a colon shares its
+// family's instrument ("tls:3fa2" is instrument "tls" with suffix "3fa2"),
+// which is also what OTel backends expect: one metric, many series. Once
+// maxNamedInstruments names are taken, keys go to a shared instrument with
+// the key as an attribute. The exporter restores the exact key either way.
+func (b *Bridge) instrumentFor(key, shared string) (string, []attribute.KeyValue) {
+	family, suffix, hasSuffix := strings.Cut(key, ":")
+	name := instrumentName(family)
+	if _, known := b.named[name]; !known {
+		if len(b.named) >= maxNamedInstruments {
+			return shared, []attribute.KeyValue{attribute.String(exporter.AttrKey, key)}
+		}
+		b.named[name] = struct{}{}
+	}
+	if hasSuffix {
+		return name, []attribute.KeyValue{attribute.String(exporter.AttrKeySuffix, suffix)}
+	}
+	return name, nil
 }
 
 // lookup returns the live entry of kind k for key, or nil when the call
@@ -145,6 +181,9 @@ func (b *Bridge) lookupSlow(key string, k kind, replace bool) *entry {
 			return nil
 		}
 		b.evict(old)
+	}
+	if b.limit.full() {
+		return nil
 	}
 	e := b.newEntry(key, k)
 	e.filterVersion.Store(version)

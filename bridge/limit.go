@@ -51,6 +51,17 @@ func (l *limiter) admitNew() bool {
 	return true
 }
 
+// full reports whether no new item fits in this interval, counting the
+// one that asked as dropped. Callers check it before they build anything
+// for a new key or value.
+func (l *limiter) full() bool {
+	if l.items.Load() < MaxItems {
+		return false
+	}
+	l.dropped.Add(1)
+	return true
+}
+
 // advance starts a new interval and returns how many items the one that
 // ended dropped.
 func (l *limiter) advance() (dropped int64) {

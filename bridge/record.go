@@ -60,6 +60,9 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 	if v, ok := e.set.values.loadFast(value); ok && !v.evicted() {
 		return v
 	}
+	if b.limit.full() {
+		return nil
+	}
 	captured, err := capture(value)
 	if err != nil {
 		b.misuse(e.key, fmt.Sprintf("AppendUnique: %v; ignored", err))
@@ -71,7 +74,8 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 	if v, ok := t.loadLocked(value); ok && !v.evicted() {
 		return v
 	}
-	v := &setValue{option: metric.WithAttributeSet(attribute.NewSet(valueAttribute(captured)))}
+	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
+	v := &setValue{option: metric.WithAttributeSet(attribute.NewSet(attrs...))}
 	t.storeLocked(value, v)
 	return v
 }

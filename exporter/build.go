@@ -111,14 +111,15 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
-				key := InstrumentNameToKey(m.Name)
-				v, ok, err := shape(m.Data)
-				if err != nil {
-					problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
-					continue
-				}
-				if ok {
-					put(sm.Scope.Name, key, v, isAdditive(m.Data))
+				for _, kd := range splitByKey(m) {
+					v, ok, err := shape(kd.data)
+					if err != nil {
+						problems = append(problems, fmt.Errorf("key %q dropped: %w", kd.key, err))
+						continue
+					}
+					if ok {
+						put(sm.Scope.Name, kd.key, v, isAdditive(kd.data))
+					}
 				}
 			}
 		}

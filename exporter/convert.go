@@ -25,6 +25,13 @@ const (
 	AttrSubkey = "telemetry.subkey"
 	// AttrIndex makes the key a list, ordered by this integer attribute.
 	AttrIndex = "telemetry.index"
+	// AttrKey gives a point its own key, whatever the instrument's name:
+	// one instrument can then carry many keys.
+	AttrKey = "telemetry.key"
+	// AttrKeySuffix gives a point the key "<instrument name>:<suffix>", so
+	// that keys of one family ("tls_client_hello_ua:3fa2c1b0", ...) share
+	// one instrument.
+	AttrKeySuffix = "telemetry.key_suffix"
 )
 
 // rawJSON is a value recorded as JSON text. Being a string, it can key a
