@@ -118,18 +118,14 @@ func (r *Reader) run(ctx context.Context, done chan<- struct{}) {
 // goes out.
 func (r *Reader) scheduledUpdate(ctx context.Context, first bool) schedule {
 	select {
-	case <-r.stopping:
-		if !first {
-			return schedule{stop: true}
-		}
-	default:
-	}
-	select {
 	case r.inFlight <- struct{}{}:
 	default:
 		return schedule{next: time.Duration(r.lastNext.Load())}
 	}
 	defer func() { <-r.inFlight }()
+	if !first && r.shuttingDown() {
+		return schedule{stop: true}
+	}
 	s, err := r.update(ctx, sendPolicy{abort: r.stopping})
 	switch {
 	case err != nil && ctx.Err() == nil:
@@ -163,7 +159,8 @@ func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error
 }
 
 // ForceFlush sends an update now, after any update in flight, and returns
-// when it is delivered, has failed, or ctx is done.
+// when it is delivered, has failed, or ctx is done. Once Shutdown has
+// begun it sends nothing: the final update carries the figures.
 func (r *Reader) ForceFlush(ctx context.Context) error {
 	select {
 	case r.inFlight <- struct{}{}:
@@ -171,8 +168,20 @@ func (r *Reader) ForceFlush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	defer func() { <-r.inFlight }()
+	if r.shuttingDown() {
+		return sdkmetric.ErrReaderShutdown
+	}
 	_, err := r.update(ctx, sendPolicy{})
 	return err
+}
+
+func (r *Reader) shuttingDown() bool {
+	select {
+	case <-r.stopping:
+		return true
+	default:
+		return false
+	}
 }
 
 // Shutdown ends the schedule, sends one final update if the Reader was
