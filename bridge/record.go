@@ -18,6 +18,12 @@ func (b *Bridge) Add(key string, n int) {
 		if e == nil || !b.limit.admit(&e.epoch) {
 			return
 		}
+		if n == 0 {
+			// Adding nothing still puts the key, with 0, in the update; a
+			// tally cannot tell that from no call at all, so tell the SDK.
+			e.counter.record(0)
+			return
+		}
 		if e.counter.add(int64(n)) {
 			return
 		}

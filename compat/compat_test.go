@@ -298,3 +298,18 @@ func TestLocalModeWritesInsteadOfSending(t *testing.T) {
 		t.Errorf("local output, want two payloads, the first with the version:\n%s", out)
 	}
 }
+
+func TestNothingIsSentBeforeStartEmitting(t *testing.T) {
+	s := servertest.New(t)
+	initTo(t, s, nil)
+	everyCall()
+	Set("version", "1")
+	time.Sleep(300 * time.Millisecond)
+	if n := len(s.Requests()); n != 0 {
+		t.Fatalf("%d requests before StartEmitting", n)
+	}
+	StartEmitting()
+	if p := s.Wait(t, 1)[0].Payload(t); p.Data["version"] != "1" {
+		t.Errorf("the first update lacks what was recorded before it: %v", p.Data)
+	}
+}

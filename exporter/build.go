@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -94,6 +95,7 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 		if e.filter.disabled(key) {
 			return
 		}
+		key = validUTF8(key)
 		if i, taken := at[key]; taken {
 			if prev := entries[i].scope; prev != scope {
 				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
@@ -145,4 +147,24 @@ func memoryFigures() memory {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return memory{HeapAlloc: ms.HeapAlloc, Sys: ms.Sys}
+}
+
+// validUTF8 replaces each byte of key that is not valid UTF-8 with U+FFFD,
+// as JSON text must be UTF-8 (encoding/json does the same). Doing it before
+// keys are compared keeps two such keys from becoming one JSON member twice.
+func validUTF8(key string) string {
+	if utf8.ValidString(key) {
+		return key
+	}
+	var b strings.Builder
+	for i := 0; i < len(key); {
+		r, size := utf8.DecodeRuneInString(key[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(key[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }

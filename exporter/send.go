@@ -138,15 +138,15 @@ func (e *Exporter) attempt(ctx context.Context, body []byte) answer {
 func (e *Exporter) classify(res *http.Response, raw []byte) answer {
 	switch code := res.StatusCode; {
 	case code == http.StatusGone:
-		return answer{verdict: retired, err: e.errorf("the telemetry endpoint is retired (410 Gone): upgrade this program to a version that reports to the current endpoint; reporting has stopped%s", quoteBody(raw))}
+		return answer{verdict: retired, err: e.errorf("the telemetry endpoint is retired (410 Gone): upgrade this program to a version that reports to the current endpoint; reporting has stopped%s", e.quoteBody(raw))}
 	case code == http.StatusUnavailableForLegalReasons:
-		return answer{verdict: retired, err: e.errorf("the server may not receive telemetry from here (451 Unavailable For Legal Reasons); reporting has stopped%s", quoteBody(raw))}
+		return answer{verdict: retired, err: e.errorf("the server may not receive telemetry from here (451 Unavailable For Legal Reasons); reporting has stopped%s", e.quoteBody(raw))}
 	case code == http.StatusTooManyRequests:
-		return answer{verdict: tooEarly, wait: tooEarlyWait(res, raw), err: e.errorf("the server asked to wait (429 Too Many Requests)%s", quoteBody(raw))}
+		return answer{verdict: tooEarly, wait: tooEarlyWait(res, raw), err: e.errorf("the server asked to wait (429 Too Many Requests)%s", e.quoteBody(raw))}
 	case code >= 200 && code < 300:
 		return e.decodeAnswer(res, raw)
 	default:
-		return answer{verdict: failed, err: e.errorf("the server answered %s%s", res.Status, quoteBody(raw))}
+		return answer{verdict: failed, err: e.errorf("the server answered %s%s", res.Status, e.quoteBody(raw))}
 	}
 }
 
@@ -189,8 +189,9 @@ func tooEarlyWait(res *http.Response, raw []byte) time.Duration {
 }
 
 // quoteBody renders the start of a body for an error message: the JSON
-// error field when there is one, else the text itself.
-func quoteBody(raw []byte) string {
+// error field when there is one, else the text itself, without the
+// instance ID should the server echo it.
+func (e *Exporter) quoteBody(raw []byte) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 {
 		return ""
@@ -203,6 +204,7 @@ func quoteBody(raw []byte) string {
 	if len(msg) > limit {
 		msg = msg[:limit] + "..."
 	}
+	msg = strings.ReplaceAll(msg, e.cfg.instanceID.String(), "<instance-id>")
 	return fmt.Sprintf(": the server says %q", msg)
 }
 

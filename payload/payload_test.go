@@ -100,3 +100,23 @@ func FuzzDecodePayload(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeResponse(f *testing.F) {
+	f.Add([]byte(`{"next_update":3600000000000,"disable_keys":["a"],"enable_keys":["b"]}`))
+	f.Add([]byte(`{"stop":true,"error":"gone"}`))
+	f.Add([]byte(`{"next_update":-1}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		resp, err := payload.DecodeResponse(bytes.NewReader(b))
+		if err != nil {
+			return
+		}
+		again, err := json.Marshal(resp)
+		if err != nil {
+			t.Fatalf("a decoded response does not encode: %v", err)
+		}
+		back, err := payload.DecodeResponse(bytes.NewReader(again))
+		if err != nil || back.NextUpdate != resp.NextUpdate || back.Stop != resp.Stop || len(back.DisableKeys) != len(resp.DisableKeys) {
+			t.Fatalf("round trip changed %+v into %+v (%v)", resp, back, err)
+		}
+	})
+}
