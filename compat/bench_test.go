@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -50,6 +51,7 @@ func discard(b *testing.B) *httptest.Server {
 // disabled key so that both sides pay for the check.
 func initForBench(b *testing.B) {
 	b.Helper()
+	quiet(b)
 	fresh(b)
 	srv := discard(b)
 	InitWithOptions(uuid.New(), []string{"disabled"},
@@ -231,4 +233,39 @@ func liveHeap() int64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc)
+}
+
+// BenchmarkIncrementWhileServerHangs records while an update hangs on a
+// server that never answers: recording does not wait for the network, so
+// this costs what BenchmarkIncrement does.
+func BenchmarkIncrementWhileServerHangs(b *testing.B) {
+	quiet(b)
+	fresh(b)
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	b.Cleanup(func() { close(hung); srv.Close() })
+	InitWithOptions(uuid.New(), nil, WithExporterOptions(exporter.WithEndpoint(srv.URL+"/"), exporter.WithRuntimeFigures(false)))
+	StartEmitting() // the first update now hangs
+	Increment("http_requests")
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			Increment("http_requests")
+		}
+	})
+}
+
+// quiet drops what reaches OTel's error handler during a benchmark (the
+// abandoned updates of a hanging server, for one), so that the figures are
+// readable.
+func quiet(b *testing.B) {
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {}))
+	b.Cleanup(func() { otel.SetErrorHandler(prev) })
 }

@@ -44,7 +44,9 @@ func fresh(t testing.TB) {
 	t.Helper()
 	stop := func() {
 		if c := current.Load(); c != nil && c.bridge != nil {
-			_ = c.bridge.Shutdown(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = c.bridge.Shutdown(ctx)
+			cancel()
 		}
 		current.Store(nil)
 	}

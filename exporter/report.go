@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/otel"
@@ -11,7 +12,9 @@ import (
 // error handler: the one given with WithErrorHandler, else OTel's global
 // one (otel.SetErrorHandler).
 func (e *Exporter) report(err error) {
-	err = fmt.Errorf("telemetry exporter: %w", err)
+	if !strings.HasPrefix(err.Error(), "telemetry exporter: ") {
+		err = fmt.Errorf("telemetry exporter: %w", err)
+	}
 	if e.cfg.errorHandler != nil {
 		e.cfg.errorHandler.Handle(err)
 		return
