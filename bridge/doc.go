@@ -29,16 +29,24 @@
 //
 // Instrument names allow only [A-Za-z0-9_./-] and must start with a letter,
 // while keys are any string ("tls_client_hello_ua:3fa2c1b0"). The bridge
-// names each instrument exporter.KeyToInstrumentName(key): other bytes are
+// names instruments with exporter.KeyToInstrumentName: other bytes are
 // escaped as '/' and two upper-case hex digits, and a key that does not
-// start with a letter is prefixed with "k/_". The exporter reverses it, so
-// data carries the exact key. Other readers see the escaped names.
+// start with a letter is prefixed with "k/_".
+//
+// Counters and counting sets of one key family share the family's
+// instrument: "tls_client_hello_ua:3fa2c1b0" is a point of instrument
+// "tls_client_hello_ua" with attribute telemetry.key_suffix="3fa2c1b0".
+// Backends see one metric with many series, and the SDK, which never frees
+// an instrument, does not keep one per hash. Past 10,000 instrument names,
+// new keys share "telemetry.counters" or "telemetry.counting_sets" with the
+// key in attribute telemetry.key. The exporter restores the exact key in
+// every case.
 //
 // # Limits and errors
 //
 // At most MaxItems items are kept between two updates of the telemetry
-// server; past that new items are dropped and counted, and existing ones
-// still update. A key holds one kind per update: using a counter key as a
+// server; past that new items are dropped, and existing ones still update.
+// The update then carries the number dropped under exporter.KeyDropped. A key holds one kind per update: using a counter key as a
 // list, or an unhashable AppendUnique value, is reported through otel.Handle
 // (once per key and problem per update) and ignored. Set replaces any kind.
 // Values are captured when recorded (maps, slices and structs as their

@@ -32,7 +32,10 @@
 // Timestamps of points are not repeated (the payload's timestamp stands for
 // all of them) and exemplars are not sent. Instruments that use the
 // attributes defined by the exporter package (telemetry.value,
-// telemetry.subkey, telemetry.index) take the compat shapes above instead.
+// telemetry.subkey, telemetry.index) take the compat shapes above instead,
+// and points with telemetry.key or telemetry.key_suffix become keys of
+// their own. "telemetry.dropped_items" counts what was dropped to keep an
+// update within 100,000 items, when anything was.
 //
 // An example update:
 //
