@@ -26,7 +26,7 @@ func (b *Bridge) flush(_ context.Context, _ metric.Int64Observer) error {
 		case kindCounter:
 			e.counter.drainTo(e.counter.record)
 		case kindSet:
-			e.set.values.each(func(v *setValue) { v.drainTo(e.set.record(v)) })
+			e.set.each(func(v *setValue) { v.drainTo(e.set.record(v)) })
 		}
 	})
 	return nil

@@ -63,9 +63,20 @@ func (b *Bridge) AppendUnique(key string, value any) {
 // setValue returns the member of e's set for value, creating it on first
 // sight with its attribute option.
 func (b *Bridge) setValue(e *entry, value any) *setValue {
-	if v, ok := e.set.values.loadFast(value); ok && !v.evicted() {
+	if s, isString := value.(string); isString {
+		if v, ok := e.set.strings.loadFast(s); ok && !v.evicted() {
+			return v
+		}
+		return memberOf(b, e, e.set.strings, s, value)
+	}
+	if v, ok := e.set.others.loadFast(value); ok && !v.evicted() {
 		return v
 	}
+	return memberOf(b, e, e.set.others, value, value)
+}
+
+// memberOf finds or makes the member for value in t, under t's lock.
+func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, value any) *setValue {
 	if b.limit.full() {
 		return nil
 	}
@@ -74,15 +85,14 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 		b.misuse(e.key, fmt.Sprintf("AppendUnique: %v; ignored", err))
 		return nil
 	}
-	t := e.set.values
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if v, ok := t.loadLocked(value); ok && !v.evicted() {
+	if v, ok := t.loadLocked(k); ok && !v.evicted() {
 		return v
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
 	v := &setValue{option: metric.WithAttributeSet(attribute.NewSet(attrs...))}
-	t.storeLocked(value, v)
+	t.storeLocked(k, v)
 	return v
 }
 

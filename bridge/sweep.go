@@ -25,12 +25,12 @@ func (b *Bridge) sweep() {
 		case b.exp.KeyDisabled(e.key):
 			b.evict(e)
 		case e.kind == kindSet:
-			e.set.values.each(func(v *setValue) {
+			e.set.each(func(v *setValue) {
 				if idle(v.epoch.Load()) {
 					v.evict(e.set.record(v))
 				}
 			})
-			e.set.values.prune(func(_ any, v *setValue) bool { return v.evicted() })
+			e.set.prune()
 			if idle(e.epoch.Load()) {
 				b.evict(e)
 			}

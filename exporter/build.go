@@ -113,15 +113,20 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
-				for _, kd := range splitByKey(m) {
-					v, ok, err := shape(kd.data)
+				convertOne := func(key string, data metricdata.Aggregation) {
+					v, ok, err := shape(data)
 					if err != nil {
-						problems = append(problems, fmt.Errorf("key %q dropped: %w", kd.key, err))
-						continue
+						problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
+					} else if ok {
+						put(sm.Scope.Name, key, v, isAdditive(data))
 					}
-					if ok {
-						put(sm.Scope.Name, kd.key, v, isAdditive(kd.data))
-					}
+				}
+				if !carriesKeys(m.Data) {
+					convertOne(InstrumentNameToKey(m.Name), m.Data)
+					continue
+				}
+				for _, kd := range splitByKey(m) {
+					convertOne(kd.key, kd.data)
 				}
 			}
 		}

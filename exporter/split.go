@@ -29,6 +29,21 @@ func splitByKey(m metricdata.Metrics) []keyedData {
 	return []keyedData{{key, m.Data}}
 }
 
+// carriesKeys reports whether any point of agg names its own key.
+func carriesKeys(agg metricdata.Aggregation) bool {
+	switch d := agg.(type) {
+	case metricdata.Sum[int64]:
+		return anyKeyed(d.DataPoints)
+	case metricdata.Sum[float64]:
+		return anyKeyed(d.DataPoints)
+	case metricdata.Gauge[int64]:
+		return anyKeyed(d.DataPoints)
+	case metricdata.Gauge[float64]:
+		return anyKeyed(d.DataPoints)
+	}
+	return false
+}
+
 func splitPoints[N int64 | float64](name string, pts []metricdata.DataPoint[N], rebuild func([]metricdata.DataPoint[N]) metricdata.Aggregation) []keyedData {
 	if !anyKeyed(pts) {
 		return []keyedData{{name, rebuild(pts)}}
