@@ -114,4 +114,3 @@ func TestEverythingAtOnce(t *testing.T) {
 		t.Errorf("%d updates were sent after Shutdown returned", after-sent)
 	}
 }
-
