@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/google/uuid"
@@ -18,7 +19,7 @@ import (
 // UTF-8 become U+FFFD, as with encoding/json).
 func FuzzPayloadEncoding(f *testing.F) {
 	f.Add("tls_client_hello_ua:3fa2c1b0", "sub", "value", int64(5), 2.5, []byte("raw"))
-	f.Add("", "", "\x00\xff\"\\", int64(-1), -0.0, []byte{})
+	f.Add("", "", "\x00\xff\"\\", int64(-1), math.Copysign(0, -1), []byte{})
 	f.Add("é/ü:ß", "a:b", "<html>", int64(1<<62), 1e300, []byte("{}"))
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) // bad values are reported; that is expected here
 	f.Fuzz(func(t *testing.T, key, subkey, s string, n int64, x float64, raw []byte) {

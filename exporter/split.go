@@ -53,9 +53,9 @@ func splitPoints[N int64 | float64](name string, pts []metricdata.DataPoint[N], 
 	for _, p := range pts {
 		key := name
 		if v, ok := p.Attributes.Value(AttrKey); ok {
-			key = v.Emit()
+			key = v.AsString()
 		} else if v, ok := p.Attributes.Value(AttrKeySuffix); ok {
-			key = name + ":" + v.Emit()
+			key = name + ":" + v.AsString()
 		}
 		if key != name {
 			p.Attributes, _ = p.Attributes.Filter(func(kv attribute.KeyValue) bool {
