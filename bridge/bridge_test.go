@@ -12,6 +12,7 @@ import (
 
 	"github.com/telemetrybridge/telemetry/bridge"
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 )
 
 type version struct {
@@ -108,7 +109,7 @@ func TestSetReplacesAnyKind(t *testing.T) {
 }
 
 func TestKindMisuseIsReportedAndIgnored(t *testing.T) {
-	errs := captureErrors(t)
+	errs := servertest.CaptureErrors(t)
 	f := newFixture(t, nil)
 	b := f.b
 	b.Append("list", "a")
@@ -132,7 +133,7 @@ func TestKindMisuseIsReportedAndIgnored(t *testing.T) {
 	expectData(t, f.update(t), map[string]string{
 		"list": `["a"]`, "count": `1`, "value": `1`, "set": `[{"count":1,"value":"ok"}]`,
 	})
-	if n := errs.count(); n != 10 {
+	if n := len(errs.Messages()); n != 10 {
 		t.Errorf("%d problems reported, want 10 (one per distinct misuse)", n)
 	}
 	// A new update is a new buffer: the key may take another kind.
@@ -145,7 +146,7 @@ type panicky struct{}
 func (panicky) MarshalJSON() ([]byte, error) { panic("boom") }
 
 func TestPanickingMarshalerIsContained(t *testing.T) {
-	captureErrors(t)
+	servertest.CaptureErrors(t)
 	f := newFixture(t, nil)
 	f.b.Set("p", panicky{})
 	f.b.Set("fine", 1)
@@ -191,7 +192,7 @@ func TestResetDropsWhatWasNotSent(t *testing.T) {
 }
 
 func TestItemLimit(t *testing.T) {
-	captureErrors(t)
+	servertest.CaptureErrors(t)
 	f := newFixture(t, nil)
 	b := f.b
 	b.Increment("early")

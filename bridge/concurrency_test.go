@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -65,7 +66,7 @@ func asList(p payload.Payload, key string) []any {
 // Recording, resetting, starting and stopping all at once: no race, no
 // panic, no deadlock, and nothing sent after Shutdown returns.
 func TestEverythingAtOnce(t *testing.T) {
-	captureErrors(t)
+	servertest.CaptureErrors(t)
 	f := newFixture(t, nil)
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

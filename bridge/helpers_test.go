@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 
 	"github.com/telemetrybridge/telemetry/bridge"
 	"github.com/telemetrybridge/telemetry/exporter"
@@ -83,29 +81,4 @@ func expectData(t *testing.T, got, want map[string]string) {
 			t.Errorf("unexpected key %q = %s", k, g)
 		}
 	}
-}
-
-// errorLog collects what reaches OTel's error handler.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (l *errorLog) Handle(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err)
-}
-
-func (l *errorLog) count() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.errs)
-}
-
-func captureErrors(t *testing.T) *errorLog {
-	l := &errorLog{}
-	otel.SetErrorHandler(l)
-	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
-	return l
 }

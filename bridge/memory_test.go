@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 )
 
 func liveHeapMiB() float64 {
@@ -32,7 +33,7 @@ func TestMemoryIsBoundedForMillionsOfDistinctItems(t *testing.T) {
 		"list elements": func(b *bridge.Bridge, i int) { b.Append("events", i) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			captureErrors(t)
+			servertest.CaptureErrors(t)
 			f := newFixture(t, nil)
 			before := liveHeapMiB()
 			for i := range million {

@@ -98,12 +98,8 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 
 // Set makes value the value of key, replacing whatever the key held.
 func (b *Bridge) Set(key string, value any) {
-	if b.closed.Load() {
-		return
-	}
-	captured, err := capture(value)
-	if err != nil {
-		b.misuse(key, fmt.Sprintf("%v; ignored", err))
+	captured, ok := b.accept(key, value)
+	if !ok {
 		return
 	}
 	// Setting the value a key already holds, before any reader has seen it,
@@ -125,12 +121,8 @@ func (b *Bridge) unchanged(cur *held, v any) bool {
 
 // SetNested makes value the value of subkey inside the object named key.
 func (b *Bridge) SetNested(key, subkey string, value any) {
-	if b.closed.Load() {
-		return
-	}
-	captured, err := capture(value)
-	if err != nil {
-		b.misuse(key, fmt.Sprintf("%v; ignored", err))
+	captured, ok := b.accept(key, value)
+	if !ok {
 		return
 	}
 	if e := b.lookup(key, kindNested, false); e != nil {
@@ -159,12 +151,8 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 
 // Append adds value to the end of the list named key.
 func (b *Bridge) Append(key string, value any) {
-	if b.closed.Load() {
-		return
-	}
-	captured, err := capture(value)
-	if err != nil {
-		b.misuse(key, fmt.Sprintf("%v; ignored", err))
+	captured, ok := b.accept(key, value)
+	if !ok {
 		return
 	}
 	b.hold(key, kindList, captured, func(h *heldState, v *held) bool {
@@ -174,6 +162,21 @@ func (b *Bridge) Append(key string, value any) {
 		h.list = append(h.list, *v)
 		return true
 	})
+}
+
+// accept captures a value for Set, SetNested or Append; ok is false when
+// the call must do nothing (after Shutdown, or a value JSON cannot carry,
+// which is reported).
+func (b *Bridge) accept(key string, value any) (captured any, ok bool) {
+	if b.closed.Load() {
+		return nil, false
+	}
+	captured, err := capture(value)
+	if err != nil {
+		b.misuse(key, fmt.Sprintf("%v; ignored", err))
+		return nil, false
+	}
+	return captured, true
 }
 
 // hold records a captured value that producers carry: it finds the key's

@@ -3,10 +3,8 @@ package exporter_test
 import (
 	"context"
 	"math"
-	"sync"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -149,33 +147,8 @@ func TestConversionOfSummaryAndAttributedHistogram(t *testing.T) {
 	}
 }
 
-// errorRecorder collects what reaches OTel's error handler during a test.
-type errorRecorder struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (r *errorRecorder) Handle(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, err)
-}
-
-func (r *errorRecorder) all() []error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]error(nil), r.errs...)
-}
-
-func recordErrors(t *testing.T) *errorRecorder {
-	rec := &errorRecorder{}
-	otel.SetErrorHandler(rec)
-	t.Cleanup(func() { otel.SetErrorHandler(otel.ErrorHandlerFunc(func(error) {})) })
-	return rec
-}
-
 func TestUnencodableValueIsDroppedAlone(t *testing.T) {
-	rec := recordErrors(t)
+	rec := servertest.CaptureErrors(t)
 	p := newPipeline(t)
 	ctx := context.Background()
 	bad, _ := p.meter.Float64Gauge("bad")
@@ -189,7 +162,7 @@ func TestUnencodableValueIsDroppedAlone(t *testing.T) {
 	if got.Int("good") != 9 || len(got.Data) != 1 {
 		t.Errorf("data %v, want only good=9", got.Data)
 	}
-	if errs := rec.all(); len(errs) != 2 {
+	if errs := rec.Messages(); len(errs) != 2 {
 		t.Errorf("reported %d problems, want 2 (bad, inf): %v", len(errs), errs)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,27 +36,9 @@ func TestWriterShowsPayloadsInsteadOfSending(t *testing.T) {
 	}
 }
 
-// handlerLog records errors given to one exporter's handler.
-type handlerLog struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (h *handlerLog) Handle(err error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.errs = append(h.errs, err.Error())
-}
-
-func (h *handlerLog) all() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return append([]string(nil), h.errs...)
-}
-
 func TestOwnErrorHandlerGetsScheduledFailures(t *testing.T) {
-	global := recordErrors(t)
-	own := &handlerLog{}
+	global := servertest.CaptureErrors(t)
+	own := &servertest.ErrorLog{}
 	s := servertest.New(t)
 	s.SetFallback(servertest.Reply{Status: 503, Body: "down"})
 	r := exporter.NewReader(newExporter(t, s, fastRetry(1), exporter.WithErrorHandler(own)))
@@ -66,13 +47,13 @@ func TestOwnErrorHandlerGetsScheduledFailures(t *testing.T) {
 	r.Start()
 	s.Wait(t, 1)
 	deadline := time.Now().Add(5 * time.Second)
-	for len(own.all()) == 0 && time.Now().Before(deadline) {
+	for len(own.Messages()) == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := own.all(); len(got) != 1 || !strings.Contains(got[0], "503") {
+	if got := own.Messages(); len(got) != 1 || !strings.Contains(got[0], "503") {
 		t.Errorf("own handler got %q", got)
 	}
-	if n := len(global.all()); n != 0 {
+	if n := len(global.Messages()); n != 0 {
 		t.Errorf("the global handler got %d errors too", n)
 	}
 }

@@ -16,8 +16,8 @@ import (
 // Whatever goes wrong, neither returned errors nor reported ones carry
 // the instance ID: it is the one private thing an update holds.
 func TestTheInstanceIDStaysPrivate(t *testing.T) {
-	global := recordErrors(t)
-	own := &handlerLog{}
+	global := servertest.CaptureErrors(t)
+	own := &servertest.ErrorLog{}
 	echo := `{"error":"no such instance: ` + testID.String() + `"}`
 	for _, r := range []servertest.Reply{
 		{Status: 500, Body: echo, ContentType: "application/json"},
@@ -40,13 +40,7 @@ func TestTheInstanceIDStaysPrivate(t *testing.T) {
 	refused := newExporterTo(t, "http://127.0.0.1:1/v1/update/", fastRetry(1), exporter.WithErrorHandler(own))
 	mustContain(t, refused.Export(context.Background(), nil))
 
-	msgs := append(own.all(), func() []string {
-		var out []string
-		for _, err := range global.all() {
-			out = append(out, err.Error())
-		}
-		return out
-	}()...)
+	msgs := append(own.Messages(), global.Messages()...)
 	if len(msgs) == 0 {
 		t.Fatal("nothing was reported: the test proves nothing")
 	}

@@ -219,7 +219,7 @@ func TestFinalUpdateDoesNotWaitOnTooManyRequests(t *testing.T) {
 }
 
 func TestTwiceStartedReaderSendsOneFirstUpdate(t *testing.T) {
-	rec := recordErrors(t)
+	rec := servertest.CaptureErrors(t)
 	s := servertest.New(t)
 	r, _ := startedPipeline(t, s)
 	r.Start()
@@ -228,7 +228,7 @@ func TestTwiceStartedReaderSendsOneFirstUpdate(t *testing.T) {
 	if n := len(s.Requests()); n != 1 {
 		t.Errorf("%d first updates, want 1", n)
 	}
-	if len(rec.all()) != 1 {
-		t.Errorf("the second Start was not reported: %v", rec.all())
+	if len(rec.Messages()) != 1 {
+		t.Errorf("the second Start was not reported: %v", rec.Messages())
 	}
 }
