@@ -91,7 +91,8 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 		return v
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
-	v := &setValue{option: metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	v := e.set.newMember()
+	v.option = metric.WithAttributeSet(attribute.NewSet(attrs...))
 	t.storeLocked(k, v)
 	return v
 }
