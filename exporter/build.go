@@ -26,6 +26,8 @@ type keyed struct {
 	// additive marks a sum or histogram: carried over from a failed
 	// update, it adds up with the next one instead of being replaced.
 	additive bool
+	// metricType is the type to state for the key (WithMetricTypes).
+	metricType string
 }
 
 func byKey(a, b keyed) int { return strings.Compare(a.key, b.key) }
@@ -78,6 +80,9 @@ func (e *Exporter) buildPayload(entries []keyed, now time.Time) (*[]byte, []erro
 		} else {
 			b = append(b, '}')
 		}
+		if e.cfg.metricTypes {
+			b = appendMetricTypes(b, entries)
+		}
 	}
 	*body = append(b, '}')
 	return body, problems
@@ -91,7 +96,7 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 	var entries []keyed
 	var problems []error
 	at := make(map[string]int)
-	put := func(scope, key string, v any, additive bool) {
+	put := func(scope, key string, v any, additive bool, metricType string) {
 		if e.filter.disabled(key) {
 			return
 		}
@@ -100,15 +105,15 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 			if prev := entries[i].scope; prev != scope {
 				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
 			}
-			entries[i] = keyed{key, scope, v, additive}
+			entries[i] = keyed{key, scope, v, additive, metricType}
 			return
 		}
 		at[key] = len(entries)
-		entries = append(entries, keyed{key, scope, v, additive})
+		entries = append(entries, keyed{key, scope, v, additive, metricType})
 	}
 	if e.cfg.runtimeFigures {
-		put("", KeyGoroutines, runtime.NumGoroutine(), false)
-		put("", KeyMemory, memoryFigures(), false)
+		put("", KeyGoroutines, runtime.NumGoroutine(), false, "")
+		put("", KeyMemory, memoryFigures(), false, "")
 	}
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
@@ -118,7 +123,7 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 					if err != nil {
 						problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
 					} else if ok {
-						put(sm.Scope.Name, key, v, isAdditive(data))
+						put(sm.Scope.Name, key, v, isAdditive(data), metricType(data, v))
 					}
 				}
 				if !carriesKeys(m.Data) {

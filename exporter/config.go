@@ -67,6 +67,7 @@ type config struct {
 	retry          RetryConfig
 	requestTimeout time.Duration
 	runtimeFigures bool
+	metricTypes    bool
 	writer         io.Writer
 	errorHandler   otel.ErrorHandler
 	compress       bool
@@ -168,6 +169,17 @@ func WithRequestTimeout(d time.Duration) Option {
 // "goroutines" and "memory" figures of the protocol. It is on by default.
 func WithRuntimeFigures(enabled bool) Option {
 	return optionFunc(func(c *config) { c.runtimeFigures = enabled })
+}
+
+// WithMetricTypes controls whether each update also states, in its
+// "metric_types" member, the OpenTelemetry type of the keys whose JSON
+// does not show it (a gauge reading, a monotonic counter, a whole float),
+// so that a server can rebuild the metrics exactly: turn it on when the
+// server is this project's Collector receiver. It is off by default, as
+// the member is an addition to the documented payload; servers that
+// decode with encoding/json ignore it.
+func WithMetricTypes(enabled bool) Option {
+	return optionFunc(func(c *config) { c.metricTypes = enabled })
 }
 
 // WithWriter switches the exporter to local mode: each payload is written

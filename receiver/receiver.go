@@ -55,17 +55,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.injectFault(w, req) {
 		return
 	}
-	id, status, err := r.validate(req)
+	id, status, err := CheckRequest(req, r.cfg.prefix)
 	if err != nil {
-		if status == http.StatusMethodNotAllowed {
-			w.Header().Set("Allow", http.MethodPost)
-		}
-		_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
+		WriteError(w, status, err)
 		return
 	}
 	p, status, err := r.decode(w, req, id)
 	if err != nil {
-		_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
+		WriteError(w, status, err)
 		return
 	}
 	resp := r.ResponseFor(id)
@@ -87,13 +84,18 @@ func expectedWithin(next time.Duration) time.Duration {
 	return next
 }
 
-func (r *Receiver) validate(req *http.Request) (uuid.UUID, int, error) {
+// CheckRequest checks what an update request says before its body: the
+// method, a path of prefix followed by an instance UUID, and the JSON
+// content type. When something is wrong it returns the status to answer
+// with and an error that tells the client what to send instead. Servers of
+// the protocol other than Receiver use it to answer alike.
+func CheckRequest(req *http.Request, prefix string) (uuid.UUID, int, error) {
 	if req.Method != http.MethodPost {
 		return uuid.Nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: send updates with POST", req.Method)
 	}
-	rest, ok := strings.CutPrefix(req.URL.Path, r.cfg.prefix)
+	rest, ok := strings.CutPrefix(req.URL.Path, prefix)
 	if !ok {
-		return uuid.Nil, http.StatusNotFound, fmt.Errorf("no update endpoint at %s: post to %s<instance UUID>", req.URL.Path, r.cfg.prefix)
+		return uuid.Nil, http.StatusNotFound, fmt.Errorf("no update endpoint at %s: post to %s<instance UUID>", req.URL.Path, prefix)
 	}
 	id, err := uuid.Parse(rest)
 	if err != nil || id == uuid.Nil {
@@ -103,6 +105,16 @@ func (r *Receiver) validate(req *http.Request) (uuid.UUID, int, error) {
 		return uuid.Nil, http.StatusUnsupportedMediaType, errors.New("an update must be sent as application/json")
 	}
 	return id, 0, nil
+}
+
+// WriteError answers a request that failed CheckRequest, or any other
+// refused update: status, a JSON Response whose error is err, and the
+// Allow header that a 405 calls for.
+func WriteError(w http.ResponseWriter, status int, err error) {
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
 }
 
 func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID) (payload.Payload, int, error) {

@@ -1,0 +1,129 @@
+package telemetryreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/receiver"
+	"go.uber.org/zap"
+
+	"github.com/telemetrybridge/telemetry/payload"
+	protocol "github.com/telemetrybridge/telemetry/receiver"
+)
+
+// telemetryReceiver serves the update endpoint and hands each accepted
+// update to the next consumer.
+type telemetryReceiver struct {
+	cfg      *Config
+	settings receiver.Settings
+	next     consumer.Metrics
+	answers  answers
+
+	server   *http.Server
+	addr     net.Addr // where Start listens, for tests on port 0
+	shutdown sync.WaitGroup
+}
+
+func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*telemetryReceiver, error) {
+	if next == nil {
+		return nil, errors.New("telemetry receiver: no next consumer")
+	}
+	return &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg)}, nil
+}
+
+// Start listens on the configured endpoint and serves updates until
+// Shutdown.
+func (r *telemetryReceiver) Start(ctx context.Context, host component.Host) error {
+	ln, err := r.cfg.ServerConfig.ToListener(ctx)
+	if err != nil {
+		return fmt.Errorf("telemetry receiver: listen on %q: %w", r.cfg.ServerConfig.NetAddr.Endpoint, err)
+	}
+	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r,
+		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
+			protocol.WriteError(w, status, errors.New(msg))
+		}))
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("telemetry receiver: %w", err)
+	}
+	r.addr = ln.Addr()
+	r.settings.Logger.Info("accepting telemetry updates",
+		zap.String("endpoint", ln.Addr().String()), zap.String("path", r.cfg.Path))
+	r.shutdown.Go(func() {
+		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+// Shutdown stops accepting updates and waits, within ctx, for those in
+// progress to be answered.
+func (r *telemetryReceiver) Shutdown(ctx context.Context) error {
+	if r.server == nil {
+		return nil
+	}
+	err := r.server.Shutdown(ctx)
+	r.shutdown.Wait()
+	return err
+}
+
+// ServeHTTP takes one update: it checks the request, converts the payload,
+// and acknowledges it only once the next consumer has accepted the data.
+func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	id, status, err := protocol.CheckRequest(req, r.cfg.Path)
+	if err != nil {
+		protocol.WriteError(w, status, err)
+		return
+	}
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+			protocol.WriteError(w, http.StatusRequestEntityTooLarge,
+				fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
+			return
+		}
+		protocol.WriteError(w, http.StatusBadRequest, fmt.Errorf("reading the update: %w", err))
+		return
+	}
+	update, err := decodeUpdate(body, id)
+	if err != nil {
+		protocol.WriteError(w, http.StatusBadRequest, err)
+		return
+	}
+	if md := toMetrics(update); md.DataPointCount() > 0 {
+		if err := r.next.ConsumeMetrics(req.Context(), md); err != nil {
+			r.refuse(w, err)
+			return
+		}
+	}
+	_ = payload.WriteResponse(w, http.StatusOK, r.answers.forInstance(id))
+}
+
+// refuse answers an update that the pipeline did not take. Nothing of it
+// was accepted, so the client keeps its figures: a lasting refusal gets
+// 400, a passing one (a memory limit, a full queue) 503 with Retry-After,
+// after which clients send the same update again.
+func (r *telemetryReceiver) refuse(w http.ResponseWriter, err error) {
+	if consumererror.IsPermanent(err) {
+		r.settings.Logger.Warn("the pipeline rejected a telemetry update", zap.Error(err))
+		protocol.WriteError(w, http.StatusBadRequest, fmt.Errorf("the update was rejected: %w", err))
+		return
+	}
+	r.settings.Logger.Debug("the pipeline refused a telemetry update for now", zap.Error(err))
+	seconds := int((r.cfg.RetryAfter + 999_999_999) / 1_000_000_000) // whole seconds, rounded up
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	protocol.WriteError(w, http.StatusServiceUnavailable,
+		fmt.Errorf("the update could not be taken now: send it again in %d s (%v)", seconds, err))
+}
