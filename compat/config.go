@@ -29,16 +29,26 @@ const (
 	// sends them, "local" writes each payload to standard error instead,
 	// "off" turns reporting off like DO_NOT_TRACK=1.
 	EnvMode = "TELEMETRY_MODE"
+	// EnvMetricTypes set to 1 or true makes updates state the OpenTelemetry
+	// type of their keys (exporter.WithMetricTypes), for a server that
+	// rebuilds metrics from them, such as the project's Collector receiver.
+	EnvMetricTypes = "TELEMETRY_METRIC_TYPES"
 )
 
 // optedOut reports whether the environment turns reporting off.
 func optedOut() bool {
-	dnt := strings.ToLower(strings.TrimSpace(os.Getenv(EnvDoNotTrack)))
-	sdkOff := strings.ToLower(strings.TrimSpace(os.Getenv(EnvOTelSDKDisabled)))
-	return dnt == "1" || dnt == "true" || sdkOff == "true" || mode() == "off"
+	return envTrue(EnvDoNotTrack) || envLower(EnvOTelSDKDisabled) == "true" || mode() == "off"
 }
 
-func mode() string { return strings.ToLower(strings.TrimSpace(os.Getenv(EnvMode))) }
+func envLower(name string) string { return strings.ToLower(strings.TrimSpace(os.Getenv(name))) }
+
+// envTrue reads a variable that is on when it is 1 or true.
+func envTrue(name string) bool {
+	v := envLower(name)
+	return v == "1" || v == "true"
+}
+
+func mode() string { return envLower(EnvMode) }
 
 func envExporterOptions() []exporter.Option {
 	var opts []exporter.Option
@@ -51,6 +61,9 @@ func envExporterOptions() []exporter.Option {
 		opts = append(opts, exporter.WithWriter(os.Stderr))
 	default:
 		otel.Handle(fmt.Errorf("telemetry: %s=%q is not on, local or off; using on", EnvMode, m))
+	}
+	if envTrue(EnvMetricTypes) {
+		opts = append(opts, exporter.WithMetricTypes(true))
 	}
 	if keys := os.Getenv(EnvDisabledMetrics); keys != "" {
 		opts = append(opts, exporter.WithDisabledKeys(strings.Split(keys, ",")...))

@@ -32,11 +32,11 @@ const (
 type kind uint8
 
 const (
-	kindGauge kind = iota
-	kindSum            // delta, not monotonic: Add takes negative amounts
-	kindMonotonicSum   // delta, monotonic
-	kindHistogram      // delta
-	kindExpHistogram   // delta
+	kindGauge        kind = iota
+	kindSum               // delta, not monotonic: Add takes negative amounts
+	kindMonotonicSum      // delta, monotonic
+	kindHistogram         // delta
+	kindExpHistogram      // delta
 	kindSummary
 )
 

@@ -39,6 +39,7 @@ type options struct {
 	endpoint string
 	otlp     bool
 	verbose  bool
+	types    bool
 }
 
 func main() { os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -52,6 +53,7 @@ func cli(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.endpoint, "endpoint", "", "send to this telemetry server (base URL) instead of the embedded one")
 	fs.BoolVar(&o.otlp, "otlp", false, "also export the same figures over OTLP/HTTP, configured by OTEL_EXPORTER_OTLP_* variables")
 	fs.BoolVar(&o.verbose, "v", false, "print each update as full JSON")
+	fs.BoolVar(&o.types, "metric-types", false, "state the OpenTelemetry type of keys in each update, for the Collector receiver (collector/)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -82,6 +84,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		fmt.Fprintf(out, "telemetry server at %s\n", o.endpoint)
 	}
 	initOpts = append(initOpts, telemetry.WithExporterOptions(exporter.WithEndpoint(o.endpoint)))
+	if o.types {
+		initOpts = append(initOpts, telemetry.WithExporterOptions(exporter.WithMetricTypes(true)))
+	}
 	if o.otlp {
 		opt, err := otlpReader(ctx)
 		if err != nil {
