@@ -1,0 +1,58 @@
+package telemetryreceiver
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/telemetrybridge/telemetry/compat"
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// TestCompatReportsIntoTheReceiver is the one test of this package that
+// uses compat: Init is allowed once per process.
+func TestCompatReportsIntoTheReceiver(t *testing.T) {
+	sink := new(consumertest.MetricsSink)
+	base := startReceiver(t, testConfig(), sink)
+	compat.InitWithOptions(testID, []string{"secret"}, compat.WithExporterOptions(
+		exporter.WithEndpoint(base),
+		exporter.WithMetricTypes(true),
+	))
+	compat.StartEmitting() // sends a first update at once
+
+	compat.Increment("http_requests")
+	compat.Add("http_requests", 2)
+	compat.Set("secret", "never sent")
+	compat.Set("cpus", 4)
+	compat.AppendUnique("user_agent", "4f9f2cab")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := compat.StopEmittingContext(ctx); err != nil { // the final update
+		t.Fatal(err)
+	}
+
+	var got []string
+	for _, md := range sink.AllMetrics() {
+		for _, line := range describe(md) {
+			if !strings.HasPrefix(line, exporter.KeyGoroutines+" ") && !strings.HasPrefix(line, exporter.KeyMemory+" ") {
+				got = append(got, line)
+			}
+		}
+	}
+	slices.Sort(got)
+	want := []string{
+		`cpus gauge = 4`,
+		`http_requests sum = 3`,
+		`user_agent counter {telemetry.value="4f9f2cab"} = 1`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("points:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+	if n := len(sink.AllMetrics()); n < 1 || n > 2 {
+		t.Errorf("%d updates reached the pipeline, want the first and the final one", n)
+	}
+}
