@@ -2,6 +2,8 @@ package telemetryreceiver
 
 import (
 	"context"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -13,9 +15,26 @@ import (
 	"github.com/telemetrybridge/telemetry/exporter"
 )
 
-// TestCompatReportsIntoTheReceiver is the one test of this package that
-// uses compat: Init is allowed once per process.
+// compatChild is set in the process that runs the compat test proper.
+const compatChild = "TELEMETRYRECEIVER_COMPAT_CHILD"
+
+// TestCompatReportsIntoTheReceiver runs compatReport in a process of its
+// own, since compat allows Init once per process (and -count runs tests
+// more than once).
 func TestCompatReportsIntoTheReceiver(t *testing.T) {
+	if os.Getenv(compatChild) == "1" {
+		compatReport(t)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCompatReportsIntoTheReceiver$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), compatChild+"=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCompatReportsIntoTheReceiver") {
+		t.Fatalf("the compat test failed (%v):\n%s", err, out)
+	}
+}
+
+func compatReport(t *testing.T) {
 	sink := new(consumertest.MetricsSink)
 	base := startReceiver(t, testConfig(), sink)
 	compat.InitWithOptions(testID, []string{"secret"}, compat.WithExporterOptions(

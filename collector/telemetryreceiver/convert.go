@@ -56,7 +56,7 @@ type converter struct {
 }
 
 // toMetrics converts an update into pmetric.Metrics: one resource (the
-// instance) with one scope, a metric per key or key family, keys in order.
+// instance) with one scope, a metric per key or key family.
 func toMetrics(u update) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
@@ -70,8 +70,10 @@ func toMetrics(u update) pmetric.Metrics {
 		types:   u.MetricTypes,
 	}
 	c.metrics.EnsureCapacity(len(u.Data))
-	for _, k := range sortedKeys(u.Data) {
-		c.convertKey(k, u.Data[k])
+	// Map order: the pipeline does not care about the order of metrics,
+	// and sorting a thousand keys would cost a sixth of the conversion.
+	for k, v := range u.Data {
+		c.convertKey(k, v)
 	}
 	return md
 }
