@@ -1,10 +1,10 @@
 package telemetryreceiver
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/google/uuid"
@@ -22,12 +22,20 @@ type update struct {
 	MetricTypes map[string]string `json:"metric_types"`
 }
 
-func decodeUpdate(body []byte, id uuid.UUID) (update, error) {
+// decodeUpdate reads one update from body, straight from the connection
+// rather than through a copy of it. A read error, such as the body limit's
+// *http.MaxBytesError, comes back wrapped.
+func decodeUpdate(body io.Reader, id uuid.UUID) (update, error) {
 	var u update
-	dec := json.NewDecoder(bytes.NewReader(body))
+	dec := json.NewDecoder(body)
 	dec.UseNumber()
 	if err := dec.Decode(&u); err != nil {
-		return u, fmt.Errorf("the body is not a JSON update: %v", err)
+		var syntax *json.SyntaxError
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &syntax) || errors.As(err, &typeErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return u, fmt.Errorf("the body is not a JSON update: %v", err)
+		}
+		return u, fmt.Errorf("reading the update: %w", err)
 	}
 	if dec.More() {
 		return u, errors.New("the body holds more than one JSON value: send one update per request")

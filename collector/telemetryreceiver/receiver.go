@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -87,18 +86,13 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 		protocol.WriteError(w, status, err)
 		return
 	}
-	body, err := io.ReadAll(req.Body)
+	update, err := decodeUpdate(req.Body, id)
 	if err != nil {
 		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
 			protocol.WriteError(w, http.StatusRequestEntityTooLarge,
 				fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
 			return
 		}
-		protocol.WriteError(w, http.StatusBadRequest, fmt.Errorf("reading the update: %w", err))
-		return
-	}
-	update, err := decodeUpdate(body, id)
-	if err != nil {
 		protocol.WriteError(w, http.StatusBadRequest, err)
 		return
 	}
