@@ -95,7 +95,7 @@ func BenchmarkIngestOverLoopback(b *testing.B) {
 }
 
 func TestBenchmarkBodyHasAThousandItems(t *testing.T) {
-	u, err := decodeUpdate(bytes.NewReader(benchmarkBody(t)), testID)
+	u, err := decodeUpdate(benchmarkBody(t), testID)
 	if err != nil {
 		t.Fatal(err)
 	}

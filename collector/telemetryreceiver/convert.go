@@ -52,7 +52,7 @@ type converter struct {
 	ts      pcommon.Timestamp
 	metrics pmetric.MetricSlice
 	byID    map[metricID]pmetric.Metric
-	types   map[string]string
+	types   map[string]any
 }
 
 // toMetrics converts an update into pmetric.Metrics: one resource (the
@@ -112,10 +112,12 @@ func (c *converter) convertKey(key string, v any) {
 // hintFor returns the type the exporter stated for key, which also covers
 // the keys of a family when stated for the family's name.
 func (c *converter) hintFor(key, name string) string {
-	if t, ok := c.types[key]; ok {
-		return t
+	t, ok := c.types[key]
+	if !ok {
+		t = c.types[name]
 	}
-	return c.types[name]
+	name, _ = t.(string)
+	return name
 }
 
 // metric returns the metric for name and kind in this update, making it

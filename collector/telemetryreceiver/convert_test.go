@@ -20,7 +20,7 @@ const testTime = "2026-11-25T10:00:00Z"
 func convertJSON(t *testing.T, members string) pmetric.Metrics {
 	t.Helper()
 	body := `{"instance_id":"` + testID.String() + `","timestamp":"` + testTime + `","expect_next":"0001-01-01T00:00:00Z",` + members + `}`
-	u, err := decodeUpdate(strings.NewReader(body), testID)
+	u, err := decodeUpdate([]byte(body), testID)
 	if err != nil {
 		t.Fatalf("decodeUpdate: %v", err)
 	}

@@ -1,50 +1,87 @@
 package telemetryreceiver
 
 import (
-	"encoding/json"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// update is a decoded payload. Numbers in Data stay json.Number, so that
+// update is a decoded payload. Numbers in Data are json.Number, so that
 // integers keep all 64 bits rather than passing through float64.
 type update struct {
-	InstanceID string         `json:"instance_id"`
-	Timestamp  time.Time      `json:"timestamp"`
-	Data       map[string]any `json:"data"`
+	InstanceID string
+	Timestamp  time.Time
+	Data       map[string]any
 	// MetricTypes is the exporter's optional statement of the OpenTelemetry
-	// type of keys whose JSON alone reads as another type (see
-	// exporter.WithMetricTypes). Servers that do not know it ignore it.
-	MetricTypes map[string]string `json:"metric_types"`
+	// type of keys whose JSON alone reads as another type (the payload
+	// member exporter.MetricTypesMember; see exporter.WithMetricTypes).
+	MetricTypes map[string]any
 }
 
-// decodeUpdate reads one update from body, straight from the connection
-// rather than through a copy of it. A read error, such as the body limit's
-// *http.MaxBytesError, comes back wrapped.
-func decodeUpdate(body io.Reader, id uuid.UUID) (update, error) {
-	var u update
-	dec := json.NewDecoder(body)
-	dec.UseNumber()
-	if err := dec.Decode(&u); err != nil {
-		var syntax *json.SyntaxError
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &syntax) || errors.As(err, &typeErr) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return u, fmt.Errorf("the body is not a JSON update: %v", err)
+// bodyPool recycles the buffers that request bodies are read into.
+var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBody keeps one large update from pinning its buffer.
+const maxPooledBody = 1 << 20
+
+// readUpdate reads and decodes the body of an update. A read error, such
+// as the body limit's *http.MaxBytesError, comes back wrapped.
+func readUpdate(body io.Reader, id uuid.UUID) (update, error) {
+	buf := bodyPool.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= maxPooledBody {
+			buf.Reset()
+			bodyPool.Put(buf)
 		}
-		return u, fmt.Errorf("reading the update: %w", err)
+	}()
+	if _, err := buf.ReadFrom(body); err != nil {
+		return update{}, fmt.Errorf("reading the update: %w", err)
 	}
-	if dec.More() {
-		return u, errors.New("the body holds more than one JSON value: send one update per request")
+	return decodeUpdate(buf.Bytes(), id)
+}
+
+// decodeUpdate decodes the members of a payload that the receiver reads;
+// others are ignored, as encoding/json would.
+func decodeUpdate(body []byte, id uuid.UUID) (update, error) {
+	var u update
+	v, err := parseJSON(body)
+	if err != nil {
+		return u, fmt.Errorf("the body is not a JSON update: %v", err)
 	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return u, errors.New("the body is not a JSON object: send one update object per request")
+	}
+	u.InstanceID, _ = obj["instance_id"].(string)
 	if got, err := uuid.Parse(u.InstanceID); err != nil || got != id {
 		return u, fmt.Errorf("the payload's instance_id %q does not match the instance UUID of the URL", u.InstanceID)
 	}
-	if u.Timestamp.IsZero() {
-		return u, errors.New("the payload has no timestamp: set it to the time of sending")
+	stamp, _ := obj["timestamp"].(string)
+	if u.Timestamp, err = time.Parse(time.RFC3339, stamp); err != nil {
+		return u, fmt.Errorf("the payload's timestamp %q is not an RFC 3339 time: set it to the time of sending", stamp)
+	}
+	if u.Data, ok = optionalObject(obj, "data"); !ok {
+		return u, errors.New("the payload's data is not an object of keys")
+	}
+	if u.MetricTypes, ok = optionalObject(obj, "metric_types"); !ok {
+		return u, errors.New("the payload's metric_types is not an object of type names")
 	}
 	return u, nil
+}
+
+// optionalObject returns the member name of obj, which may be absent or
+// null but otherwise must be an object.
+func optionalObject(obj map[string]any, name string) (map[string]any, bool) {
+	switch m := obj[name].(type) {
+	case nil:
+		return nil, true
+	case map[string]any:
+		return m, true
+	}
+	return nil, false
 }

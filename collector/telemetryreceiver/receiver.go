@@ -86,7 +86,7 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 		protocol.WriteError(w, status, err)
 		return
 	}
-	update, err := decodeUpdate(req.Body, id)
+	update, err := readUpdate(req.Body, id)
 	if err != nil {
 		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
 			protocol.WriteError(w, http.StatusRequestEntityTooLarge,

@@ -136,7 +136,7 @@ func TestRefusedRequestsGetAStatusAndAJSONError(t *testing.T) {
 		{"nil UUID", http.MethodPost, base + uuid.Nil.String(), "application/json", updateBody(uuid.Nil, `{}`), nil, http.StatusBadRequest, "not an instance UUID"},
 		{"not JSON", http.MethodPost, good, "text/plain", updateBody(testID, `{}`), nil, http.StatusUnsupportedMediaType, "application/json"},
 		{"malformed", http.MethodPost, good, "application/json", []byte(`{"instance_id":`), nil, http.StatusBadRequest, "not a JSON update"},
-		{"two values", http.MethodPost, good, "application/json", append(updateBody(testID, `{}`), "{}"...), nil, http.StatusBadRequest, "more than one"},
+		{"two values", http.MethodPost, good, "application/json", append(updateBody(testID, `{}`), "{}"...), nil, http.StatusBadRequest, "after the top-level value"},
 		{"other instance", http.MethodPost, good, "application/json", updateBody(uuid.New(), `{}`), nil, http.StatusBadRequest, "does not match"},
 		{"no timestamp", http.MethodPost, good, "application/json", []byte(`{"instance_id":"` + testID.String() + `"}`), nil, http.StatusBadRequest, "timestamp"},
 		{"too large", http.MethodPost, good, "application/json", big, nil, http.StatusRequestEntityTooLarge, "1024 bytes"},
