@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	if err := newCommand().Execute(); err != nil {
+	if err := otelcol.NewCommand(settings()).Execute(); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -50,10 +50,6 @@ func settings() otelcol.CollectorSettings {
 			},
 		},
 	}
-}
-
-func newCommand() interface{ Execute() error } {
-	return otelcol.NewCommand(settings())
 }
 
 func components() (otelcol.Factories, error) {
