@@ -37,6 +37,13 @@
 // their own. "telemetry.dropped_items" counts what was dropped to keep an
 // update within 100,000 items, when anything was.
 //
+// Beside the four documented members, an exporter made with
+// exporter.WithMetricTypes adds "metric_types", an object from keys to
+// the OpenTelemetry type of those whose JSON does not show it ("gauge",
+// "counter", "double_gauge", ...), for servers that rebuild metrics from
+// updates. Decoding into Payload skips it, as encoding/json skips any
+// member it does not know.
+//
 // An example update:
 //
 //	{
