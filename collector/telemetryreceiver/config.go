@@ -22,7 +22,7 @@ const (
 	DefaultPath = "/v1/update/"
 	// DefaultMaxBodySize bounds an update's body, after decompression too;
 	// a full 100,000-item update is about 3.5 MB.
-	DefaultMaxBodySize = payload.MaxBodySize
+	DefaultMaxBodySize = 8 << 20
 	// DefaultNextUpdate is the next_update the receiver answers with.
 	DefaultNextUpdate = time.Hour
 	// DefaultRetryAfter is the wait a refused update is told to observe.

@@ -23,6 +23,16 @@ type update struct {
 	MetricTypes map[string]any
 }
 
+// MaxValuesPerUpdate bounds the JSON values (every member, element and
+// scalar) of one update: twenty per item of the protocol's limit of
+// 100,000 items, which no client following it comes near. It keeps a body
+// of tiny values ("[1,1,1,...]") from taking memory out of proportion to
+// its size.
+const MaxValuesPerUpdate = 2_000_000
+
+// errTooLarge marks a body whose content is over the receiver's bounds.
+var errTooLarge = errors.New("the update is too large")
+
 // bodyPool recycles the buffers that request bodies are read into.
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -49,7 +59,10 @@ func readUpdate(body io.Reader, id uuid.UUID) (update, error) {
 // others are ignored, as encoding/json would.
 func decodeUpdate(body []byte, id uuid.UUID) (update, error) {
 	var u update
-	v, err := parseJSON(body)
+	v, err := parseJSONLimited(body, MaxValuesPerUpdate)
+	if errors.Is(err, errTooManyValues) {
+		return u, fmt.Errorf("%w: it holds more than %d JSON values", errTooLarge, MaxValuesPerUpdate)
+	}
 	if err != nil {
 		return u, fmt.Errorf("the body is not a JSON update: %v", err)
 	}

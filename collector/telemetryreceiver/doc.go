@@ -10,7 +10,7 @@
 //	  telemetry:
 //	    endpoint: localhost:8418      # DefaultEndpoint; the HTTP server is confighttp's
 //	    path: /v1/update/             # clients post to <path><instance UUID>
-//	    max_request_body_size: 16777216
+//	    max_request_body_size: 8388608 # bytes, after decompression too
 //	    retry_after: 10s              # told to clients when the pipeline refuses
 //	    response:                     # the Response to every accepted update
 //	      next_update: 1h
@@ -25,12 +25,14 @@
 // Response whose error says what to change: 405 for a method other than
 // POST, 404 outside the path, 400 for a bad instance UUID, a malformed
 // body or a payload whose instance_id differs from the URL's, 413 over the
-// body limit (checked again after decompression), 415 for a content type
-// other than JSON. When the pipeline refuses the data for a reason that
+// body limit (checked again after decompression) or over
+// MaxValuesPerUpdate JSON values, 415 for a content type other than JSON. When the pipeline refuses the data for a reason that
 // may pass (a memory limit, a full queue) the answer is 503 with
 // Retry-After, and clients send the same update again later; when it
 // refuses for good, 400. Either way nothing is acknowledged, so clients
-// keep their figures.
+// keep their figures. The receiver reports what it accepted and refused
+// in the Collector's own receiver metrics, with the format
+// "telemetry_json".
 //
 // # Mapping
 //

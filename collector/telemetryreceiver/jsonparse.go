@@ -18,7 +18,17 @@ import (
 // took half of the receiver's time per update; this parser reads the input
 // once. FuzzParseJSON holds it to encoding/json's results.
 func parseJSON(data []byte) (any, error) {
-	p := parser{data: data}
+	return parseJSONLimited(data, -1)
+}
+
+// errTooManyValues reports input over the limit of parseJSONLimited.
+var errTooManyValues = errors.New("too many JSON values")
+
+// parseJSONLimited is parseJSON that gives up with errTooManyValues past
+// maxValues values (members, elements and scalars alike; -1: no limit),
+// which bounds the memory a small body of tiny values can take.
+func parseJSONLimited(data []byte, maxValues int) (any, error) {
+	p := parser{data: data, left: maxValues}
 	p.skipSpace()
 	v, err := p.value()
 	if err != nil {
@@ -40,6 +50,7 @@ type parser struct {
 	data  []byte
 	pos   int
 	depth int
+	left  int // values still allowed; negative: no limit
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -61,6 +72,10 @@ func (p *parser) value() (any, error) {
 	if p.pos >= len(p.data) {
 		return nil, errEnd
 	}
+	if p.left == 0 {
+		return nil, errTooManyValues
+	}
+	p.left--
 	switch c := p.data[p.pos]; {
 	case c == '{':
 		return p.object()

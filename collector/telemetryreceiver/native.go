@@ -2,6 +2,7 @@ package telemetryreceiver
 
 import (
 	"encoding/json"
+	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -135,13 +136,13 @@ func (f *fields) uint(k string) uint64 {
 	return uint64(i)
 }
 
-func (f *fields) int(k string) int64 {
+func (f *fields) int32(k string) int32 {
 	n, isNum := f.m[k].(json.Number)
-	i, err := n.Int64()
+	i, err := strconv.ParseInt(string(n), 10, 32)
 	if !isNum || err != nil {
 		f.ok = false
 	}
-	return i
+	return int32(i)
 }
 
 func (f *fields) float(k string) float64 {
@@ -196,7 +197,7 @@ func (f *fields) floats(k string, dst pcommon.Float64Slice) {
 func (f *fields) buckets(k string, dst pmetric.ExponentialHistogramDataPointBuckets) {
 	m, isObj := f.m[k].(map[string]any)
 	side := fields{m: m, ok: isObj && len(m) == 2}
-	dst.SetOffset(int32(side.int("offset")))
+	dst.SetOffset(side.int32("offset"))
 	side.uints("bucket_counts", dst.BucketCounts())
 	f.ok = f.ok && side.ok
 }
@@ -220,7 +221,7 @@ func parseExpHistogram(m map[string]any) (pmetric.ExponentialHistogramDataPoint,
 	dp.SetSum(f.float("sum"))
 	f.optFloat("min", dp.SetMin)
 	f.optFloat("max", dp.SetMax)
-	dp.SetScale(int32(f.int("scale")))
+	dp.SetScale(f.int32("scale"))
 	dp.SetZeroCount(f.uint("zero_count"))
 	dp.SetZeroThreshold(f.float("zero_threshold"))
 	f.buckets("positive", dp.Positive())

@@ -15,11 +15,16 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
 	"github.com/telemetrybridge/telemetry/payload"
 	protocol "github.com/telemetrybridge/telemetry/receiver"
 )
+
+// dataFormat names the protocol's payload in the Collector's receiver
+// metrics.
+const dataFormat = "telemetry_json"
 
 // telemetryReceiver serves the update endpoint and hands each accepted
 // update to the next consumer.
@@ -28,6 +33,7 @@ type telemetryReceiver struct {
 	settings receiver.Settings
 	next     consumer.Metrics
 	answers  answers
+	obs      *receiverhelper.ObsReport // the Collector's own receiver metrics
 
 	server   *http.Server
 	addr     net.Addr // where Start listens, for tests on port 0
@@ -38,7 +44,13 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*te
 	if next == nil {
 		return nil, errors.New("telemetry receiver: no next consumer")
 	}
-	return &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg)}, nil
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID: set.ID, Transport: "http", ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telemetry receiver: %w", err)
+	}
+	return &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg), obs: obs}, nil
 }
 
 // Start listens on the configured endpoint and serves updates until
@@ -88,16 +100,24 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 	}
 	update, err := readUpdate(req.Body, id)
 	if err != nil {
-		if tooLarge := new(http.MaxBytesError); errors.As(err, &tooLarge) {
+		switch tooLarge := new(http.MaxBytesError); {
+		case errors.As(err, &tooLarge):
 			protocol.WriteError(w, http.StatusRequestEntityTooLarge,
 				fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
-			return
+		case errors.Is(err, errTooLarge):
+			protocol.WriteError(w, http.StatusRequestEntityTooLarge, err)
+		default:
+			protocol.WriteError(w, http.StatusBadRequest, err)
 		}
-		protocol.WriteError(w, http.StatusBadRequest, err)
 		return
 	}
-	if md := toMetrics(update); md.DataPointCount() > 0 {
-		if err := r.next.ConsumeMetrics(req.Context(), md); err != nil {
+	md := toMetrics(update)
+	// Counted before the hand-over: the data then belongs to the pipeline.
+	if points := md.DataPointCount(); points > 0 {
+		ctx := r.obs.StartMetricsOp(req.Context())
+		err := r.next.ConsumeMetrics(ctx, md)
+		r.obs.EndMetricsOp(ctx, dataFormat, points, err)
+		if err != nil {
 			r.refuse(w, err)
 			return
 		}

@@ -175,6 +175,20 @@ func (s *refusingSink) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) e
 	return s.MetricsSink.ConsumeMetrics(ctx, md)
 }
 
+func TestUpdateOfTooManyValuesIsRefused(t *testing.T) {
+	sink := new(consumertest.MetricsSink)
+	base := startReceiver(t, testConfig(), sink)
+	ones := strings.Repeat("1,", MaxValuesPerUpdate) // with the payload's own, over the limit
+	body := updateBody(testID, `{"list": [`+ones+`1]}`)
+	status, resp, _ := post(t, http.MethodPost, base+testID.String(), "application/json", body)
+	if status != http.StatusRequestEntityTooLarge || !strings.Contains(resp.Error, "JSON values") {
+		t.Errorf("answer %d %q, want 413 about the number of values", status, resp.Error)
+	}
+	if n := sink.DataPointCount(); n != 0 {
+		t.Errorf("%d points stored", n)
+	}
+}
+
 func TestPipelineRefusalIsNotAcknowledged(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
