@@ -51,6 +51,25 @@ func TestTooEarlyWait(t *testing.T) {
 	}
 }
 
+func TestRetryAfterOfA503IsTheLeastBackoff(t *testing.T) {
+	e := &Exporter{}
+	for _, tc := range []struct {
+		status     int
+		retryAfter string
+		want       time.Duration
+	}{
+		{http.StatusServiceUnavailable, "7", 7 * time.Second},
+		{http.StatusServiceUnavailable, "", 0},
+		{http.StatusServiceUnavailable, "soon", 0},
+		{http.StatusInternalServerError, "7", 0}, // only 503 says when to come back
+	} {
+		res := &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Header: http.Header{"Retry-After": {tc.retryAfter}}}
+		if a := e.classify(res, nil); a.verdict != failed || a.wait != tc.want {
+			t.Errorf("%d with Retry-After %q: verdict %v, wait %v; want failed, %v", tc.status, tc.retryAfter, a.verdict, a.wait, tc.want)
+		}
+	}
+}
+
 func TestScheduledUpdateIsSkippedWhileOneIsInFlight(t *testing.T) {
 	var hits atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

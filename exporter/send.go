@@ -42,8 +42,10 @@ const (
 type answer struct {
 	verdict verdict
 	resp    payload.Response
-	wait    time.Duration // for tooEarly
-	err     error
+	// wait is the server's wait: for tooEarly, the wait before sending
+	// again; for failed (a 503 with Retry-After), the least back-off.
+	wait time.Duration
+	err  error
 }
 
 // send posts body until it is delivered, the server retires the endpoint,
@@ -72,9 +74,9 @@ func (e *Exporter) send(ctx context.Context, body []byte, policy sendPolicy) (sc
 		if attempt >= e.cfg.retry.MaxAttempts {
 			return retry, fmt.Errorf("telemetry exporter: update not delivered after %d attempts: %w", attempt, a.err)
 		}
-		wait := a.wait // set for tooEarly
+		wait := a.wait
 		if a.verdict == failed {
-			wait = e.cfg.retry.Backoff(attempt)
+			wait = max(e.cfg.retry.Backoff(attempt), a.wait)
 		}
 		if err := sleep(ctx, wait, policy.abort); err != nil {
 			return retry, fmt.Errorf("telemetry exporter: update abandoned after %d attempts (%w): %w", attempt, err, a.err)
@@ -146,7 +148,13 @@ func (e *Exporter) classify(res *http.Response, raw []byte) answer {
 	case code >= 200 && code < 300:
 		return e.decodeAnswer(res, raw)
 	default:
-		return answer{verdict: failed, err: e.errorf("the server answered %s%s", res.Status, e.quoteBody(raw))}
+		a := answer{verdict: failed, err: e.errorf("the server answered %s%s", res.Status, e.quoteBody(raw))}
+		if code == http.StatusServiceUnavailable {
+			// An overloaded server (a Collector at its memory limit) says
+			// when to come back; the back-off grows from there.
+			a.wait = retryAfter(res)
+		}
+		return a
 	}
 }
 
@@ -172,20 +180,27 @@ func isJSON(contentType string) bool {
 }
 
 // tooEarlyWait picks the wait after a 429: the body's next_update, else the
-// Retry-After header (seconds or an HTTP date), else a second; bounded by
-// minTooEarlyWait and maxTooEarlyWait.
+// Retry-After header, else a second; bounded by minTooEarlyWait and
+// maxTooEarlyWait.
 func tooEarlyWait(res *http.Response, raw []byte) time.Duration {
-	var wait time.Duration
+	wait := retryAfter(res)
 	if resp, err := payload.DecodeResponse(bytes.NewReader(raw)); err == nil && resp.NextUpdate > 0 {
 		wait = resp.NextUpdate
-	} else if ra := strings.TrimSpace(res.Header.Get("Retry-After")); ra != "" {
-		if secs, err := strconv.ParseInt(ra, 10, 64); err == nil {
-			wait = time.Duration(min(secs, int64(maxTooEarlyWait/time.Second))) * time.Second
-		} else if at, err := http.ParseTime(ra); err == nil {
-			wait = time.Until(at)
-		}
 	}
 	return min(max(wait, minTooEarlyWait), maxTooEarlyWait)
+}
+
+// retryAfter reads the Retry-After header, seconds or an HTTP date, up to
+// maxTooEarlyWait; 0 when there is none or it cannot be read.
+func retryAfter(res *http.Response) time.Duration {
+	ra := strings.TrimSpace(res.Header.Get("Retry-After"))
+	if secs, err := strconv.ParseInt(ra, 10, 64); err == nil && secs > 0 {
+		return time.Duration(min(secs, int64(maxTooEarlyWait/time.Second))) * time.Second
+	}
+	if at, err := http.ParseTime(ra); err == nil {
+		return min(max(time.Until(at), 0), maxTooEarlyWait)
+	}
+	return 0
 }
 
 // quoteBody renders the start of a body for an error message: the JSON
