@@ -91,7 +91,7 @@ func splitKey(key string) (name, suffix string, ok bool) {
 
 func (c *converter) convertKey(key string, v any) {
 	name, suffix, hasSuffix := splitKey(key)
-	p := pointSet{c: c, name: name, hint: c.hintFor(key, name)}
+	p := pointSet{c: c, name: name, stated: c.statedType(key, name)}
 	if hasSuffix {
 		p.base = []attr{{attrKeySuffix, suffix}}
 	}
@@ -109,15 +109,15 @@ func (c *converter) convertKey(key string, v any) {
 	}
 }
 
-// hintFor returns the type the exporter stated for key, which also covers
+// statedType returns the type the exporter stated for key, which also covers
 // the keys of a family when stated for the family's name.
-func (c *converter) hintFor(key, name string) string {
+func (c *converter) statedType(key, name string) string {
 	t, ok := c.types[key]
 	if !ok {
 		t = c.types[name]
 	}
-	name, _ = t.(string)
-	return name
+	stated, _ := t.(string)
+	return stated
 }
 
 // metric returns the metric for name and kind in this update, making it

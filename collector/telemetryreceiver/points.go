@@ -18,14 +18,14 @@ type attr struct {
 
 // pointSet writes the points of one key.
 type pointSet struct {
-	c    *converter
-	name string
-	hint string
-	base []attr // the key's own attributes: its family suffix
+	c      *converter
+	name   string
+	stated string // the type the update states for the key, if any
+	base   []attr // the key's own attributes: its family suffix
 }
 
 // The type names the exporter may state for a key (exporter.MetricType*).
-var hintKinds = map[string]struct {
+var statedKinds = map[string]struct {
 	kind   kind
 	double bool
 }{
@@ -40,7 +40,7 @@ var hintKinds = map[string]struct {
 // kindOr returns the kind stated for the key, else fallback; double says
 // whether numbers are to be floating point even when whole.
 func (p pointSet) kindOr(fallback kind) (k kind, double bool) {
-	if h, ok := hintKinds[p.hint]; ok {
+	if h, ok := statedKinds[p.stated]; ok {
 		return h.kind, h.double
 	}
 	return fallback, false
