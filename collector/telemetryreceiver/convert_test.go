@@ -185,3 +185,33 @@ func TestUpdateWithoutDataHasNoPoints(t *testing.T) {
 		t.Errorf("%d points from an empty update", n)
 	}
 }
+
+// FuzzConvert feeds arbitrary data to the conversion: it must never panic,
+// and every metric it makes must hold points.
+func FuzzConvert(f *testing.F) {
+	for _, seed := range []string{
+		`{"n": 1, "f": 0.5, "s": "x", "b": true, "z": null}`,
+		`{"o": {"a": 1, "b": "c", "d": [1]}, "l": [1, "a", {"x": 1}], "e": [], "eo": {}}`,
+		`{"c": [{"value": "a", "count": 2}, {"value": [1], "count": 1}]}`,
+		`{"p": [{"attributes": {"k": "v", "n": [1, 2]}, "value": 3}], "q": [{"value": 1.5}]}`,
+		`{"h": {"count": 1, "sum": 1, "min": 1, "max": 1, "bounds": [1], "bucket_counts": [1, 0]}}`,
+		`{"x": {"count": 1, "sum": 1, "scale": 0, "zero_count": 0, "zero_threshold": 0, "positive": {"offset": 0, "bucket_counts": [1]}, "negative": {"offset": 0, "bucket_counts": []}}}`,
+		`{"s": {"count": 1, "sum": 1, "quantiles": [{"quantile": 0.5, "value": 1}]}}`,
+		`{"fam:a": 1, "fam:b": "x", ":c": 2}`,
+	} {
+		f.Add([]byte(seed), []byte(`{"n": "gauge", "fam": "double_counter"}`))
+	}
+	f.Fuzz(func(t *testing.T, data, types []byte) {
+		body := updateBody(testID, string(data))
+		body = append(body[:len(body)-1], `,"metric_types":`+string(types)+`}`...)
+		u, err := decodeUpdate(body, testID)
+		if err != nil {
+			return
+		}
+		for _, line := range describe(toMetrics(u)) {
+			if strings.HasSuffix(line, "(empty metric)") {
+				t.Fatalf("a metric without points: %s", line)
+			}
+		}
+	})
+}
