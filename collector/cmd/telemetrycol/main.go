@@ -1,6 +1,7 @@
 // Command telemetrycol is a minimal OpenTelemetry Collector that accepts
 // updates of the instance telemetry protocol: the telemetry receiver, the
-// batch processor, and the debug and otlphttp exporters.
+// batch and memory_limiter processors, and the debug and otlphttp
+// exporters.
 //
 //	cd collector && go run ./cmd/telemetrycol --config config.yaml
 package main
@@ -19,6 +20,7 @@ import (
 	"go.opentelemetry.io/collector/otelcol"
 	"go.opentelemetry.io/collector/processor"
 	"go.opentelemetry.io/collector/processor/batchprocessor"
+	"go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
@@ -57,7 +59,7 @@ func components() (otelcol.Factories, error) {
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	processors, err := otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory())
+	processors, err := otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
