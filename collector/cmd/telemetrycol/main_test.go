@@ -87,3 +87,24 @@ func TestCollectorTakesUpdates(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestReadmeShowsTheSampleConfig keeps the README's excerpt of the sample
+// configuration in step with the file.
+func TestReadmeShowsTheSampleConfig(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample, err := os.ReadFile(filepath.Join("..", "..", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, found := strings.Cut(string(readme), "```yaml\nreceivers:\n  telemetry:\n")
+	excerpt, _, closed := strings.Cut(rest, "```")
+	if !found || !closed {
+		t.Fatal("the README has no excerpt of the telemetry receiver's configuration")
+	}
+	if !strings.Contains(string(sample), excerpt) {
+		t.Errorf("the README's excerpt is not in config.yaml:\n%s", excerpt)
+	}
+}
