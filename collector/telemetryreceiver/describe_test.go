@@ -79,7 +79,8 @@ func describeMetric(m pmetric.Metric) []string {
 			}
 			line("summary", p.Attributes(), fmt.Sprintf("count=%d sum=%v quantiles=%v", p.Count(), p.Sum(), qs))
 		}
-	default:
+	}
+	if len(lines) == 0 { // no type, or a type without points
 		lines = append(lines, m.Name()+" (empty metric)")
 	}
 	return lines
