@@ -20,6 +20,11 @@
 // cannot resolve: every real use passes WithEndpoint and, always,
 // WithInstanceID.
 //
+// JSON does not say whether 8 is a gauge reading or a count. For a server
+// that rebuilds OpenTelemetry metrics from updates, such as the Collector
+// receiver in this repository's collector module, WithMetricTypes adds the
+// type of every key whose JSON would be misread (MetricTypesMember).
+//
 // Problems that no caller can receive (a value that cannot be encoded, a
 // failed scheduled update) go to otel.Handle; the instance ID never appears
 // in them.
