@@ -123,7 +123,11 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
 					if err != nil {
 						problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
 					} else if ok {
-						put(sm.Scope.Name, key, v, isAdditive(data), metricType(data, v))
+						var stated string
+						if e.cfg.metricTypes { // only written when asked for
+							stated = metricType(data, v)
+						}
+						put(sm.Scope.Name, key, v, isAdditive(data), stated)
 					}
 				}
 				if !carriesKeys(m.Data) {

@@ -63,29 +63,20 @@ func (p pointSet) nativeList(items []any) bool {
 		objs[i] = m
 	}
 	switch {
-	case allObjects(objs, histogramMembers.match):
+	case all(objs, histogramMembers.match):
 		return addParsed(p, objs, parseHistogram, func() pmetric.HistogramDataPointSlice {
 			return p.c.metric(p.name, kindHistogram).Histogram().DataPoints()
 		})
-	case allObjects(objs, expHistogramMembers.match):
+	case all(objs, expHistogramMembers.match):
 		return addParsed(p, objs, parseExpHistogram, func() pmetric.ExponentialHistogramDataPointSlice {
 			return p.c.metric(p.name, kindExpHistogram).ExponentialHistogram().DataPoints()
 		})
-	case allObjects(objs, summaryMembers.match):
+	case all(objs, summaryMembers.match):
 		return addParsed(p, objs, parseSummary, func() pmetric.SummaryDataPointSlice {
 			return p.c.metric(p.name, kindSummary).Summary().DataPoints()
 		})
 	}
 	return false
-}
-
-func allObjects(objs []map[string]any, pred func(map[string]any) bool) bool {
-	for _, o := range objs {
-		if !pred(o) {
-			return false
-		}
-	}
-	return true
 }
 
 // nativePoint is what the pmetric point types of native shapes share.
@@ -202,13 +193,26 @@ func (f *fields) buckets(k string, dst pmetric.ExponentialHistogramDataPointBuck
 	f.ok = f.ok && side.ok
 }
 
-func parseHistogram(m map[string]any) (pmetric.HistogramDataPoint, bool) {
-	dp := pmetric.NewHistogramDataPoint()
-	f := fields{m: m, ok: true}
+// distribution is what histogram points of both kinds share.
+type distribution interface {
+	SetCount(uint64)
+	SetSum(float64)
+	SetMin(float64)
+	SetMax(float64)
+}
+
+// distribution reads the members that both histogram shapes have.
+func (f *fields) distribution(dp distribution) {
 	dp.SetCount(f.uint("count"))
 	dp.SetSum(f.float("sum"))
 	f.optFloat("min", dp.SetMin)
 	f.optFloat("max", dp.SetMax)
+}
+
+func parseHistogram(m map[string]any) (pmetric.HistogramDataPoint, bool) {
+	dp := pmetric.NewHistogramDataPoint()
+	f := fields{m: m, ok: true}
+	f.distribution(dp)
 	f.floats("bounds", dp.ExplicitBounds())
 	f.uints("bucket_counts", dp.BucketCounts())
 	return dp, f.ok && dp.BucketCounts().Len() == dp.ExplicitBounds().Len()+1
@@ -217,10 +221,7 @@ func parseHistogram(m map[string]any) (pmetric.HistogramDataPoint, bool) {
 func parseExpHistogram(m map[string]any) (pmetric.ExponentialHistogramDataPoint, bool) {
 	dp := pmetric.NewExponentialHistogramDataPoint()
 	f := fields{m: m, ok: true}
-	dp.SetCount(f.uint("count"))
-	dp.SetSum(f.float("sum"))
-	f.optFloat("min", dp.SetMin)
-	f.optFloat("max", dp.SetMax)
+	f.distribution(dp)
 	dp.SetScale(f.int32("scale"))
 	dp.SetZeroCount(f.uint("zero_count"))
 	dp.SetZeroThreshold(f.float("zero_threshold"))

@@ -112,7 +112,7 @@ func (p pointSet) list(items []any) {
 	}
 }
 
-func all(items []any, pred func(any) bool) bool {
+func all[T any](items []T, pred func(T) bool) bool {
 	for _, it := range items {
 		if !pred(it) {
 			return false
