@@ -41,7 +41,7 @@ func TestEndToEnd(t *testing.T) {
 
 	requests, _ := meter.Int64Counter("http_requests")
 	latency, _ := meter.Float64Histogram("latency", metric.WithExplicitBucketBoundaries(0.1, 1))
-	hello, _ := meter.Int64Counter(exporter.KeyToInstrumentName("tls_client_hello_ua:3fa2c1b0"))
+	hello, _ := meter.Int64Counter(payload.KeyToInstrumentName("tls_client_hello_ua:3fa2c1b0"))
 	byMethod, _ := meter.Int64Counter("by_method")
 
 	requests.Add(ctx, 3)

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -137,7 +139,7 @@ func (b *Bridge) Reset() {
 	}
 }
 
-func instrumentName(key string) string { return exporter.KeyToInstrumentName(key) }
+func instrumentName(key string) string { return payload.KeyToInstrumentName(key) }
 
 // instrumentError reports an instrument the SDK refused. A name longer than
 // the SDK's 255 bytes is not reported: the SDK still returns a working

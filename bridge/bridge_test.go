@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -249,7 +251,7 @@ func TestAnotherReaderSeesTheSameFiguresOnce(t *testing.T) {
 	}
 	if g, ok := first["v"].Data.(metricdata.Gauge[int64]); !ok || g.DataPoints[0].Attributes.Len() != 1 {
 		t.Errorf("other reader v = %+v", first["v"].Data)
-	} else if val, _ := g.DataPoints[0].Attributes.Value(attribute.Key(exporter.AttrValue)); val.AsString() != "x" {
+	} else if val, _ := g.DataPoints[0].Attributes.Value(attribute.Key(payload.AttrValue)); val.AsString() != "x" {
 		t.Errorf("other reader v = %v", val)
 	}
 	if _, ok := first["s"]; !ok {

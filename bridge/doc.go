@@ -29,7 +29,7 @@
 //
 // Instrument names allow only [A-Za-z0-9_./-] and must start with a letter,
 // while keys are any string ("tls_client_hello_ua:3fa2c1b0"). The bridge
-// names instruments with exporter.KeyToInstrumentName: other bytes are
+// names instruments with payload.KeyToInstrumentName: other bytes are
 // escaped as '/' and two upper-case hex digits, and a key that does not
 // start with a letter is prefixed with "k/_".
 //
@@ -46,7 +46,7 @@
 //
 // At most MaxItems items are kept between two updates of the telemetry
 // server; past that new items are dropped, and existing ones still update.
-// The update then carries the number dropped under exporter.KeyDropped. A key holds one kind per update: using a counter key as a
+// The update then carries the number dropped under payload.KeyDropped. A key holds one kind per update: using a counter key as a
 // list, or an unhashable AppendUnique value, is reported through otel.Handle
 // (once per key and problem per update) and ignored. Set replaces any kind.
 // Values are captured when recorded (maps, slices and structs as their

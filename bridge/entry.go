@@ -7,10 +7,10 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-
-	"github.com/telemetrybridge/telemetry/exporter"
 )
 
 // kind is what a key holds in the current update interval.
@@ -164,12 +164,12 @@ func (b *Bridge) instrumentFor(key, shared string) (string, []attribute.KeyValue
 	name := instrumentName(family)
 	if _, known := b.named[name]; !known {
 		if len(b.named) >= maxNamedInstruments {
-			return shared, []attribute.KeyValue{attribute.String(exporter.AttrKey, key)}
+			return shared, []attribute.KeyValue{attribute.String(payload.AttrKey, key)}
 		}
 		b.named[name] = struct{}{}
 	}
 	if hasSuffix {
-		return name, []attribute.KeyValue{attribute.String(exporter.AttrKeySuffix, suffix)}
+		return name, []attribute.KeyValue{attribute.String(payload.AttrKeySuffix, suffix)}
 	}
 	return name, nil
 }

@@ -3,14 +3,14 @@ package bridge
 import (
 	"sync/atomic"
 
-	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // MaxItems is how many items the bridge keeps between two updates. An item
 // is a top-level key, a nested sub-key, a list element or a distinct value
 // of a counting set. Past the limit new items are dropped and counted;
 // items already kept still update.
-const MaxItems = exporter.MaxItems
+const MaxItems = payload.MaxItems
 
 // limiter counts the items of the current update interval. An interval
 // ends each time the telemetry reader collects. Intervals are numbered from

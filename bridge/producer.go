@@ -9,12 +9,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-
-	"github.com/telemetrybridge/telemetry/exporter"
 )
 
 // producer hands one reader the values that instruments cannot carry
@@ -52,7 +52,7 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.lastEpoch.Store(p.b.limit.current())
 	if p == p.b.primary {
 		if dropped := p.b.endInterval(); dropped > 0 {
-			metrics = append(metrics, metricdata.Metrics{Name: exporter.KeyDropped, Data: metricdata.Sum[int64]{
+			metrics = append(metrics, metricdata.Metrics{Name: payload.KeyDropped, Data: metricdata.Sum[int64]{
 				Temporality: metricdata.DeltaTemporality, IsMonotonic: true,
 				DataPoints: []metricdata.DataPoint[int64]{{Time: time.Now(), Value: dropped}},
 			}})
@@ -151,13 +151,13 @@ func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now ti
 	if allFloat {
 		pts := make([]metricdata.DataPoint[float64], len(subkeys))
 		for i, s := range subkeys {
-			pts[i] = metricdata.DataPoint[float64]{Attributes: attribute.NewSet(attribute.String(exporter.AttrSubkey, s)), Time: now, Value: selected[s].v.(float64)}
+			pts[i] = metricdata.DataPoint[float64]{Attributes: attribute.NewSet(attribute.String(payload.AttrSubkey, s)), Time: now, Value: selected[s].v.(float64)}
 		}
 		return metricdata.Gauge[float64]{DataPoints: pts}, true
 	}
 	pts := make([]metricdata.DataPoint[int64], len(subkeys))
 	for i, s := range subkeys {
-		sub := attribute.String(exporter.AttrSubkey, s)
+		sub := attribute.String(payload.AttrSubkey, s)
 		if n, ok := selected[s].v.(int64); ok {
 			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub), Time: now, Value: n}
 		} else {
@@ -172,7 +172,7 @@ func listGauge(list []held, in func(*held) bool, now time.Time) (metricdata.Aggr
 	var pts []metricdata.DataPoint[int64]
 	for i := range list {
 		if h := &list[i]; in(h) {
-			idx := attribute.Int(exporter.AttrIndex, len(pts))
+			idx := attribute.Int(payload.AttrIndex, len(pts))
 			pts = append(pts, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(idx, valueAttribute(h.v)), Time: now, Value: 1})
 		}
 	}

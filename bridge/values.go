@@ -6,9 +6,9 @@ import (
 	"math"
 	"reflect"
 
-	"go.opentelemetry.io/otel/attribute"
+	"github.com/telemetrybridge/telemetry/payload"
 
-	"github.com/telemetrybridge/telemetry/exporter"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // jsonText is a recorded value kept as its JSON encoding: maps, slices,
@@ -86,18 +86,18 @@ func encodeJSON(v any) (text any, err error) {
 func valueAttribute(v any) attribute.KeyValue {
 	switch x := v.(type) {
 	case string:
-		return attribute.String(exporter.AttrValue, x)
+		return attribute.String(payload.AttrValue, x)
 	case bool:
-		return attribute.Bool(exporter.AttrValue, x)
+		return attribute.Bool(payload.AttrValue, x)
 	case int64:
-		return attribute.Int64(exporter.AttrValue, x)
+		return attribute.Int64(payload.AttrValue, x)
 	case float64:
-		return attribute.Float64(exporter.AttrValue, x)
+		return attribute.Float64(payload.AttrValue, x)
 	case jsonText:
-		return attribute.String(exporter.AttrValueJSON, string(x))
+		return attribute.String(payload.AttrValueJSON, string(x))
 	}
 	// capture returns nothing else.
-	return attribute.String(exporter.AttrValueJSON, "null")
+	return attribute.String(payload.AttrValueJSON, "null")
 }
 
 // hashable reports whether v can key a map without panicking: its dynamic

@@ -9,20 +9,17 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// Keys that the exporter fills itself just before each update.
-const (
-	KeyGoroutines = "goroutines"
-	KeyMemory     = "memory"
-)
-
-// keyed is one key of data and its converted value, before encoding.
-type keyed struct {
+// entry is one key of data and its converted value, before writing.
+type entry struct {
 	key   string
 	scope string
-	value any
+	value value
 	// additive marks a sum or histogram: carried over from a failed
 	// update, it adds up with the next one instead of being replaced.
 	additive bool
@@ -30,7 +27,7 @@ type keyed struct {
 	metricType string
 }
 
-func byKey(a, b keyed) int { return strings.Compare(a.key, b.key) }
+func byKey(a, b entry) int { return strings.Compare(a.key, b.key) }
 
 // bodyPool recycles the buffers payloads are written into.
 var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
@@ -45,46 +42,33 @@ func releaseBody(b *[]byte) {
 	}
 }
 
-// buildPayload converts one collection and writes the body of an update
-// into a pooled buffer, which the caller releases. Each key is written on
-// its own, so a value that cannot be encoded (NaN, an infinity, a broken
-// MarshalJSON) costs only its key; such keys come back as errors to report.
-// Keys are written in sorted order, so equal data encodes identically.
-func (e *Exporter) buildPayload(entries []keyed, now time.Time) (*[]byte, []error) {
+// buildPayload writes the body of an update into a pooled buffer, which the
+// caller releases. Each key is written on its own, so a value that cannot
+// be encoded (NaN, an infinity, broken JSON text) costs only its key; such
+// keys come back as errors to report. Keys are written in sorted order, so
+// equal data encodes identically.
+func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []error) {
 	var problems []error
 	body := bodyPool.Get().(*[]byte)
-	b := append((*body)[:0], `{"instance_id":`...)
-	b = appendString(b, e.cfg.instanceID.String())
-	b = append(b, `,"timestamp":"`...)
-	b = now.UTC().AppendFormat(b, time.RFC3339Nano)
-	// The documented expect_next tag (omitempty) does not omit a zero time.
-	b = append(b, `","expect_next":"0001-01-01T00:00:00Z"`...)
+	var w payload.Writer
+	w.Reset((*body)[:0])
+	w.BeginUpdate(e.cfg.instanceID.String(), now)
 	if len(entries) > 0 {
-		b = append(b, `,"data":{`...)
-		empty := len(b)
+		data := w.BeginData()
 		for _, en := range entries {
-			start := len(b)
-			if len(b) > empty {
-				b = append(b, ',')
-			}
-			b = appendString(b, en.key)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, en.value); err != nil {
-				b = b[:start]
+			before := w.Mark()
+			w.Name(en.key)
+			if err := en.value.write(&w); err != nil {
+				w.Rewind(before)
 				problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", en.key, err))
 			}
 		}
-		if len(b) == empty { // every key was dropped: no data member
-			b = b[:empty-len(`,"data":{`)]
-		} else {
-			b = append(b, '}')
-		}
+		w.EndData(data)
 		if e.cfg.metricTypes {
-			b = appendMetricTypes(b, entries)
+			writeMetricTypes(&w, entries)
 		}
 	}
-	*body = append(b, '}')
+	*body = w.EndUpdate()
 	return body, problems
 }
 
@@ -92,50 +76,55 @@ func (e *Exporter) buildPayload(entries []keyed, now time.Time) (*[]byte, []erro
 // disabled ones. When two metrics carry one key the later wins: within one
 // scope that is how a key changes kind (a bridge Set over a counter);
 // across scopes it is a clash worth reporting.
-func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]keyed, []error) {
-	var entries []keyed
+func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]entry, []error) {
+	var entries []entry
 	var problems []error
+	var c converter
 	at := make(map[string]int)
-	put := func(scope, key string, v any, additive bool, metricType string) {
-		if e.filter.disabled(key) {
+	put := func(en entry) {
+		if e.filter.disabled(en.key) {
 			return
 		}
-		key = validUTF8(key)
-		if i, taken := at[key]; taken {
-			if prev := entries[i].scope; prev != scope {
-				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", key, prev, scope))
+		en.key = validUTF8(en.key)
+		if i, taken := at[en.key]; taken {
+			if prev := entries[i].scope; prev != en.scope {
+				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", en.key, prev, en.scope))
 			}
-			entries[i] = keyed{key, scope, v, additive, metricType}
+			entries[i] = en
 			return
 		}
-		at[key] = len(entries)
-		entries = append(entries, keyed{key, scope, v, additive, metricType})
+		at[en.key] = len(entries)
+		entries = append(entries, en)
 	}
 	if e.cfg.runtimeFigures {
-		put("", KeyGoroutines, runtime.NumGoroutine(), false, "")
-		put("", KeyMemory, memoryFigures(), false, "")
+		put(entry{key: payload.KeyGoroutines, value: number(payload.IntNumber(int64(runtime.NumGoroutine())))})
+		put(entry{key: payload.KeyMemory, value: memoryFigures()})
+	}
+	convertOne := func(scope, key string, data metricdata.Aggregation) {
+		if e.filter.disabled(key) {
+			return // not even converted
+		}
+		v, err := c.shape(data)
+		switch {
+		case err != nil:
+			problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
+		case v != nil:
+			en := entry{key: key, scope: scope, value: v, additive: isAdditive(data)}
+			if e.cfg.metricTypes { // only worked out when asked for
+				en.metricType = metricType(data, v)
+			}
+			put(en)
+		}
 	}
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
-				convertOne := func(key string, data metricdata.Aggregation) {
-					v, ok, err := shape(data)
-					if err != nil {
-						problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
-					} else if ok {
-						var stated string
-						if e.cfg.metricTypes { // only written when asked for
-							stated = metricType(data, v)
-						}
-						put(sm.Scope.Name, key, v, isAdditive(data), stated)
-					}
-				}
 				if !carriesKeys(m.Data) {
-					convertOne(InstrumentNameToKey(m.Name), m.Data)
+					convertOne(sm.Scope.Name, payload.InstrumentNameToKey(m.Name), m.Data)
 					continue
 				}
 				for _, kd := range splitByKey(m) {
-					convertOne(kd.key, kd.data)
+					convertOne(sm.Scope.Name, kd.key, kd.data)
 				}
 			}
 		}
@@ -152,15 +141,14 @@ func isAdditive(agg metricdata.Aggregation) bool {
 	return false
 }
 
-type memory struct {
-	HeapAlloc uint64 `json:"heap_alloc"`
-	Sys       uint64 `json:"sys"`
-}
-
-func memoryFigures() memory {
+// memoryFigures is the memory key: heap_alloc and sys, in bytes.
+func memoryFigures() object {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return memory{HeapAlloc: ms.HeapAlloc, Sys: ms.Sys}
+	return object{
+		{payload.MemberHeapAlloc, leaf{attr: attribute.Int64Value(int64(ms.HeapAlloc))}},
+		{payload.MemberSys, leaf{attr: attribute.Int64Value(int64(ms.Sys))}},
+	}
 }
 
 // validUTF8 replaces each byte of key that is not valid UTF-8 with U+FFFD,
@@ -174,7 +162,7 @@ func validUTF8(key string) string {
 	for i := 0; i < len(key); {
 		r, size := utf8.DecodeRuneInString(key[i:])
 		if r == utf8.RuneError && size == 1 {
-			b.WriteRune(utf8.RuneError)
+			b.WriteRune(utf8.RuneError) // per byte, as encoding/json does
 		} else {
 			b.WriteString(key[i : i+size])
 		}

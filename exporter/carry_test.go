@@ -6,10 +6,11 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 )
 
@@ -30,15 +31,15 @@ func pt(v int64, kv ...attribute.KeyValue) metricdata.DataPoint[int64] {
 }
 
 func member(v string, n int64) metricdata.DataPoint[int64] {
-	return pt(n, attribute.String(exporter.AttrValue, v))
+	return pt(n, attribute.String(payload.AttrValue, v))
 }
 
 func element(i int, v string) metricdata.DataPoint[int64] {
-	return pt(1, attribute.Int(exporter.AttrIndex, i), attribute.String(exporter.AttrValue, v))
+	return pt(1, attribute.Int(payload.AttrIndex, i), attribute.String(payload.AttrValue, v))
 }
 
 func sub(s string, v int64) metricdata.DataPoint[int64] {
-	return pt(v, attribute.String(exporter.AttrSubkey, s))
+	return pt(v, attribute.String(payload.AttrSubkey, s))
 }
 
 func histogram(count uint64, s float64, buckets ...uint64) metricdata.Metrics {
@@ -132,7 +133,7 @@ func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
 	if n := len(p.Data["set_new"].([]any)); n != 60_000 {
 		t.Errorf("the new figures lost items: %d", n)
 	}
-	if _, ok := p.Data["set_old"]; ok || p.Int(exporter.KeyDropped) != 60_000 {
-		t.Errorf("carried set kept: %v; dropped = %v, want 60000", ok, p.Data[exporter.KeyDropped])
+	if _, ok := p.Data["set_old"]; ok || p.Int(payload.KeyDropped) != 60_000 {
+		t.Errorf("carried set kept: %v; dropped = %v, want 60000", ok, p.Data[payload.KeyDropped])
 	}
 }

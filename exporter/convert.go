@@ -1,49 +1,20 @@
 package exporter
 
 import (
-	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/payload"
 )
-
-// Attribute keys with which an instrument asks for one of the protocol's
-// shapes instead of the generic list of points (see the payload package
-// documentation for the full mapping). The bridge package records with them;
-// any instrument may.
-const (
-	// AttrValue carries a recorded value: on a counter it makes the key a
-	// counting set, on a gauge with value 1 it is the key's value itself.
-	AttrValue = "telemetry.value"
-	// AttrValueJSON is AttrValue for a value given as its JSON text.
-	AttrValueJSON = "telemetry.value_json"
-	// AttrSubkey makes the key an object with one member per sub-key.
-	AttrSubkey = "telemetry.subkey"
-	// AttrIndex makes the key a list, ordered by this integer attribute.
-	AttrIndex = "telemetry.index"
-	// AttrKey gives a point its own key, whatever the instrument's name:
-	// one instrument can then carry many keys.
-	AttrKey = "telemetry.key"
-	// AttrKeySuffix gives a point the key "<instrument name>:<suffix>", so
-	// that keys of one family ("tls_client_hello_ua:3fa2c1b0", ...) share
-	// one instrument.
-	AttrKeySuffix = "telemetry.key_suffix"
-)
-
-// rawJSON is a value recorded as JSON text. Being a string, it can key a
-// payload.CountingSet.
-type rawJSON string
-
-func (r rawJSON) MarshalJSON() ([]byte, error) { return []byte(r), nil }
 
 // roles is what the protocol attributes of one data point say.
 type roles struct {
-	value    attribute.Value
-	isJSON   bool // value holds JSON text (AttrValueJSON)
+	value    leaf
 	hasValue bool
 	subkey   string
 	hasSub   bool
@@ -57,13 +28,13 @@ func rolesOf(set attribute.Set) roles {
 	for it := set.Iter(); it.Next(); {
 		kv := it.Attribute()
 		switch {
-		case kv.Key == AttrValue:
-			r.value, r.hasValue = kv.Value, true
-		case kv.Key == AttrValueJSON && kv.Value.Type() == attribute.STRING:
-			r.value, r.hasValue, r.isJSON = kv.Value, true, true
-		case kv.Key == AttrSubkey && kv.Value.Type() == attribute.STRING:
+		case kv.Key == payload.AttrValue:
+			r.value, r.hasValue = leaf{attr: kv.Value}, true
+		case kv.Key == payload.AttrValueJSON && kv.Value.Type() == attribute.STRING:
+			r.value, r.hasValue = leaf{json: kv.Value.AsString(), isJSON: true}, true
+		case kv.Key == payload.AttrSubkey && kv.Value.Type() == attribute.STRING:
 			r.subkey, r.hasSub = kv.Value.AsString(), true
-		case kv.Key == AttrIndex && kv.Value.Type() == attribute.INT64:
+		case kv.Key == payload.AttrIndex && kv.Value.Type() == attribute.INT64:
 			r.index, r.hasIndex = kv.Value.AsInt64(), true
 		default:
 			r.other = true
@@ -72,106 +43,62 @@ func rolesOf(set attribute.Set) roles {
 	return r
 }
 
-// recorded returns the value a point carries, ready to encode.
-func (r roles) recorded() any {
-	if r.isJSON {
-		return rawJSON(r.value.AsString())
-	}
-	return r.value.AsInterface()
-}
+func (r roles) onlyValue() bool { return r.hasValue && !r.hasSub && !r.hasIndex && !r.other }
 
-// shape returns the JSON-encodable value for one metric's data. ok is false
-// when the metric holds no points, so that nothing is sent for it.
-func shape(agg metricdata.Aggregation) (v any, ok bool, err error) {
+// converter turns metric data into values. Its writer is reused for the
+// JSON that values keep (attributes, counting-set values).
+type converter struct{ w payload.Writer }
+
+// shape returns the value of one metric's data; nil when the metric holds
+// no points, so that nothing is sent for it.
+func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
 	switch d := agg.(type) {
 	case metricdata.Sum[int64]:
-		v, ok = sumShape(d.DataPoints)
+		return c.intSum(d.DataPoints)
 	case metricdata.Sum[float64]:
-		v, ok = pointShape(d.DataPoints, false)
+		return pointShape(c, d.DataPoints, false)
 	case metricdata.Gauge[int64]:
-		v, ok = pointShape(d.DataPoints, true)
+		return pointShape(c, d.DataPoints, true)
 	case metricdata.Gauge[float64]:
-		v, ok = pointShape(d.DataPoints, true)
+		return pointShape(c, d.DataPoints, true)
 	case metricdata.Histogram[int64]:
-		v, ok = histogramShape(d.DataPoints)
+		return histogramShape(c, d.DataPoints)
 	case metricdata.Histogram[float64]:
-		v, ok = histogramShape(d.DataPoints)
+		return histogramShape(c, d.DataPoints)
 	case metricdata.ExponentialHistogram[int64]:
-		v, ok = expHistogramShape(d.DataPoints)
+		return expHistogramShape(c, d.DataPoints)
 	case metricdata.ExponentialHistogram[float64]:
-		v, ok = expHistogramShape(d.DataPoints)
+		return expHistogramShape(c, d.DataPoints)
 	case metricdata.Summary:
-		v, ok = summaryShape(d.DataPoints)
-	default:
-		return nil, false, fmt.Errorf("unsupported metric data type %T", agg)
+		return summaryShape(c, d.DataPoints)
 	}
-	return v, ok, nil
+	return nil, fmt.Errorf("unsupported metric data type %T", agg)
 }
 
-// sumShape makes a counting set of an integer sum whose points each carry
+// intSum makes a counting set of an integer sum whose points each carry
 // just a value attribute; any other integer sum takes the point shapes.
-func sumShape(pts []metricdata.DataPoint[int64]) (any, bool) {
+func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 	if len(pts) == 0 {
-		return nil, false
+		return nil, nil
 	}
 	for _, p := range pts {
-		if r := rolesOf(p.Attributes); !onlyValue(r) {
-			return pointShape(pts, false)
+		if !rolesOf(p.Attributes).onlyValue() {
+			return pointShape(c, pts, false)
 		}
 	}
-	return countingPoints(pts), true
+	set := &countingSet{members: make([]counted, 0, len(pts))}
+	for _, p := range pts {
+		start := len(set.arena)
+		c.w.Reset(set.arena)
+		if err := rolesOf(p.Attributes).value.write(&c.w); err != nil {
+			return nil, err
+		}
+		set.arena = c.w.Bytes()
+		set.add(start, p.Value)
+	}
+	set.settle()
+	return set, nil
 }
-
-// countingPoints are the points of a counting set: one per value, each
-// with a value attribute. They encode as payload.CountingSet does, a list
-// of {"value", "count"} sorted by the value's JSON, with values whose JSON
-// is equal counted together.
-type countingPoints []metricdata.DataPoint[int64]
-
-func (c countingPoints) appendJSON(dst []byte) ([]byte, error) {
-	// Encode every value once into one arena, then sort references to them.
-	type member struct {
-		start, end int
-		count      int64
-	}
-	arena := make([]byte, 0, 16*len(c))
-	members := make([]member, len(c))
-	for i, p := range c {
-		start := len(arena)
-		var err error
-		if v, ok := p.Attributes.Value(AttrValue); ok {
-			arena, err = appendAttr(arena, v)
-		} else {
-			v, _ := p.Attributes.Value(AttrValueJSON)
-			arena, err = appendRaw(arena, v.AsString())
-		}
-		if err != nil {
-			return dst, err
-		}
-		members[i] = member{start, len(arena), p.Value}
-	}
-	value := func(m member) []byte { return arena[m.start:m.end] }
-	slices.SortFunc(members, func(a, b member) int { return bytes.Compare(value(a), value(b)) })
-
-	dst = append(dst, '[')
-	for i := 0; i < len(members); {
-		m := members[i]
-		for i++; i < len(members) && bytes.Equal(value(members[i]), value(m)); i++ {
-			m.count += members[i].count
-		}
-		if dst[len(dst)-1] != '[' {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, `{"value":`...)
-		dst = append(dst, value(m)...)
-		dst = append(dst, `,"count":`...)
-		dst = strconv.AppendInt(dst, m.count, 10)
-		dst = append(dst, '}')
-	}
-	return append(dst, ']'), nil
-}
-
-func (c countingPoints) MarshalJSON() ([]byte, error) { return c.appendJSON(nil) }
 
 // pointShape maps sum and gauge points:
 //   - one point without attributes: the number itself;
@@ -179,106 +106,209 @@ func (c countingPoints) MarshalJSON() ([]byte, error) { return c.appendJSON(nil)
 //   - every point with only a sub-key (and, on gauges, a value): an object;
 //   - gauge, every point with only an index and a value: a list;
 //   - anything else: the generic list of {"attributes", "value"} points.
-func pointShape[N int64 | float64](pts []metricdata.DataPoint[N], gauge bool) (any, bool) {
-	if len(pts) == 0 {
-		return nil, false
-	}
-	if len(pts) == 1 && pts[0].Attributes.Len() == 0 {
-		return pts[0].Value, true
+func pointShape[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], gauge bool) (value, error) {
+	switch {
+	case len(pts) == 0:
+		return nil, nil
+	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
+		return number(numberOf(pts[0].Value)), nil
 	}
 	all := make([]roles, len(pts))
 	for i, p := range pts {
 		all[i] = rolesOf(p.Attributes)
 	}
-	if gauge && len(pts) == 1 && onlyValue(all[0]) {
-		return all[0].recorded(), true
+	if gauge && len(pts) == 1 && all[0].onlyValue() {
+		return all[0].value, nil
 	}
 	if obj, ok := nestedObject(pts, all, gauge); ok {
-		return obj, true
+		return obj, nil
 	}
 	if gauge {
-		if list, ok := indexedList(all); ok {
-			return list, true
+		if l, ok := indexedList(all); ok {
+			return l, nil
 		}
 	}
-	return genericPoints(pts), true
+	return genericPoints(c, pts)
 }
 
-func onlyValue(r roles) bool { return r.hasValue && !r.hasSub && !r.hasIndex && !r.other }
+func numberOf[N int64 | float64](v N) payload.Number {
+	switch x := any(v).(type) {
+	case int64:
+		return payload.IntNumber(x)
+	case float64:
+		return payload.FloatNumber(x)
+	}
+	return payload.Number{}
+}
 
-func nestedObject[N int64 | float64](pts []metricdata.DataPoint[N], all []roles, gauge bool) (map[string]any, bool) {
-	obj := make(map[string]any, len(pts))
+func nestedObject[N int64 | float64](pts []metricdata.DataPoint[N], all []roles, gauge bool) (object, bool) {
+	obj := make(object, len(pts))
 	for i, r := range all {
 		if !r.hasSub || r.hasIndex || r.other || (r.hasValue && !gauge) {
 			return nil, false
 		}
+		obj[i] = member{name: r.subkey, value: number(numberOf(pts[i].Value))}
 		if r.hasValue {
-			obj[r.subkey] = r.recorded()
-		} else {
-			obj[r.subkey] = pts[i].Value
+			obj[i].value = r.value
+		}
+	}
+	// Sub-keys are unique in the data the SDK makes; should one repeat,
+	// the last point wins, as a map would have it.
+	slices.SortStableFunc(obj, func(a, b member) int { return cmp.Compare(a.name, b.name) })
+	for i := len(obj) - 1; i > 0; i-- {
+		if obj[i-1].name == obj[i].name {
+			obj = slices.Delete(obj, i-1, i)
 		}
 	}
 	return obj, true
 }
 
-func indexedList(all []roles) ([]any, bool) {
+func indexedList(all []roles) (list, bool) {
 	for _, r := range all {
 		if !r.hasIndex || !r.hasValue || r.hasSub || r.other {
 			return nil, false
 		}
 	}
 	sorted := slices.Clone(all)
-	slices.SortFunc(sorted, func(a, b roles) int { return cmp.Compare(a.index, b.index) })
-	list := make([]any, len(sorted))
+	slices.SortStableFunc(sorted, func(a, b roles) int { return cmp.Compare(a.index, b.index) })
+	l := make(list, len(sorted))
 	for i, r := range sorted {
-		list[i] = r.recorded()
+		l[i] = r.value
 	}
-	return list, true
+	return l, true
 }
 
-// attributesJSON renders a point's attributes as a JSON object's members.
-func attributesJSON(set attribute.Set) map[string]any {
-	if set.Len() == 0 {
-		return nil
+func genericPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (value, error) {
+	s := &sumPoints{attributed[payload.Number]{points: make([]withAttrs[payload.Number], 0, len(pts))}}
+	for _, p := range pts {
+		if err := s.add(&c.w, p.Attributes, numberOf(p.Value)); err != nil {
+			return nil, err
+		}
 	}
-	m := make(map[string]any, set.Len())
-	for _, kv := range set.ToSlice() {
-		m[string(kv.Key)] = kv.Value.AsInterface()
-	}
-	return m
+	s.sort()
+	return s, nil
 }
 
-// sortByAttributes orders points by their attribute sets so that the same
-// data always encodes the same way.
-func sortByAttributes[P any](pts []P, attrs func(P) attribute.Set) []P {
-	sorted := slices.Clone(pts)
-	enc := attribute.DefaultEncoder()
-	slices.SortFunc(sorted, func(a, b P) int {
-		as, bs := attrs(a), attrs(b)
-		return cmp.Compare(as.Encoded(enc), bs.Encoded(enc))
-	})
-	return sorted
-}
-
-type genericPoint struct {
-	Attributes map[string]any `json:"attributes,omitempty"`
-	Value      any            `json:"value"`
-}
-
-func genericPoints[N int64 | float64](pts []metricdata.DataPoint[N]) []genericPoint {
-	sorted := sortByAttributes(pts, func(p metricdata.DataPoint[N]) attribute.Set { return p.Attributes })
-	out := make([]genericPoint, len(sorted))
-	for i, p := range sorted {
-		out[i] = genericPoint{Attributes: attributesJSON(p.Attributes), Value: p.Value}
+func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramDataPoint[N]) (value, error) {
+	if len(pts) == 0 {
+		return nil, nil
 	}
-	return out
+	h := &histograms{attributed[payload.Histogram]{points: make([]withAttrs[payload.Histogram], 0, len(pts))}}
+	for _, p := range pts {
+		lo, hasLo := p.Min.Value()
+		hi, hasHi := p.Max.Value()
+		err := h.add(&c.w, p.Attributes, payload.Histogram{
+			Count: p.Count, Sum: numberOf(p.Sum),
+			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
+			Bounds: p.Bounds, BucketCounts: p.BucketCounts,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	h.sort()
+	return h, nil
 }
 
-// single returns the lone element of points when it has no attributes,
-// which is then sent bare rather than as a one-element list.
-func single[T any](points []T, attrs func(T) map[string]any) (any, bool) {
-	if len(points) == 1 && attrs(points[0]) == nil {
-		return points[0], true
+func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.ExponentialHistogramDataPoint[N]) (value, error) {
+	if len(pts) == 0 {
+		return nil, nil
 	}
-	return points, len(points) > 0
+	h := &expHistograms{attributed[payload.ExpHistogram]{points: make([]withAttrs[payload.ExpHistogram], 0, len(pts))}}
+	for _, p := range pts {
+		lo, hasLo := p.Min.Value()
+		hi, hasHi := p.Max.Value()
+		err := h.add(&c.w, p.Attributes, payload.ExpHistogram{
+			Count: p.Count, Sum: numberOf(p.Sum),
+			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
+			Scale: p.Scale, ZeroCount: p.ZeroCount, ZeroThreshold: p.ZeroThreshold,
+			Positive: payload.ExpBuckets{Offset: p.PositiveBucket.Offset, Counts: p.PositiveBucket.Counts},
+			Negative: payload.ExpBuckets{Offset: p.NegativeBucket.Offset, Counts: p.NegativeBucket.Counts},
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	h.sort()
+	return h, nil
+}
+
+func summaryShape(c *converter, pts []metricdata.SummaryDataPoint) (value, error) {
+	if len(pts) == 0 {
+		return nil, nil
+	}
+	s := &summaries{attributed[payload.Summary]{points: make([]withAttrs[payload.Summary], 0, len(pts))}}
+	for _, p := range pts {
+		qs := make([]payload.Quantile, len(p.QuantileValues))
+		for i, q := range p.QuantileValues {
+			qs[i] = payload.Quantile{Quantile: q.Quantile, Value: q.Value}
+		}
+		if err := s.add(&c.w, p.Attributes, payload.Summary{Count: p.Count, Sum: p.Sum, Quantiles: qs}); err != nil {
+			return nil, err
+		}
+	}
+	s.sort()
+	return s, nil
+}
+
+// writeAttrs writes an attribute set as a JSON object. The set is sorted
+// by key, as encoding/json sorts the keys of a map.
+func writeAttrs(w *payload.Writer, set attribute.Set) error {
+	w.BeginObject()
+	for it := set.Iter(); it.Next(); {
+		kv := it.Attribute()
+		w.Name(string(kv.Key))
+		if err := writeAttrValue(w, kv.Value); err != nil {
+			return err
+		}
+	}
+	w.EndObject()
+	return nil
+}
+
+// writeAttrValue writes an attribute value as its natural JSON.
+func writeAttrValue(w *payload.Writer, v attribute.Value) error {
+	switch v.Type() {
+	case attribute.STRING:
+		w.String(v.AsString())
+	case attribute.INT64:
+		w.Int(v.AsInt64())
+	case attribute.BOOL:
+		w.Bool(v.AsBool())
+	case attribute.FLOAT64:
+		return w.Float(v.AsFloat64())
+	case attribute.STRINGSLICE:
+		writeList(w, v.AsStringSlice(), w.String)
+	case attribute.INT64SLICE:
+		writeList(w, v.AsInt64Slice(), w.Int)
+	case attribute.BOOLSLICE:
+		writeList(w, v.AsBoolSlice(), w.Bool)
+	case attribute.FLOAT64SLICE:
+		w.BeginList()
+		for _, f := range v.AsFloat64Slice() {
+			if err := w.Float(f); err != nil {
+				return err
+			}
+		}
+		w.EndList()
+	case attribute.EMPTY:
+		w.Null()
+	default:
+		// Bytes, nested slices and maps are rare in metric attributes;
+		// they keep the JSON encoding/json gives them.
+		b, err := json.Marshal(v.AsInterface())
+		if err != nil {
+			return err
+		}
+		w.Encoded(b)
+	}
+	return nil
+}
+
+func writeList[T any](w *payload.Writer, items []T, write func(T)) {
+	w.BeginList()
+	for _, it := range items {
+		write(it)
+	}
+	w.EndList()
 }

@@ -66,23 +66,23 @@ func TestConversionOfInstruments(t *testing.T) {
 	fg.Record(ctx, 0.25)
 
 	set, _ := m.Int64Counter("set")
-	set.Add(ctx, 2, attrs(attribute.String(exporter.AttrValue, "a")))
-	set.Add(ctx, 1, attrs(attribute.Int(exporter.AttrValue, 5)))
-	set.Add(ctx, 1, attrs(attribute.String(exporter.AttrValueJSON, `{"b":1}`)))
+	set.Add(ctx, 2, attrs(attribute.String(payload.AttrValue, "a")))
+	set.Add(ctx, 1, attrs(attribute.Int(payload.AttrValue, 5)))
+	set.Add(ctx, 1, attrs(attribute.String(payload.AttrValueJSON, `{"b":1}`)))
 
 	nested, _ := m.Float64Gauge("nested")
-	nested.Record(ctx, 1.5, attrs(attribute.String(exporter.AttrSubkey, "x")))
-	nested.Record(ctx, 2, attrs(attribute.String(exporter.AttrSubkey, "y")))
+	nested.Record(ctx, 1.5, attrs(attribute.String(payload.AttrSubkey, "x")))
+	nested.Record(ctx, 2, attrs(attribute.String(payload.AttrSubkey, "y")))
 
 	nestedValues, _ := m.Int64Gauge("nested_values")
-	nestedValues.Record(ctx, 1, attrs(attribute.String(exporter.AttrSubkey, "os"), attribute.String(exporter.AttrValue, "linux")))
+	nestedValues.Record(ctx, 1, attrs(attribute.String(payload.AttrSubkey, "os"), attribute.String(payload.AttrValue, "linux")))
 
 	info, _ := m.Int64Gauge("info")
-	info.Record(ctx, 1, attrs(attribute.String(exporter.AttrValueJSON, `{"major":2,"tags":["x"]}`)))
+	info.Record(ctx, 1, attrs(attribute.String(payload.AttrValueJSON, `{"major":2,"tags":["x"]}`)))
 
 	list, _ := m.Int64Gauge("list")
-	list.Record(ctx, 1, attrs(attribute.Int(exporter.AttrIndex, 1), attribute.String(exporter.AttrValue, "second")))
-	list.Record(ctx, 1, attrs(attribute.Int(exporter.AttrIndex, 0), attribute.Bool(exporter.AttrValue, true)))
+	list.Record(ctx, 1, attrs(attribute.Int(payload.AttrIndex, 1), attribute.String(payload.AttrValue, "second")))
+	list.Record(ctx, 1, attrs(attribute.Int(payload.AttrIndex, 0), attribute.Bool(payload.AttrValue, true)))
 
 	generic, _ := m.Int64Counter("http.requests")
 	generic.Add(ctx, 2, attrs(attribute.String("method", "GET"), attribute.Int("status", 200)))
@@ -94,7 +94,7 @@ func TestConversionOfInstruments(t *testing.T) {
 	eh, _ := m.Int64Histogram("exp_hist")
 	eh.Record(ctx, 3)
 
-	escaped, _ := m.Int64Counter(exporter.KeyToInstrumentName("tls_client_hello_ua:3fa2c1b0"))
+	escaped, _ := m.Int64Counter(payload.KeyToInstrumentName("tls_client_hello_ua:3fa2c1b0"))
 	escaped.Add(ctx, 1)
 
 	got := p.flush(t).Data

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,9 +112,7 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	entries, problems := e.convert(rm)
 	entries, dropped := withCarried(entries, e.carried.take())
-	if dropped > 0 {
-		entries = addDropped(entries, dropped)
-	}
+	entries = addDropped(entries, dropped)
 	body, encodeProblems := e.buildPayload(entries, time.Now())
 	defer releaseBody(body)
 	for _, p := range append(problems, encodeProblems...) {
@@ -131,19 +128,6 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		e.carried.keep(entries)
 	}
 	return s, err
-}
-
-// addDropped adds n to the count of dropped items in entries.
-func addDropped(entries []keyed, n int) []keyed {
-	i, found := slices.BinarySearchFunc(entries, keyed{key: KeyDropped}, byKey)
-	if found {
-		if cur, ok := entries[i].value.(int64); ok {
-			n += int(cur)
-		}
-		entries[i] = keyed{key: KeyDropped, value: int64(n), additive: true}
-		return entries
-	}
-	return slices.Insert(entries, i, keyed{key: KeyDropped, value: int64(n), additive: true})
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

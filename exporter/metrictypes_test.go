@@ -6,6 +6,8 @@ import (
 	"maps"
 	"testing"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
@@ -34,9 +36,9 @@ func metricTypesSent(t *testing.T, opts ...exporter.Option) (map[string]string, 
 	fGauge, _ := m.Float64Gauge("fgauge")
 	fGauge.Record(ctx, 0.5)
 	set, _ := m.Int64Counter("set")
-	set.Add(ctx, 1, attrs(attribute.String(exporter.AttrValue, "a")))
+	set.Add(ctx, 1, attrs(attribute.String(payload.AttrValue, "a")))
 	info, _ := m.Int64Gauge("info")
-	info.Record(ctx, 1, attrs(attribute.String(exporter.AttrValue, "linux")))
+	info.Record(ctx, 1, attrs(attribute.String(payload.AttrValue, "linux")))
 	attributed, _ := m.Int64Counter("attributed")
 	attributed.Add(ctx, 1, attrs(attribute.String("method", "GET")))
 	hist, _ := m.Float64Histogram("hist")
@@ -57,11 +59,11 @@ func metricTypesSent(t *testing.T, opts ...exporter.Option) (map[string]string, 
 func TestMetricTypesStateWhatJSONCannotShow(t *testing.T) {
 	got, _ := metricTypesSent(t, exporter.WithMetricTypes(true))
 	want := map[string]string{
-		"counter":    exporter.MetricTypeCounter,
-		"gauge":      exporter.MetricTypeGauge,
-		"fcounter":   exporter.MetricTypeDoubleCounter,
-		"fgauge":     exporter.MetricTypeDoubleGauge,
-		"attributed": exporter.MetricTypeCounter,
+		"counter":    payload.MetricTypeCounter,
+		"gauge":      payload.MetricTypeGauge,
+		"fcounter":   payload.MetricTypeDoubleCounter,
+		"fgauge":     payload.MetricTypeDoubleGauge,
+		"attributed": payload.MetricTypeCounter,
 		// Not stated, as their JSON reads as their type: "updown" (a whole
 		// number), "set" (a counting set), "info" (a string), "hist".
 	}

@@ -3,6 +3,8 @@ package exporter
 import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // keyedData is the data of one key of the payload.
@@ -12,10 +14,10 @@ type keyedData struct {
 }
 
 // splitByKey returns the keys a metric carries: its own name's, and those
-// its points name with AttrKey or AttrKeySuffix (the attribute is removed
+// its points name with payload.AttrKey or payload.AttrKeySuffix (the attribute is removed
 // from them). Only sums and gauges can carry several keys.
 func splitByKey(m metricdata.Metrics) []keyedData {
-	key := InstrumentNameToKey(m.Name)
+	key := payload.InstrumentNameToKey(m.Name)
 	switch d := m.Data.(type) {
 	case metricdata.Sum[int64]:
 		return splitPoints(key, d.DataPoints, func(p []metricdata.DataPoint[int64]) metricdata.Aggregation { d.DataPoints = p; return d })
@@ -52,14 +54,14 @@ func splitPoints[N int64 | float64](name string, pts []metricdata.DataPoint[N], 
 	byKey := make(map[string][]metricdata.DataPoint[N])
 	for _, p := range pts {
 		key := name
-		if v, ok := p.Attributes.Value(AttrKey); ok {
+		if v, ok := p.Attributes.Value(payload.AttrKey); ok {
 			key = v.AsString()
-		} else if v, ok := p.Attributes.Value(AttrKeySuffix); ok {
-			key = name + ":" + v.AsString()
+		} else if v, ok := p.Attributes.Value(payload.AttrKeySuffix); ok {
+			key = payload.FamilyKey(name, v.AsString())
 		}
 		if key != name {
 			p.Attributes, _ = p.Attributes.Filter(func(kv attribute.KeyValue) bool {
-				return kv.Key != AttrKey && kv.Key != AttrKeySuffix
+				return kv.Key != payload.AttrKey && kv.Key != payload.AttrKeySuffix
 			})
 		}
 		if _, seen := byKey[key]; !seen {
@@ -76,7 +78,7 @@ func splitPoints[N int64 | float64](name string, pts []metricdata.DataPoint[N], 
 
 func anyKeyed[N int64 | float64](pts []metricdata.DataPoint[N]) bool {
 	for _, p := range pts {
-		if p.Attributes.Len() > 0 && (p.Attributes.HasValue(AttrKey) || p.Attributes.HasValue(AttrKeySuffix)) {
+		if p.Attributes.Len() > 0 && (p.Attributes.HasValue(payload.AttrKey) || p.Attributes.HasValue(payload.AttrKeySuffix)) {
 			return true
 		}
 	}

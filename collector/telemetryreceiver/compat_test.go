@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/telemetrybridge/telemetry/compat"
@@ -57,7 +59,7 @@ func compatReport(t *testing.T) {
 	var got []string
 	for _, md := range sink.AllMetrics() {
 		for _, line := range describe(md) {
-			if !strings.HasPrefix(line, exporter.KeyGoroutines+" ") && !strings.HasPrefix(line, exporter.KeyMemory+" ") {
+			if !strings.HasPrefix(line, payload.KeyGoroutines+" ") && !strings.HasPrefix(line, payload.KeyMemory+" ") {
 				got = append(got, line)
 			}
 		}

@@ -5,10 +5,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-
-	"github.com/telemetrybridge/telemetry/exporter"
 )
 
 // ScopeName names the instrumentation scope of every metric the receiver
@@ -18,11 +18,11 @@ const ScopeName = "github.com/telemetrybridge/telemetry/collector/telemetryrecei
 // Attributes the mapping puts on data points. They are the exporter's own
 // (see the exporter package), so that converting back is exact.
 const (
-	attrValue     = exporter.AttrValue
-	attrValueJSON = exporter.AttrValueJSON
-	attrSubkey    = exporter.AttrSubkey
-	attrIndex     = exporter.AttrIndex
-	attrKeySuffix = exporter.AttrKeySuffix
+	attrValue     = payload.AttrValue
+	attrValueJSON = payload.AttrValueJSON
+	attrSubkey    = payload.AttrSubkey
+	attrIndex     = payload.AttrIndex
+	attrKeySuffix = payload.AttrKeySuffix
 	// AttrInstanceID is the resource attribute that carries the instance
 	// UUID: the OpenTelemetry semantic convention for one running instance.
 	AttrInstanceID = "service.instance.id"

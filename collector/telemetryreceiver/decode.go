@@ -19,7 +19,7 @@ type update struct {
 	Data       map[string]any
 	// MetricTypes is the exporter's optional statement of the OpenTelemetry
 	// type of keys whose JSON alone reads as another type (the payload
-	// member exporter.MetricTypesMember; see exporter.WithMetricTypes).
+	// member payload.MetricTypesMember; see exporter.WithMetricTypes).
 	MetricTypes map[string]any
 }
 

@@ -3,10 +3,10 @@ package telemetryreceiver
 import (
 	"encoding/json"
 
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-
-	"github.com/telemetrybridge/telemetry/exporter"
 )
 
 // attr is one attribute of a point; value is what JSON decoding gave
@@ -24,17 +24,17 @@ type pointSet struct {
 	base   []attr // the key's own attributes: its family suffix
 }
 
-// The type names the exporter may state for a key (exporter.MetricType*).
+// The type names the exporter may state for a key (payload.MetricType*).
 var statedKinds = map[string]struct {
 	kind   kind
 	double bool
 }{
-	exporter.MetricTypeCounter:             {kindMonotonicSum, false},
-	exporter.MetricTypeUpDownCounter:       {kindSum, false},
-	exporter.MetricTypeGauge:               {kindGauge, false},
-	exporter.MetricTypeDoubleCounter:       {kindMonotonicSum, true},
-	exporter.MetricTypeDoubleUpDownCounter: {kindSum, true},
-	exporter.MetricTypeDoubleGauge:         {kindGauge, true},
+	payload.MetricTypeCounter:             {kindMonotonicSum, false},
+	payload.MetricTypeUpDownCounter:       {kindSum, false},
+	payload.MetricTypeGauge:               {kindGauge, false},
+	payload.MetricTypeDoubleCounter:       {kindMonotonicSum, true},
+	payload.MetricTypeDoubleUpDownCounter: {kindSum, true},
+	payload.MetricTypeDoubleGauge:         {kindGauge, true},
 }
 
 // kindOr returns the kind stated for the key, else fallback; double says
@@ -59,7 +59,7 @@ func (p pointSet) point(k kind, extra ...attr) pmetric.NumberDataPoint {
 // gauge reading otherwise; the emit-time goroutines figure is a gauge.
 func (p pointSet) number(n json.Number, key string) {
 	fallback := kindSum
-	if _, err := n.Int64(); err != nil || key == exporter.KeyGoroutines {
+	if _, err := n.Int64(); err != nil || key == payload.KeyGoroutines {
 		fallback = kindGauge
 	}
 	k, double := p.kindOr(fallback)

@@ -1,4 +1,4 @@
-package exporter
+package payload
 
 import (
 	"strings"
@@ -88,3 +88,14 @@ func unhex(c byte) byte {
 	}
 	return c - 'A' + 10
 }
+
+// SplitFamily splits key at its first colon into the family and the
+// suffix ("tls_client_hello_ua:3fa2" is family "tls_client_hello_ua",
+// suffix "3fa2"). ok is false for a key without a colon. Families are how
+// a disabled entry covers many keys and how one instrument carries them.
+func SplitFamily(key string) (family, suffix string, ok bool) {
+	return strings.Cut(key, ":")
+}
+
+// FamilyKey joins a family and a suffix into the key they stand for.
+func FamilyKey(family, suffix string) string { return family + ":" + suffix }

@@ -1,0 +1,219 @@
+package exporter
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// value is the converted data of one key: what it writes into an update,
+// and what carrying it over to the next update needs. Values own their
+// memory, except where detach says otherwise, because the SDK reuses the
+// collection they came from.
+type value interface {
+	// write writes the value; after an error the caller rewinds.
+	write(w *payload.Writer) error
+	// items is what the value counts for against payload.MaxItems.
+	items() int
+	// mergeOlder combines a value carried from a failed update with this
+	// newer one of the same key; ok is false when the newer one simply
+	// replaces it (values and gauges keep the newest).
+	mergeOlder(old value, additive bool) (merged value, ok bool)
+	// detach copies what still points into the collection.
+	detach() value
+	// assumedType is the metric type a server reads from the JSON alone
+	// ("" for values that are not figures: strings, lists, histograms).
+	assumedType() string
+}
+
+// number is a sum or gauge of one point without attributes.
+type number payload.Number
+
+func (n number) write(w *payload.Writer) error { return w.Number(payload.Number(n)) }
+func (n number) items() int                    { return 1 }
+func (n number) detach() value                 { return n }
+
+func (n number) mergeOlder(old value, additive bool) (value, bool) {
+	o, same := old.(number)
+	if !additive || !same || o.IsFloat != n.IsFloat {
+		return nil, false
+	}
+	if n.IsFloat {
+		return number(payload.FloatNumber(o.Float + n.Float)), true
+	}
+	return number(payload.IntNumber(o.Int + n.Int)), true
+}
+
+func (n number) assumedType() string {
+	if n.IsFloat {
+		return payload.MetricTypeGauge
+	}
+	return payload.MetricTypeUpDownCounter
+}
+
+// leaf is a value that a point carries in an attribute (payload.AttrValue),
+// or as JSON text (payload.AttrValueJSON).
+type leaf struct {
+	attr   attribute.Value
+	json   string
+	isJSON bool
+}
+
+func (l leaf) write(w *payload.Writer) error {
+	if l.isJSON {
+		return w.Raw(l.json)
+	}
+	return writeAttrValue(w, l.attr)
+}
+
+func (l leaf) items() int                           { return 1 }
+func (l leaf) detach() value                        { return l }
+func (l leaf) mergeOlder(value, bool) (value, bool) { return nil, false }
+
+func (l leaf) assumedType() string {
+	switch {
+	case l.isJSON:
+		return ""
+	case l.attr.Type() == attribute.INT64:
+		return payload.MetricTypeUpDownCounter
+	case l.attr.Type() == attribute.FLOAT64:
+		return payload.MetricTypeGauge
+	}
+	return ""
+}
+
+// member is one member of an object: a recorded value or a point's number.
+type member struct {
+	name  string
+	value value // a leaf or a number
+}
+
+// object is a key recorded per sub-key (payload.AttrSubkey), its members
+// sorted by name.
+type object []member
+
+func (o object) write(w *payload.Writer) error {
+	w.BeginObject()
+	for _, m := range o {
+		w.Name(m.name)
+		if err := m.value.write(w); err != nil {
+			return err
+		}
+	}
+	w.EndObject()
+	return nil
+}
+
+func (o object) items() int          { return len(o) }
+func (o object) detach() value       { return o }
+func (o object) assumedType() string { return payload.MetricTypeGauge }
+
+// mergeOlder keeps every member of both, the newer winning.
+func (o object) mergeOlder(old value, _ bool) (value, bool) {
+	prev, same := old.(object)
+	if !same {
+		return nil, false
+	}
+	out := make(object, 0, len(prev)+len(o))
+	out = append(out, o...)
+	out = append(out, prev...)
+	// Stable: for a name in both, the newer member (first) stays first.
+	slices.SortStableFunc(out, func(a, b member) int { return strings.Compare(a.name, b.name) })
+	return slices.CompactFunc(out, func(a, b member) bool { return a.name == b.name }), true
+}
+
+// list is a key recorded element by element (payload.AttrIndex), in order.
+type list []leaf
+
+func (l list) write(w *payload.Writer) error {
+	w.BeginList()
+	for _, el := range l {
+		if err := el.write(w); err != nil {
+			return err
+		}
+	}
+	w.EndList()
+	return nil
+}
+
+func (l list) items() int          { return len(l) }
+func (l list) detach() value       { return l }
+func (l list) assumedType() string { return "" }
+
+// mergeOlder keeps every element of both, the older first.
+func (l list) mergeOlder(old value, _ bool) (value, bool) {
+	prev, same := old.(list)
+	if !same {
+		return nil, false
+	}
+	return append(slices.Clone(prev), l...), true
+}
+
+// countingSet is a key recorded with AppendUnique: the JSON of each
+// distinct value, written once into one arena, with its count. Members are
+// sorted by that JSON, and values whose JSON is equal are counted together.
+type countingSet struct {
+	arena   []byte
+	members []counted
+}
+
+type counted struct {
+	start, end int
+	count      int64
+}
+
+func (s *countingSet) valueOf(c counted) []byte { return s.arena[c.start:c.end] }
+
+// add appends the value just written to the arena from start on.
+func (s *countingSet) add(start int, count int64) {
+	s.members = append(s.members, counted{start, len(s.arena), count})
+}
+
+// settle sorts the members and counts equal values together.
+func (s *countingSet) settle() {
+	slices.SortFunc(s.members, func(a, b counted) int { return bytes.Compare(s.valueOf(a), s.valueOf(b)) })
+	out := s.members[:0]
+	for _, m := range s.members {
+		if n := len(out); n > 0 && bytes.Equal(s.valueOf(out[n-1]), s.valueOf(m)) {
+			out[n-1].count += m.count
+			continue
+		}
+		out = append(out, m)
+	}
+	s.members = out
+}
+
+func (s *countingSet) write(w *payload.Writer) error {
+	w.BeginList()
+	for _, m := range s.members {
+		w.CountedValue(s.valueOf(m), m.count)
+	}
+	w.EndList()
+	return nil
+}
+
+func (s *countingSet) items() int          { return len(s.members) }
+func (s *countingSet) detach() value       { return s }
+func (s *countingSet) assumedType() string { return payload.MetricTypeCounter }
+
+// mergeOlder adds up the counts of both sets.
+func (s *countingSet) mergeOlder(old value, _ bool) (value, bool) {
+	prev, same := old.(*countingSet)
+	if !same {
+		return nil, false
+	}
+	out := &countingSet{arena: make([]byte, 0, len(prev.arena)+len(s.arena))}
+	for _, from := range []*countingSet{prev, s} {
+		for _, m := range from.members {
+			start := len(out.arena)
+			out.arena = append(out.arena, from.valueOf(m)...)
+			out.add(start, m.count)
+		}
+	}
+	out.settle()
+	return out, true
+}

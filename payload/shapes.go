@@ -1,0 +1,166 @@
+package payload
+
+// The shapes a key of data takes besides plain values, objects and lists.
+// Each Write method writes the members of one object, without its braces,
+// so that a caller may put an "attributes" member before them.
+
+// CountedValue writes one element of a counting set: {"value": v,
+// "count": n}, with v given as its JSON text (already checked).
+func (w *Writer) CountedValue(valueJSON []byte, count int64) {
+	w.BeginObject()
+	w.Name(MemberValue)
+	w.next()
+	w.buf = append(w.buf, valueJSON...)
+	w.Name(MemberCount)
+	w.Int(count)
+	w.EndObject()
+}
+
+// Histogram is an explicit-bucket histogram as an update carries it.
+type Histogram struct {
+	Count        uint64
+	Sum          Number
+	Min, Max     Number
+	HasMin       bool
+	HasMax       bool
+	Bounds       []float64
+	BucketCounts []uint64
+}
+
+// WriteMembers writes count, sum, min and max when known, bounds and
+// bucket_counts. A NaN or infinity anywhere is an error; the caller rewinds.
+func (h *Histogram) WriteMembers(w *Writer) error {
+	if err := w.distribution(h.Count, h.Sum, h.Min, h.Max, h.HasMin, h.HasMax); err != nil {
+		return err
+	}
+	w.Name(MemberBounds)
+	if err := w.floats(h.Bounds); err != nil {
+		return err
+	}
+	w.Name(MemberBucketCounts)
+	w.uints(h.BucketCounts)
+	return nil
+}
+
+// ExpHistogram is an exponential histogram as an update carries it.
+type ExpHistogram struct {
+	Count              uint64
+	Sum                Number
+	Min, Max           Number
+	HasMin, HasMax     bool
+	Scale              int32
+	ZeroCount          uint64
+	ZeroThreshold      float64
+	Positive, Negative ExpBuckets
+}
+
+// ExpBuckets is one side of an exponential histogram.
+type ExpBuckets struct {
+	Offset int32
+	Counts []uint64
+}
+
+// WriteMembers writes the members of the exponential histogram shape.
+func (h *ExpHistogram) WriteMembers(w *Writer) error {
+	if err := w.distribution(h.Count, h.Sum, h.Min, h.Max, h.HasMin, h.HasMax); err != nil {
+		return err
+	}
+	w.Name(MemberScale)
+	w.Int(int64(h.Scale))
+	w.Name(MemberZeroCount)
+	w.Uint(h.ZeroCount)
+	w.Name(MemberZeroThresh)
+	if err := w.Float(h.ZeroThreshold); err != nil {
+		return err
+	}
+	for _, side := range []struct {
+		name string
+		b    *ExpBuckets
+	}{{MemberPositive, &h.Positive}, {MemberNegative, &h.Negative}} {
+		w.Name(side.name)
+		w.BeginObject()
+		w.Name(MemberOffset)
+		w.Int(int64(side.b.Offset))
+		w.Name(MemberBucketCounts)
+		w.uints(side.b.Counts)
+		w.EndObject()
+	}
+	return nil
+}
+
+// Quantile is one quantile of a summary.
+type Quantile struct{ Quantile, Value float64 }
+
+// Summary is a summary as an update carries it.
+type Summary struct {
+	Count     uint64
+	Sum       float64
+	Quantiles []Quantile
+}
+
+// WriteMembers writes count, sum and quantiles.
+func (s *Summary) WriteMembers(w *Writer) error {
+	w.Name(MemberCount)
+	w.Uint(s.Count)
+	w.Name(MemberSum)
+	if err := w.Float(s.Sum); err != nil {
+		return err
+	}
+	w.Name(MemberQuantiles)
+	w.BeginList()
+	for _, q := range s.Quantiles {
+		w.BeginObject()
+		w.Name(MemberQuantile)
+		if err := w.Float(q.Quantile); err != nil {
+			return err
+		}
+		w.Name(MemberValue)
+		if err := w.Float(q.Value); err != nil {
+			return err
+		}
+		w.EndObject()
+	}
+	w.EndList()
+	return nil
+}
+
+func (w *Writer) distribution(count uint64, sum, lo, hi Number, hasLo, hasHi bool) error {
+	w.Name(MemberCount)
+	w.Uint(count)
+	w.Name(MemberSum)
+	if err := w.Number(sum); err != nil {
+		return err
+	}
+	if hasLo {
+		w.Name(MemberMin)
+		if err := w.Number(lo); err != nil {
+			return err
+		}
+	}
+	if hasHi {
+		w.Name(MemberMax)
+		if err := w.Number(hi); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *Writer) floats(fs []float64) error {
+	w.BeginList()
+	for _, f := range fs {
+		if err := w.Float(f); err != nil {
+			return err
+		}
+	}
+	w.EndList()
+	return nil
+}
+
+func (w *Writer) uints(us []uint64) {
+	w.BeginList()
+	for _, u := range us {
+		w.Uint(u)
+	}
+	w.EndList()
+}
