@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -33,9 +36,16 @@ var ErrTooManyValues = errors.New("payload: too many JSON values")
 //
 // Tokens come from jsontext, the tokeniser of the JSON library whose
 // design becomes encoding/json/v2: it reads the input once, where
-// encoding/json scans it twice and builds maps through reflection.
+// encoding/json scans it twice and builds maps through reflection. The
+// input is copied into one string, and names, strings and numbers without
+// escapes are slices of it rather than a string each: a server keeps them
+// (pdata holds the strings it is given), and one allocation per update
+// instead of one per token is what keeps this decoder ahead of the
+// hand-written one it replaced.
 func ParseValue(data []byte, opts ParseOptions) (any, error) {
-	r := newValueReader(data, opts)
+	r := readerPool.Get().(*valueReader)
+	defer r.release()
+	r.reset(data, opts)
 	v, err := r.value()
 	if err == nil {
 		err = r.end()
@@ -46,29 +56,47 @@ func ParseValue(data []byte, opts ParseOptions) (any, error) {
 	return v, nil
 }
 
-// valueReader builds Go values from the tokens of one input.
+// valueReader builds Go values from the tokens of one input. Readers are
+// pooled: the decoder's state and the member stack are reused.
 type valueReader struct {
-	dec       *jsontext.Decoder
+	dec       jsontext.Decoder
+	in        bytes.Buffer // the input, read in place by the decoder
+	text      string       // the input, which raw values are slices of
+	members   []namedValue // the members of the objects being read
 	useNumber bool
 	left      int // values still allowed; negative: no limit
 }
 
-func newValueReader(data []byte, opts ParseOptions) *valueReader {
-	left := opts.MaxValues
-	if left <= 0 {
-		left = -1
+var readerPool = sync.Pool{New: func() any { return new(valueReader) }}
+
+// decodeOptions are encoding/json's rules: invalid UTF-8 is mangled rather
+// than refused, and the last of two equal names wins.
+var decodeOptions = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)}
+
+func (r *valueReader) reset(data []byte, opts ParseOptions) {
+	r.left = opts.MaxValues
+	if r.left <= 0 {
+		r.left = -1
 	}
-	// encoding/json's rules: invalid UTF-8 is mangled rather than refused,
-	// and the last of two equal names wins.
-	dec := jsontext.NewDecoder(bytes.NewBuffer(data), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
-	return &valueReader{dec: dec, useNumber: opts.UseNumber, left: left}
+	r.useNumber = opts.UseNumber
+	r.text = string(data)
+	r.in = *bytes.NewBuffer(data)
+	r.dec.Reset(&r.in, decodeOptions...)
+}
+
+func (r *valueReader) release() {
+	r.in, r.text = bytes.Buffer{}, ""
+	r.dec.Reset(&r.in) // drops the reference to the input
+	clear(r.members[:cap(r.members)])
+	r.members = r.members[:0]
+	readerPool.Put(r)
 }
 
 // end checks that only white space follows the value.
 func (r *valueReader) end() error {
 	if _, err := r.dec.ReadToken(); err != io.EOF {
 		if err == nil {
-			return errors.New("more than one JSON value")
+			return errors.New("unexpected data after the top-level value: send one JSON value")
 		}
 		return err
 	}
@@ -90,23 +118,62 @@ func (r *valueReader) value() (any, error) {
 		return nil, ErrTooManyValues
 	}
 	r.left--
-	tok, err := r.dec.ReadToken()
+	switch r.dec.PeekKind() {
+	case '{':
+		if _, err := r.dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return r.object()
+	case '[':
+		if _, err := r.dec.ReadToken(); err != nil {
+			return nil, err
+		}
+		return r.list()
+	case '"':
+		return r.str()
+	case '0':
+		raw, err := r.raw()
+		if err != nil {
+			return nil, err
+		}
+		return r.number(raw)
+	}
+	tok, err := r.dec.ReadToken() // a literal, or the error PeekKind saw
 	if err != nil {
 		return nil, err
 	}
-	switch tok.Kind() {
-	case '{':
-		return r.object()
-	case '[':
-		return r.list()
-	case '"':
-		return tok.String(), nil
-	case '0':
-		return r.number(tok.String())
-	case 't', 'f':
+	if k := tok.Kind(); k == 't' || k == 'f' {
 		return tok.Bool(), nil
 	}
 	return nil, nil // null
+}
+
+// raw reads the next value and returns its text as a slice of r.text.
+func (r *valueReader) raw() (string, error) {
+	v, err := r.dec.ReadValue()
+	if err != nil {
+		return "", err
+	}
+	end := int(r.dec.InputOffset())
+	return r.text[end-len(v) : end], nil
+}
+
+// str reads a string (a value or a name) without copying it when it has
+// no escapes and is valid UTF-8.
+func (r *valueReader) str() (string, error) {
+	raw, err := r.raw()
+	if err != nil {
+		return "", err
+	}
+	inner := raw[1 : len(raw)-1]
+	if strings.IndexByte(inner, '\\') < 0 && utf8.ValidString(inner) {
+		return inner, nil
+	}
+	// The decoder has checked the string. What AppendUnquote can still
+	// report is invalid UTF-8 or a lone surrogate, which it has written as
+	// U+FFFD: what encoding/json makes of them.
+	b, _ := jsontext.AppendUnquote(nil, raw)
+	return string(b), nil
 }
 
 func (r *valueReader) number(text string) (any, error) {
@@ -120,24 +187,37 @@ func (r *valueReader) number(text string) (any, error) {
 	return f, nil
 }
 
+// object reads the members of an object. They are gathered on a stack
+// shared by every object of the input, then put into a map made at its
+// final size: growing the map member by member cost a tenth of a
+// server's time per update.
 func (r *valueReader) object() (map[string]any, error) {
-	obj := make(map[string]any)
+	base := len(r.members)
+	defer func() { r.members = r.members[:base] }()
 	for r.dec.PeekKind() == '"' {
-		name, err := r.dec.ReadToken()
+		key, err := r.str()
 		if err != nil {
 			return nil, err
 		}
-		key := name.String()
 		v, err := r.value()
 		if err != nil {
 			return nil, err
 		}
-		obj[key] = v
+		r.members = append(r.members, namedValue{key, v})
 	}
 	if _, err := r.dec.ReadToken(); err != nil { // '}', or the error that stopped the loop
 		return nil, err
 	}
+	obj := make(map[string]any, len(r.members)-base)
+	for _, m := range r.members[base:] {
+		obj[m.name] = m.value // in order: a repeated name keeps its last value
+	}
 	return obj, nil
+}
+
+type namedValue struct {
+	name  string
+	value any
 }
 
 func (r *valueReader) list() ([]any, error) {

@@ -3,7 +3,6 @@ package telemetryreceiver
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 
 	"github.com/telemetrybridge/telemetry/payload"
 
@@ -52,7 +51,7 @@ type converter struct {
 	ts      pcommon.Timestamp
 	metrics pmetric.MetricSlice
 	byID    map[metricID]pmetric.Metric
-	types   map[string]any
+	types   map[string]string
 }
 
 // toMetrics converts an update into pmetric.Metrics: one resource (the
@@ -82,7 +81,7 @@ func toMetrics(u update) pmetric.Metrics {
 // is the metric tls_client_hello_ua with the suffix as an attribute, which
 // is how the bridge records such keys.
 func splitKey(key string) (name, suffix string, ok bool) {
-	name, suffix, ok = strings.Cut(key, ":")
+	name, suffix, ok = payload.SplitFamily(key)
 	if !ok || name == "" {
 		return key, "", false
 	}
@@ -116,8 +115,7 @@ func (c *converter) statedType(key, name string) string {
 	if !ok {
 		t = c.types[name]
 	}
-	stated, _ := t.(string)
-	return stated
+	return t
 }
 
 // metric returns the metric for name and kind in this update, making it

@@ -6,22 +6,16 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// update is a decoded payload. Numbers in Data are json.Number, so that
-// integers keep all 64 bits rather than passing through float64.
-type update struct {
-	InstanceID string
-	Timestamp  time.Time
-	Data       map[string]any
-	// MetricTypes is the exporter's optional statement of the OpenTelemetry
-	// type of keys whose JSON alone reads as another type (the payload
-	// member payload.MetricTypesMember; see exporter.WithMetricTypes).
-	MetricTypes map[string]any
-}
+// update is a decoded payload: numbers in Data are json.Number, so that
+// integers keep all 64 bits rather than passing through float64, and the
+// exporter's optional statement of metric types is kept.
+type update = payload.Update
 
 // MaxValuesPerUpdate bounds the JSON values (every member, element and
 // scalar) of one update: twenty per item of the protocol's limit of
@@ -55,46 +49,22 @@ func readUpdate(body io.Reader, id uuid.UUID) (update, error) {
 	return decodeUpdate(buf.Bytes(), id)
 }
 
-// decodeUpdate decodes the members of a payload that the receiver reads;
-// others are ignored, as encoding/json would.
+// decodeUpdate decodes the members of a payload that the receiver reads,
+// with the protocol's one decoder; others are ignored, as encoding/json
+// would.
 func decodeUpdate(body []byte, id uuid.UUID) (update, error) {
-	var u update
-	v, err := parseJSONLimited(body, MaxValuesPerUpdate)
-	if errors.Is(err, errTooManyValues) {
+	u, err := payload.ParseUpdate(body, MaxValuesPerUpdate)
+	if errors.Is(err, payload.ErrTooManyValues) {
 		return u, fmt.Errorf("%w: it holds more than %d JSON values", errTooLarge, MaxValuesPerUpdate)
 	}
 	if err != nil {
 		return u, fmt.Errorf("the body is not a JSON update: %v", err)
 	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return u, errors.New("the body is not a JSON object: send one update object per request")
-	}
-	u.InstanceID, _ = obj["instance_id"].(string)
 	if got, err := uuid.Parse(u.InstanceID); err != nil || got != id {
 		return u, fmt.Errorf("the payload's instance_id %q does not match the instance UUID of the URL", u.InstanceID)
 	}
-	stamp, _ := obj["timestamp"].(string)
-	if u.Timestamp, err = time.Parse(time.RFC3339, stamp); err != nil {
-		return u, fmt.Errorf("the payload's timestamp %q is not an RFC 3339 time: set it to the time of sending", stamp)
-	}
-	if u.Data, ok = optionalObject(obj, "data"); !ok {
-		return u, errors.New("the payload's data is not an object of keys")
-	}
-	if u.MetricTypes, ok = optionalObject(obj, "metric_types"); !ok {
-		return u, errors.New("the payload's metric_types is not an object of type names")
+	if u.Timestamp.IsZero() {
+		return u, errors.New("the payload has no timestamp: set it to the time of sending, as an RFC 3339 time")
 	}
 	return u, nil
-}
-
-// optionalObject returns the member name of obj, which may be absent or
-// null but otherwise must be an object.
-func optionalObject(obj map[string]any, name string) (map[string]any, bool) {
-	switch m := obj[name].(type) {
-	case nil:
-		return nil, true
-	case map[string]any:
-		return m, true
-	}
-	return nil, false
 }
