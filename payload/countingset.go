@@ -20,32 +20,36 @@ type CountedValue struct {
 
 // MarshalJSON encodes the set as a sorted list of counted values.
 func (s CountingSet) MarshalJSON() ([]byte, error) {
+	var w Writer
+	if err := s.write(&w); err != nil {
+		return nil, err
+	}
+	return w.Bytes(), nil
+}
+
+// write writes the set as a list of counted values, sorted by the JSON of
+// the values.
+func (s CountingSet) write(w *Writer) error {
 	type encoded struct {
-		value json.RawMessage
+		value []byte
 		count int
 	}
 	items := make([]encoded, 0, len(s))
+	var vw Writer
 	for v, n := range s {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("counting set value %T: %w", v, err)
+		vw.Reset(nil)
+		if err := vw.Value(v); err != nil {
+			return fmt.Errorf("counting set value %T: %w", v, err)
 		}
-		items = append(items, encoded{raw, n})
+		items = append(items, encoded{vw.Bytes(), n})
 	}
 	slices.SortFunc(items, func(a, b encoded) int { return bytes.Compare(a.value, b.value) })
-
-	var buf bytes.Buffer
-	buf.WriteByte('[')
-	for i, it := range items {
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.WriteString(`{"value":`)
-		buf.Write(it.value)
-		fmt.Fprintf(&buf, `,"count":%d}`, it.count)
+	w.BeginList()
+	for _, it := range items {
+		w.CountedValue(it.value, int64(it.count))
 	}
-	buf.WriteByte(']')
-	return buf.Bytes(), nil
+	w.EndList()
+	return nil
 }
 
 // UnmarshalJSON decodes the list form. Values that decode to JSON objects or

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -76,11 +77,47 @@ func DecodePayload(r io.Reader) (Payload, error) {
 	if err != nil {
 		return p, err
 	}
-	top, err := ParseValue(body, ParseOptions{})
+	// Numbers are read as text and converted in data only: like
+	// encoding/json, a member that is skipped is never converted.
+	top, err := ParseValue(body, ParseOptions{UseNumber: true})
 	if err != nil {
 		return p, fmt.Errorf("payload: body is not valid JSON for a Payload: %w", err)
 	}
-	return p, p.fill(top)
+	if err := p.fill(top); err != nil {
+		return p, err
+	}
+	for k, v := range p.Data {
+		if p.Data[k], err = toFloats(v); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// toFloats turns the json.Number values in v into float64.
+func toFloats(v any) (any, error) {
+	var err error
+	switch x := v.(type) {
+	case json.Number:
+		f, perr := strconv.ParseFloat(string(x), 64)
+		if perr != nil {
+			return nil, fmt.Errorf("payload: number %s does not fit a float64", x)
+		}
+		return f, nil
+	case map[string]any:
+		for k, e := range x {
+			if x[k], err = toFloats(e); err != nil {
+				return nil, err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if x[i], err = toFloats(e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return v, nil
 }
 
 // fill sets the members of p from a parsed update with encoding/json's

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -87,10 +88,19 @@ func TestDecodeHelpers(t *testing.T) {
 func FuzzDecodePayload(f *testing.F) {
 	f.Add([]byte(`{"instance_id":"x","timestamp":"2026-01-01T00:00:00Z","data":{"a":1}}`))
 	f.Add([]byte(`{"data":{"a":[{"value":1,"count":2}]}}`))
+	f.Add([]byte(`{"Data":{"a":1},"data":{"b":2},"TIMESTAMP":null}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := payload.DecodePayload(bytes.NewReader(b))
+		var want payload.Payload
+		wantErr := json.Unmarshal(b, &want)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%.100q: DecodePayload error %v, encoding/json error %v", b, err, wantErr)
+		}
 		if err != nil {
 			return
+		}
+		if p.InstanceID != want.InstanceID || !p.Timestamp.Equal(want.Timestamp) || !p.ExpectNext.Equal(want.ExpectNext) || !reflect.DeepEqual(p.Data, want.Data) {
+			t.Fatalf("%.100q: DecodePayload gives %+v, encoding/json %+v", b, p, want)
 		}
 		for k := range p.Data {
 			_ = p.Int(k) // must not panic on any decoded value

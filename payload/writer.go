@@ -198,24 +198,30 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// zeroTime is how the documented expect_next member, whose omitempty tag
-// does not omit a zero time.Time, travels from a client.
-const zeroTime = "0001-01-01T00:00:00Z"
-
 // BeginUpdate writes the opening of an update: its instance, its time of
-// sending and the empty expect_next that the server fills.
+// sending, in UTC, and the empty expect_next that the server fills (the
+// documented omitempty tag does not omit a zero time, so it travels as
+// 0001-01-01T00:00:00Z).
 func (w *Writer) BeginUpdate(instanceID string, sent time.Time) {
+	w.beginUpdate(instanceID, sent.UTC(), time.Time{})
+}
+
+func (w *Writer) beginUpdate(instanceID string, sent, expectNext time.Time) {
 	w.BeginObject()
 	w.Name(MemberInstanceID)
 	w.String(instanceID)
 	w.Name(MemberTimestamp)
-	w.next()
-	w.buf = append(w.buf, '"')
-	w.buf = sent.UTC().AppendFormat(w.buf, time.RFC3339Nano)
-	w.buf = append(w.buf, '"')
+	w.time(sent)
 	w.Name(MemberExpectNext)
+	w.time(expectNext)
+}
+
+// time writes t as encoding/json does.
+func (w *Writer) time(t time.Time) {
 	w.next()
-	w.buf = append(w.buf, `"`+zeroTime+`"`...)
+	w.buf = append(w.buf, '"')
+	w.buf = t.AppendFormat(w.buf, time.RFC3339Nano)
+	w.buf = append(w.buf, '"')
 }
 
 // BeginData opens the data member; each key follows as a Name and its value.
