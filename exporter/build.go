@@ -1,11 +1,12 @@
 package exporter
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -29,27 +30,54 @@ type entry struct {
 
 func byKey(a, b entry) int { return strings.Compare(a.key, b.key) }
 
-// bodyPool recycles the buffers payloads are written into.
-var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
+// buffers keeps the converter and the body buffer of the last update for
+// the next one. A sync.Pool would not do: it is emptied at every garbage
+// collection, and converting a large collection makes garbage enough for
+// several, so every update grew its buffers again from nothing. Updates
+// that overlap (rare: the Reader sends one at a time) make their own.
+type buffers struct {
+	converter atomic.Pointer[converter]
+	body      atomic.Pointer[[]byte]
+}
 
-// maxPooledBody keeps one huge payload from pinning its buffer.
-const maxPooledBody = 8 << 20
+// maxKeptBody bounds the body buffer kept between updates: enough for an
+// update of payload.MaxItems points with a few attributes each.
+const maxKeptBody = 32 << 20
 
-func releaseBody(b *[]byte) {
-	if cap(*b) <= maxPooledBody {
-		*b = (*b)[:0]
-		bodyPool.Put(b)
+func (b *buffers) takeConverter() *converter {
+	if c := b.converter.Swap(nil); c != nil {
+		return c
+	}
+	return new(converter)
+}
+
+func (b *buffers) keepConverter(c *converter) {
+	clear(c.flat) // the attributes belong to the collection
+	b.converter.Store(c)
+}
+
+func (b *buffers) takeBody() *[]byte {
+	if body := b.body.Swap(nil); body != nil {
+		return body
+	}
+	return new([]byte)
+}
+
+func (b *buffers) keepBody(body *[]byte) {
+	if cap(*body) <= maxKeptBody {
+		*body = (*body)[:0]
+		b.body.Store(body)
 	}
 }
 
-// buildPayload writes the body of an update into a pooled buffer, which the
-// caller releases. Each key is written on its own, so a value that cannot
+// buildPayload writes the body of an update into a reused buffer, which the
+// caller gives back with e.buffers.keepBody. Each key is written on its own, so a value that cannot
 // be encoded (NaN, an infinity, broken JSON text) costs only its key; such
 // keys come back as errors to report. Keys are written in sorted order, so
 // equal data encodes identically.
 func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []error) {
 	var problems []error
-	body := bodyPool.Get().(*[]byte)
+	body := e.buffers.takeBody()
 	var w payload.Writer
 	w.Reset((*body)[:0])
 	w.BeginUpdate(e.cfg.instanceID.String(), now)
@@ -76,10 +104,10 @@ func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []erro
 // disabled ones. When two metrics carry one key the later wins: within one
 // scope that is how a key changes kind (a bridge Set over a counter);
 // across scopes it is a clash worth reporting.
-func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]entry, []error) {
+func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entry, []error) {
 	var entries []entry
 	var problems []error
-	var c converter
+	c.arena = c.arena[:0]
 	at := make(map[string]int)
 	put := func(en entry) {
 		if e.filter.disabled(en.key) {
@@ -100,12 +128,17 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]entry, []error) {
 		put(entry{key: payload.KeyGoroutines, value: number(payload.IntNumber(int64(runtime.NumGoroutine())))})
 		put(entry{key: payload.KeyMemory, value: memoryFigures()})
 	}
-	convertOne := func(scope, key string, data metricdata.Aggregation) {
+	var convertOne func(scope, key string, data metricdata.Aggregation)
+	convertOne = func(scope, key string, data metricdata.Aggregation) {
 		if e.filter.disabled(key) {
 			return // not even converted
 		}
 		v, err := c.shape(data)
 		switch {
+		case errors.Is(err, errCarriesKeys):
+			for _, kd := range splitByKey(key, data) {
+				convertOne(scope, kd.key, kd.data)
+			}
 		case err != nil:
 			problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
 		case v != nil:
@@ -119,13 +152,7 @@ func (e *Exporter) convert(rm *metricdata.ResourceMetrics) ([]entry, []error) {
 	if rm != nil {
 		for _, sm := range rm.ScopeMetrics {
 			for _, m := range sm.Metrics {
-				if !carriesKeys(m.Data) {
-					convertOne(sm.Scope.Name, payload.InstrumentNameToKey(m.Name), m.Data)
-					continue
-				}
-				for _, kd := range splitByKey(m) {
-					convertOne(sm.Scope.Name, kd.key, kd.data)
-				}
+				convertOne(sm.Scope.Name, payload.InstrumentNameToKey(m.Name), m.Data)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package exporter
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -23,10 +24,9 @@ type roles struct {
 	other    bool // an attribute outside the protocol set
 }
 
-func rolesOf(set attribute.Set) roles {
+func rolesOf(kvs []attribute.KeyValue) roles {
 	var r roles
-	for it := set.Iter(); it.Next(); {
-		kv := it.Attribute()
+	for _, kv := range kvs {
 		switch {
 		case kv.Key == payload.AttrValue:
 			r.value, r.hasValue = leaf{attr: kv.Value}, true
@@ -47,19 +47,112 @@ func (r roles) onlyValue() bool { return r.hasValue && !r.hasSub && !r.hasIndex 
 
 // converter turns metric data into values. Its writer is reused for the
 // JSON that values keep (attributes, counting-set values).
-type converter struct{ w payload.Writer }
+type converter struct {
+	w payload.Writer
+	// flat holds the attributes of every point of the metric at hand,
+	// point i's from offsets[i] to offsets[i+1]. attribute.Set reaches each
+	// attribute through reflection, so they are read once, here, rather
+	// than once to pick the shape and again to write them.
+	flat    []attribute.KeyValue
+	offsets []int
+	// arena holds the attributes' JSON of every point converted, reused
+	// from update to update (see attributed.seal).
+	arena []byte
+	// names holds the quoted name of the attribute at each position, since
+	// the points of one metric mostly have the same names in the same
+	// places: quoting them once saves a fifth of the writing.
+	names []quotedName
+}
+
+type quotedName struct {
+	key    attribute.Key
+	quoted []byte
+}
+
+// errCarriesKeys says that points of a metric name keys of their own
+// (payload.AttrKey, payload.AttrKeySuffix): the metric is split by key.
+var errCarriesKeys = errors.New("the points carry keys of their own")
+
+// load reads the attributes of n points.
+func (c *converter) load(n int, setOf func(int) *attribute.Set) {
+	c.flat, c.offsets = c.flat[:0], append(c.offsets[:0], 0)
+	for i := range n {
+		for it := setOf(i).Iter(); it.Next(); {
+			c.flat = append(c.flat, it.Attribute())
+		}
+		c.offsets = append(c.offsets, len(c.flat))
+	}
+}
+
+func (c *converter) attrs(i int) []attribute.KeyValue { return c.flat[c.offsets[i]:c.offsets[i+1]] }
+
+// carriesKeys reports whether any point loaded names a key of its own.
+func (c *converter) carriesKeys() bool {
+	for _, kv := range c.flat {
+		if kv.Key == payload.AttrKey || kv.Key == payload.AttrKeySuffix {
+			return true
+		}
+	}
+	return false
+}
+
+// anyProtocolAttr reports whether any point loaded asks for one of the
+// protocol's shapes; the points of ordinary instruments do not.
+func (c *converter) anyProtocolAttr() bool {
+	for _, kv := range c.flat {
+		switch kv.Key {
+		case payload.AttrValue, payload.AttrValueJSON, payload.AttrSubkey, payload.AttrIndex:
+			return true
+		}
+	}
+	return false
+}
+
+// loadPoints loads the attributes of sum or gauge points; errCarriesKeys
+// when the metric must be split by key first.
+func loadPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) error {
+	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
+	if c.carriesKeys() {
+		return errCarriesKeys
+	}
+	return nil
+}
 
 // shape returns the value of one metric's data; nil when the metric holds
 // no points, so that nothing is sent for it.
 func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
 	switch d := agg.(type) {
 	case metricdata.Sum[int64]:
+		if v, plain, err := plainPoints(c, d.DataPoints); plain {
+			return v, err
+		}
+		if err := loadPoints(c, d.DataPoints); err != nil {
+			return nil, err
+		}
 		return c.intSum(d.DataPoints)
 	case metricdata.Sum[float64]:
+		if v, plain, err := plainPoints(c, d.DataPoints); plain {
+			return v, err
+		}
+		if err := loadPoints(c, d.DataPoints); err != nil {
+			return nil, err
+		}
 		return pointShape(c, d.DataPoints, false)
 	case metricdata.Gauge[int64]:
+		if v, plain, err := plainPoints(c, d.DataPoints); plain {
+			return v, err
+		}
+		if err := loadPoints(c, d.DataPoints); err != nil {
+			return nil, err
+		}
 		return pointShape(c, d.DataPoints, true)
 	case metricdata.Gauge[float64]:
+		if v, plain, err := plainPoints(c, d.DataPoints); plain {
+			return v, err
+		}
+		if err := loadPoints(c, d.DataPoints); err != nil {
+			return nil, err
+		}
 		return pointShape(c, d.DataPoints, true)
 	case metricdata.Histogram[int64]:
 		return histogramShape(c, d.DataPoints)
@@ -81,16 +174,16 @@ func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	for _, p := range pts {
-		if !rolesOf(p.Attributes).onlyValue() {
+	for i := range pts {
+		if !rolesOf(c.attrs(i)).onlyValue() {
 			return pointShape(c, pts, false)
 		}
 	}
 	set := &countingSet{members: make([]counted, 0, len(pts))}
-	for _, p := range pts {
+	for i, p := range pts {
 		start := len(set.arena)
 		c.w.Reset(set.arena)
-		if err := rolesOf(p.Attributes).value.write(&c.w); err != nil {
+		if err := rolesOf(c.attrs(i)).value.write(&c.w); err != nil {
 			return nil, err
 		}
 		set.arena = c.w.Bytes()
@@ -113,9 +206,12 @@ func pointShape[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], 
 	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
 		return number(numberOf(pts[0].Value)), nil
 	}
+	if !c.anyProtocolAttr() {
+		return genericPoints(c, pts)
+	}
 	all := make([]roles, len(pts))
-	for i, p := range pts {
-		all[i] = rolesOf(p.Attributes)
+	for i := range pts {
+		all[i] = rolesOf(c.attrs(i))
 	}
 	if gauge && len(pts) == 1 && all[0].onlyValue() {
 		return all[0].value, nil
@@ -180,12 +276,12 @@ func indexedList(all []roles) (list, bool) {
 
 func genericPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (value, error) {
 	s := &sumPoints{attributed[payload.Number]{points: make([]withAttrs[payload.Number], 0, len(pts))}}
-	for _, p := range pts {
-		if err := s.add(&c.w, p.Attributes, numberOf(p.Value)); err != nil {
+	for i, p := range pts {
+		if err := s.add(c, c.attrs(i), numberOf(p.Value)); err != nil {
 			return nil, err
 		}
 	}
-	s.sort()
+	s.seal(c)
 	return s, nil
 }
 
@@ -194,10 +290,11 @@ func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramD
 		return nil, nil
 	}
 	h := &histograms{attributed[payload.Histogram]{points: make([]withAttrs[payload.Histogram], 0, len(pts))}}
-	for _, p := range pts {
+	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
+	for i, p := range pts {
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
-		err := h.add(&c.w, p.Attributes, payload.Histogram{
+		err := h.add(c, c.attrs(i), payload.Histogram{
 			Count: p.Count, Sum: numberOf(p.Sum),
 			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
 			Bounds: p.Bounds, BucketCounts: p.BucketCounts,
@@ -206,7 +303,7 @@ func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramD
 			return nil, err
 		}
 	}
-	h.sort()
+	h.seal(c)
 	return h, nil
 }
 
@@ -215,10 +312,11 @@ func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.Exponen
 		return nil, nil
 	}
 	h := &expHistograms{attributed[payload.ExpHistogram]{points: make([]withAttrs[payload.ExpHistogram], 0, len(pts))}}
-	for _, p := range pts {
+	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
+	for i, p := range pts {
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
-		err := h.add(&c.w, p.Attributes, payload.ExpHistogram{
+		err := h.add(c, c.attrs(i), payload.ExpHistogram{
 			Count: p.Count, Sum: numberOf(p.Sum),
 			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
 			Scale: p.Scale, ZeroCount: p.ZeroCount, ZeroThreshold: p.ZeroThreshold,
@@ -229,7 +327,7 @@ func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.Exponen
 			return nil, err
 		}
 	}
-	h.sort()
+	h.seal(c)
 	return h, nil
 }
 
@@ -238,26 +336,100 @@ func summaryShape(c *converter, pts []metricdata.SummaryDataPoint) (value, error
 		return nil, nil
 	}
 	s := &summaries{attributed[payload.Summary]{points: make([]withAttrs[payload.Summary], 0, len(pts))}}
-	for _, p := range pts {
+	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
+	for i, p := range pts {
 		qs := make([]payload.Quantile, len(p.QuantileValues))
 		for i, q := range p.QuantileValues {
 			qs[i] = payload.Quantile{Quantile: q.Quantile, Value: q.Value}
 		}
-		if err := s.add(&c.w, p.Attributes, payload.Summary{Count: p.Count, Sum: p.Sum, Quantiles: qs}); err != nil {
+		if err := s.add(c, c.attrs(i), payload.Summary{Count: p.Count, Sum: p.Sum, Quantiles: qs}); err != nil {
 			return nil, err
 		}
 	}
-	s.sort()
+	s.seal(c)
 	return s, nil
 }
 
-// writeAttrs writes an attribute set as a JSON object. The set is sorted
-// by key, as encoding/json sorts the keys of a map.
-func writeAttrs(w *payload.Writer, set attribute.Set) error {
-	w.BeginObject()
-	for it := set.Iter(); it.Next(); {
+// plainPoints converts the points of an ordinary instrument, whose
+// attributes do not ask for one of the protocol's shapes, writing each
+// set's JSON as it reads the set: one pass, nothing copied. plain is false
+// when a point carries a protocol attribute, and the caller takes the long
+// way (load, then pick the shape).
+func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (v value, plain bool, err error) {
+	switch {
+	case len(pts) == 0:
+		return nil, true, nil
+	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
+		return number(numberOf(pts[0].Value)), true, nil
+	}
+	base := len(c.arena)
+	s := &sumPoints{attributed[payload.Number]{points: make([]withAttrs[payload.Number], 0, len(pts))}}
+	for i := range pts {
+		start := len(c.arena)
+		c.w.Reset(c.arena)
+		plain, err := c.writeSet(&pts[i].Attributes)
+		if !plain {
+			c.arena = c.arena[:base]
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, true, err
+		}
+		c.arena = c.w.Bytes()
+		s.points = append(s.points, withAttrs[payload.Number]{start, len(c.arena), numberOf(pts[i].Value)})
+	}
+	s.seal(c)
+	return s, true, nil
+}
+
+// writeSet writes a set as writeAttrs does, unless one of its attributes
+// is the protocol's (plain is false).
+func (c *converter) writeSet(set *attribute.Set) (plain bool, err error) {
+	if set.Len() == 0 {
+		return true, nil
+	}
+	c.w.BeginObject()
+	i := 0
+	for it := set.Iter(); it.Next(); i++ {
 		kv := it.Attribute()
-		w.Name(string(kv.Key))
+		if isProtocolAttr(kv.Key) {
+			return false, nil
+		}
+		c.writeName(i, kv.Key)
+		if err := writeAttrValue(&c.w, kv.Value); err != nil {
+			return true, err
+		}
+	}
+	c.w.EndObject()
+	return true, nil
+}
+
+func isProtocolAttr(k attribute.Key) bool {
+	switch k {
+	case payload.AttrValue, payload.AttrValueJSON, payload.AttrSubkey, payload.AttrIndex, payload.AttrKey, payload.AttrKeySuffix:
+		return true
+	}
+	return false
+}
+
+// writeName writes the name of the attribute at position i of its set.
+func (c *converter) writeName(i int, key attribute.Key) {
+	if i == len(c.names) {
+		c.names = append(c.names, quotedName{})
+	}
+	if n := &c.names[i]; n.key != key || n.quoted == nil {
+		n.key, n.quoted = key, payload.AppendString(n.quoted[:0], string(key))
+	}
+	c.w.QuotedName(c.names[i].quoted)
+}
+
+// writeAttrs writes the attributes of a set as a JSON object into c.w. A
+// set is sorted by key, as encoding/json sorts the keys of a map.
+func (c *converter) writeAttrs(kvs []attribute.KeyValue) error {
+	w := &c.w
+	w.BeginObject()
+	for i, kv := range kvs {
+		c.writeName(i, kv.Key)
 		if err := writeAttrValue(w, kv.Value); err != nil {
 			return err
 		}

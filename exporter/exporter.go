@@ -26,6 +26,7 @@ type Exporter struct {
 	failures failureLog
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
+	buffers  buffers
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -110,11 +111,15 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.stopped.Load() {
 		return schedule{stop: true}, nil
 	}
-	entries, problems := e.convert(rm)
+	// The converter's buffers back the entries until they are written and,
+	// if carried over, detached.
+	c := e.buffers.takeConverter()
+	defer e.buffers.keepConverter(c)
+	entries, problems := e.convert(c, rm)
 	entries, dropped := withCarried(entries, e.carried.take())
 	entries = addDropped(entries, dropped)
 	body, encodeProblems := e.buildPayload(entries, time.Now())
-	defer releaseBody(body)
+	defer e.buffers.keepBody(body)
 	for _, p := range append(problems, encodeProblems...) {
 		e.report(p)
 	}

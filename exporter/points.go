@@ -23,18 +23,46 @@ type withAttrs[P any] struct {
 	p          P
 }
 
-// add writes set into the arena and appends p with it.
-func (a *attributed[P]) add(w *payload.Writer, set attribute.Set, p P) error {
-	start := len(a.arena)
-	if set.Len() > 0 {
-		w.Reset(a.arena)
-		if err := writeAttrs(w, set); err != nil {
+// add writes the attributes kvs into the converter's arena and appends p
+// with them. Once every point is added, seal takes the value's part of the
+// arena.
+func (a *attributed[P]) add(c *converter, kvs []attribute.KeyValue, p P) error {
+	start := len(c.arena)
+	if len(kvs) > 0 {
+		c.w.Reset(c.arena)
+		if err := c.writeAttrs(kvs); err != nil {
 			return err
 		}
-		a.arena = w.Bytes()
+		c.arena = c.w.Bytes()
 	}
-	a.points = append(a.points, withAttrs[P]{start, len(a.arena), p})
+	a.points = append(a.points, withAttrs[P]{start, len(c.arena), p})
 	return nil
+}
+
+// seal makes the value's arena the part of the converter's that its points
+// wrote, and sorts the points. The converter reuses its arena for the next
+// update: a value kept longer is detached.
+func (a *attributed[P]) seal(c *converter) {
+	if len(a.points) == 0 {
+		return
+	}
+	base := a.points[0].start
+	for i := range a.points {
+		a.points[i].start -= base
+		a.points[i].end -= base
+	}
+	a.arena = c.arena[base:len(c.arena):len(c.arena)]
+	a.sort()
+}
+
+// detached is a copy of a whose memory is its own: the arena, and the
+// slices that clone says a point holds.
+func (a *attributed[P]) detached(clone func(*P)) attributed[P] {
+	out := attributed[P]{arena: slices.Clone(a.arena), points: slices.Clone(a.points)}
+	for i := range out.points {
+		clone(&out.points[i].p)
+	}
+	return out
 }
 
 func (a *attributed[P]) attrsOf(i int) []byte {
@@ -42,9 +70,7 @@ func (a *attributed[P]) attrsOf(i int) []byte {
 }
 
 func (a *attributed[P]) sort() {
-	slices.SortFunc(a.points, func(x, y withAttrs[P]) int {
-		return bytes.Compare(a.arena[x.start:x.end], a.arena[y.start:y.end])
-	})
+	sortByText(a.points, func(p *withAttrs[P]) []byte { return a.arena[p.start:p.end] })
 }
 
 // bare reports whether the key is one point without attributes, which an
@@ -127,7 +153,9 @@ func (s *sumPoints) write(w *payload.Writer) error {
 	return nil
 }
 
-func (s *sumPoints) detach() value       { return s }
+func (s *sumPoints) detach() value {
+	return &sumPoints{s.detached(func(*payload.Number) {})}
+}
 func (s *sumPoints) assumedType() string { return payload.MetricTypeGauge }
 
 // mergeOlder adds up the points of two sums with equal attributes.
@@ -155,12 +183,9 @@ func (h *histograms) write(w *payload.Writer) error {
 func (h *histograms) assumedType() string { return "" }
 
 func (h *histograms) detach() value {
-	out := &histograms{attributed[payload.Histogram]{arena: h.arena, points: slices.Clone(h.points)}}
-	for i := range out.points {
-		p := &out.points[i].p
+	return &histograms{h.detached(func(p *payload.Histogram) {
 		p.Bounds, p.BucketCounts = slices.Clone(p.Bounds), slices.Clone(p.BucketCounts)
-	}
-	return out
+	})}
 }
 
 // mergeOlder adds up points of equal attributes and equal buckets.
@@ -225,12 +250,9 @@ func (h *expHistograms) assumedType() string                  { return "" }
 func (h *expHistograms) mergeOlder(value, bool) (value, bool) { return nil, false }
 
 func (h *expHistograms) detach() value {
-	out := &expHistograms{attributed[payload.ExpHistogram]{arena: h.arena, points: slices.Clone(h.points)}}
-	for i := range out.points {
-		p := &out.points[i].p
+	return &expHistograms{h.detached(func(p *payload.ExpHistogram) {
 		p.Positive.Counts, p.Negative.Counts = slices.Clone(p.Positive.Counts), slices.Clone(p.Negative.Counts)
-	}
-	return out
+	})}
 }
 
 // summaries are summary points; quantiles cannot be added up.
@@ -244,9 +266,5 @@ func (s *summaries) assumedType() string                  { return "" }
 func (s *summaries) mergeOlder(value, bool) (value, bool) { return nil, false }
 
 func (s *summaries) detach() value {
-	out := &summaries{attributed[payload.Summary]{arena: s.arena, points: slices.Clone(s.points)}}
-	for i := range out.points {
-		out.points[i].p.Quantiles = slices.Clone(out.points[i].p.Quantiles)
-	}
-	return out
+	return &summaries{s.detached(func(p *payload.Summary) { p.Quantiles = slices.Clone(p.Quantiles) })}
 }

@@ -252,3 +252,12 @@ func (w *Writer) EndUpdate() []byte {
 // caller's, to be written more than once or used as a sort key). It is
 // not checked again.
 func (w *Writer) Encoded(json []byte) { w.next(); w.buf = append(w.buf, json...) }
+
+// QuotedName writes the name of an object member given already quoted by
+// AppendString, for a caller that writes one name many times.
+func (w *Writer) QuotedName(quoted []byte) {
+	w.next()
+	w.buf = append(w.buf, quoted...)
+	w.buf = append(w.buf, ':')
+	w.named = true
+}
