@@ -9,7 +9,6 @@ import (
 
 	"github.com/telemetrybridge/telemetry/payload"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
@@ -150,7 +149,9 @@ func (b *Bridge) instrumentError(key string, err error) {
 	}
 }
 
-func (b *Bridge) report(err error) { otel.Handle(fmt.Errorf("telemetry bridge: %w", err)) }
+// report hands a problem to the exporter's error handler (WithErrorHandler,
+// else OTel's global one).
+func (b *Bridge) report(err error) { b.exp.Report(fmt.Errorf("telemetry bridge: %w", err)) }
 
 // maxReported bounds the distinct misuse messages reported per interval.
 const maxReported = 100

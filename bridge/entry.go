@@ -3,7 +3,6 @@ package bridge
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -160,18 +159,14 @@ const maxNamedInstruments = 10_000
 // maxNamedInstruments names are taken, keys go to a shared instrument with
 // the key as an attribute. The exporter restores the exact key either way.
 func (b *Bridge) instrumentFor(key, shared string) (string, []attribute.KeyValue) {
-	family, suffix, hasSuffix := strings.Cut(key, ":")
-	name := instrumentName(family)
+	name, suffix := familyName(key)
 	if _, known := b.named[name]; !known {
 		if len(b.named) >= maxNamedInstruments {
 			return shared, []attribute.KeyValue{attribute.String(payload.AttrKey, key)}
 		}
 		b.named[name] = struct{}{}
 	}
-	if hasSuffix {
-		return name, []attribute.KeyValue{attribute.String(payload.AttrKeySuffix, suffix)}
-	}
-	return name, nil
+	return name, suffix
 }
 
 // lookup returns the live entry of kind k for key, or nil when the call

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,7 +75,7 @@ func (b *Bridge) raiseReportedHigh(seq uint64) {
 
 // heldMetrics builds the metrics of the held values numbered in (after, upto].
 func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Metrics {
-	var out []metricdata.Metrics
+	var families heldFamilies
 	in := func(h *held) bool { return h != nil && h.seq > after && h.seq <= upto }
 	b.entries.each(func(e *entry) {
 		if e.held == nil {
@@ -86,11 +85,10 @@ func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Met
 		data, ok := e.held.data(e.kind, in, now)
 		e.held.mu.Unlock()
 		if ok {
-			out = append(out, metricdata.Metrics{Name: instrumentName(e.key), Data: data})
+			families.add(e.key, data)
 		}
 	})
-	slices.SortFunc(out, func(a, b metricdata.Metrics) int { return strings.Compare(a.Name, b.Name) })
-	return out
+	return families.sorted()
 }
 
 // data returns the gauge that carries the selected values; h.mu is held.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/telemetrybridge/telemetry/payload"
@@ -136,4 +137,76 @@ func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
 	if _, ok := p.Data["set_old"]; ok || p.Int(payload.KeyDropped) != 60_000 {
 		t.Errorf("carried set kept: %v; dropped = %v, want 60000", ok, p.Data[payload.KeyDropped])
 	}
+}
+
+func TestConcurrentFailedUpdatesMergeTheirFigures(t *testing.T) {
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(1))
+	ctx := context.Background()
+	const updates = 8
+	var wg sync.WaitGroup
+	for i := range updates {
+		wg.Go(func() {
+			route := attribute.String("http.route", "/r/"+strconv.Itoa(i%2))
+			c := collection(
+				sum("count", pt(int64(i+1))),
+				sum("set", member("v"+strconv.Itoa(i), 1)),
+				sum("requests", pt(1, attribute.String("method", "GET"), route)),
+				metricdata.Metrics{Name: "latency", Data: metricdata.Histogram[float64]{
+					Temporality: metricdata.DeltaTemporality,
+					DataPoints: []metricdata.HistogramDataPoint[float64]{{
+						Attributes: attribute.NewSet(route), Count: 1, Sum: 0.5, Bounds: []float64{1}, BucketCounts: []uint64{1, 0},
+					}},
+				}},
+			)
+			if err := exp.Export(ctx, c); err == nil {
+				t.Error("an update was delivered although the server is down")
+			}
+		})
+	}
+	wg.Wait()
+	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
+	// Other attributes, written into the buffers the failed updates used:
+	// what is carried must not change with them.
+	if err := exp.Export(ctx, collection(sum("requests", pt(1, attribute.String("method", "POST"))))); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Requests()
+	data := encodeAll(t, got[len(got)-1].Payload(t).Data)
+	want := map[string]string{
+		"count": `36`,
+		"requests": `[{"attributes":{"http.route":"/r/0","method":"GET"},"value":4},` +
+			`{"attributes":{"http.route":"/r/1","method":"GET"},"value":4},{"attributes":{"method":"POST"},"value":1}]`,
+		"latency": `[{"attributes":{"http.route":"/r/0"},"bounds":[1],"bucket_counts":[4,0],"count":4,"sum":2},` +
+			`{"attributes":{"http.route":"/r/1"},"bounds":[1],"bucket_counts":[4,0],"count":4,"sum":2}]`,
+	}
+	set := `[`
+	for i := range updates {
+		if i > 0 {
+			set += ","
+		}
+		set += `{"count":1,"value":"v` + strconv.Itoa(i) + `"}`
+	}
+	want["set"] = set + `]`
+	expectJSON(t, data, want)
+}
+
+func TestCarriedPointsKeepTheirAttributes(t *testing.T) {
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(1))
+	ctx := context.Background()
+	_ = exp.Export(ctx, collection(sum("failed", pt(3, attribute.String("route", "/carried")), pt(1, attribute.String("route", "/kept")))))
+	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
+	// The exporter reuses its buffers: this update's attributes are written
+	// where the failed one's were.
+	if err := exp.Export(ctx, collection(sum("next", pt(1, attribute.String("route", "/overwrites-it"))))); err != nil {
+		t.Fatal(err)
+	}
+	got := s.Requests()
+	expectJSON(t, encodeAll(t, got[len(got)-1].Payload(t).Data), map[string]string{
+		"failed": `[{"attributes":{"route":"/carried"},"value":3},{"attributes":{"route":"/kept"},"value":1}]`,
+		"next":   `[{"attributes":{"route":"/overwrites-it"},"value":1}]`,
+	})
 }

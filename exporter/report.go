@@ -15,6 +15,13 @@ func (e *Exporter) report(err error) {
 	if !strings.HasPrefix(err.Error(), "telemetry exporter: ") {
 		err = fmt.Errorf("telemetry exporter: %w", err)
 	}
+	e.Report(err)
+}
+
+// Report hands err, as it is, to the exporter's error handler, else to
+// OTel's global one. Code that records on the exporter's behalf (package
+// bridge) reports through it, so that one handler sees every problem.
+func (e *Exporter) Report(err error) {
 	if e.cfg.errorHandler != nil {
 		e.cfg.errorHandler.Handle(err)
 		return
