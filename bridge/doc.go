@@ -33,14 +33,25 @@
 // escaped as '/' and two upper-case hex digits, and a key that does not
 // start with a letter is prefixed with "k/_".
 //
-// Counters and counting sets of one key family share the family's
-// instrument: "tls_client_hello_ua:3fa2c1b0" is a point of instrument
-// "tls_client_hello_ua" with attribute telemetry.key_suffix="3fa2c1b0".
-// Backends see one metric with many series, and the SDK, which never frees
-// an instrument, does not keep one per hash. Past 10,000 instrument names,
-// new keys share "telemetry.counters" or "telemetry.counting_sets" with the
-// key in attribute telemetry.key. The exporter restores the exact key in
-// every case.
+// A key with a colon belongs to the family before the colon, and every
+// call names it the same way: "tls_client_hello_ua:3fa2c1b0" is a point of
+// the metric "tls_client_hello_ua" with the attribute
+// telemetry.key_suffix="3fa2c1b0", whether Increment, AppendUnique, Set,
+// SetNested or Append recorded it. Backends see one metric with many
+// series, and the SDK, which never frees an instrument, does not keep one
+// per hash. Past 10,000 instrument names, new counter keys share
+// "telemetry.counters" or "telemetry.counting_sets" with the key in
+// attribute telemetry.key. The exporter restores the exact key in every
+// case.
+//
+// A family is best recorded with one kind. When it holds several (counts
+// with Increment, values with Set), an OpenTelemetry reader sees one metric
+// name per kind that was used, each with the points of that kind: an
+// up-down counter for the counts, a counter for counting sets, a gauge for
+// values (two gauges when some values are floats and some are not). The
+// SDK logs its "duplicate metric stream definitions" warning once, when
+// the second of the counter instruments is made, not on collections. The
+// telemetry server sees each key as it was recorded.
 //
 // # Limits and errors
 //
