@@ -14,6 +14,8 @@ import (
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -191,6 +193,40 @@ func BenchmarkUpdate(b *testing.B) {
 			}
 		}
 	})
+	b.Run("impl=native", nativeUpdate)
+}
+
+// nativeUpdate is BenchmarkUpdate's figures recorded as a program would
+// with its own OpenTelemetry instruments: a counter with the user agent as
+// an attribute, and 1,000 counters.
+func nativeUpdate(b *testing.B) {
+	srv := discard(b)
+	exp, err := exporter.New(exporter.WithEndpoint(srv.URL+"/"), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	collector := sdkmetric.NewManualReader(sdkmetric.WithTemporalitySelector(exp.Temporality),
+		sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return 0, false }))
+	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(collector)).Meter("bench")
+	ctx := context.Background()
+	agents, _ := meter.Int64Counter("user_agent")
+	for i := range 10_000 {
+		agents.Add(ctx, 1, metric.WithAttributes(attribute.String("agent", FastHash([]byte("agent-"+strconv.Itoa(i))))))
+	}
+	for i := range 1000 {
+		c, _ := meter.Int64Counter("counter_" + strconv.Itoa(i))
+		c.Add(ctx, 1)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := collector.Collect(ctx, &rm); err != nil {
+		b.Fatal(err)
+	}
+	settle(b)
+	for range b.N {
+		if err := exp.Export(ctx, &rm); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func fillForUpdate(r recorder) {

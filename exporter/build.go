@@ -10,7 +10,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/payload"
@@ -125,7 +124,7 @@ func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entr
 		entries = append(entries, en)
 	}
 	if e.cfg.runtimeFigures {
-		put(entry{key: payload.KeyGoroutines, value: number(payload.IntNumber(int64(runtime.NumGoroutine())))})
+		put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
 		put(entry{key: payload.KeyMemory, value: memoryFigures()})
 	}
 	var convertOne func(scope, key string, data metricdata.Aggregation)
@@ -173,8 +172,8 @@ func memoryFigures() object {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return object{
-		{payload.MemberHeapAlloc, leaf{attr: attribute.Int64Value(int64(ms.HeapAlloc))}},
-		{payload.MemberSys, leaf{attr: attribute.Int64Value(int64(ms.Sys))}},
+		{name: payload.MemberHeapAlloc, num: payload.IntNumber(int64(ms.HeapAlloc)), isNumber: true},
+		{name: payload.MemberSys, num: payload.IntNumber(int64(ms.Sys)), isNumber: true},
 	}
 }
 

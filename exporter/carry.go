@@ -91,11 +91,11 @@ func addDropped(entries []entry, n int) []entry {
 	}
 	i, found := slices.BinarySearchFunc(entries, entry{key: payload.KeyDropped}, byKey)
 	if found {
-		if cur, ok := entries[i].value.(number); ok && !cur.IsFloat {
+		if cur, ok := entries[i].value.(*number); ok && !cur.IsFloat {
 			n += int(cur.Int)
 		}
-		entries[i] = entry{key: payload.KeyDropped, value: number(payload.IntNumber(int64(n))), additive: true}
+		entries[i] = entry{key: payload.KeyDropped, value: newNumber(payload.IntNumber(int64(n))), additive: true}
 		return entries
 	}
-	return slices.Insert(entries, i, entry{key: payload.KeyDropped, value: number(payload.IntNumber(int64(n))), additive: true})
+	return slices.Insert(entries, i, entry{key: payload.KeyDropped, value: newNumber(payload.IntNumber(int64(n))), additive: true})
 }

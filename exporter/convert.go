@@ -62,11 +62,23 @@ type converter struct {
 	// the points of one metric mostly have the same names in the same
 	// places: quoting them once saves a fifth of the writing.
 	names []quotedName
+	// numbers is the block that number values come from.
+	numbers []number
 }
 
 type quotedName struct {
 	key    attribute.Key
 	quoted []byte
+}
+
+// number returns a number value from the converter's current block.
+// Blocks are not reused: values taken from them may be carried over.
+func (c *converter) number(n payload.Number) *number {
+	if len(c.numbers) == cap(c.numbers) {
+		c.numbers = make([]number, 0, 256)
+	}
+	c.numbers = append(c.numbers, number(n))
+	return &c.numbers[len(c.numbers)-1]
 }
 
 // errCarriesKeys says that points of a metric name keys of their own
@@ -179,7 +191,7 @@ func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 			return pointShape(c, pts, false)
 		}
 	}
-	set := &countingSet{members: make([]counted, 0, len(pts))}
+	set := &countingSet{arena: make([]byte, 0, 16*len(pts)), members: make([]counted, 0, len(pts))}
 	for i, p := range pts {
 		start := len(set.arena)
 		c.w.Reset(set.arena)
@@ -204,7 +216,7 @@ func pointShape[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], 
 	case len(pts) == 0:
 		return nil, nil
 	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
-		return number(numberOf(pts[0].Value)), nil
+		return c.number(numberOf(pts[0].Value)), nil
 	}
 	if !c.anyProtocolAttr() {
 		return genericPoints(c, pts)
@@ -243,10 +255,7 @@ func nestedObject[N int64 | float64](pts []metricdata.DataPoint[N], all []roles,
 		if !r.hasSub || r.hasIndex || r.other || (r.hasValue && !gauge) {
 			return nil, false
 		}
-		obj[i] = member{name: r.subkey, value: number(numberOf(pts[i].Value))}
-		if r.hasValue {
-			obj[i].value = r.value
-		}
+		obj[i] = member{name: r.subkey, value: r.value, num: numberOf(pts[i].Value), isNumber: !r.hasValue}
 	}
 	// Sub-keys are unique in the data the SDK makes; should one repeat,
 	// the last point wins, as a map would have it.
@@ -360,10 +369,10 @@ func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N])
 	case len(pts) == 0:
 		return nil, true, nil
 	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
-		return number(numberOf(pts[0].Value)), true, nil
+		return c.number(numberOf(pts[0].Value)), true, nil
 	}
 	base := len(c.arena)
-	s := &sumPoints{attributed[payload.Number]{points: make([]withAttrs[payload.Number], 0, len(pts))}}
+	s := &sumPoints{}
 	for i := range pts {
 		start := len(c.arena)
 		c.w.Reset(c.arena)
@@ -376,6 +385,9 @@ func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N])
 			return nil, true, err
 		}
 		c.arena = c.w.Bytes()
+		if s.points == nil { // the first point is plain: so, mostly, are the others
+			s.points = make([]withAttrs[payload.Number], 0, len(pts))
+		}
 		s.points = append(s.points, withAttrs[payload.Number]{start, len(c.arena), numberOf(pts[i].Value)})
 	}
 	s.seal(c)

@@ -30,25 +30,30 @@ type value interface {
 	assumedType() string
 }
 
-// number is a sum or gauge of one point without attributes.
+// number is a sum or gauge of one point without attributes, or a member
+// of an object. It is used by pointer: a collection has a thousand of them,
+// and a struct put in an interface takes an allocation each (numbers come
+// from a converter's blocks instead, see converter.number).
 type number payload.Number
 
-func (n number) write(w *payload.Writer) error { return w.Number(payload.Number(n)) }
-func (n number) items() int                    { return 1 }
-func (n number) detach() value                 { return n }
+func newNumber(n payload.Number) *number { v := number(n); return &v }
 
-func (n number) mergeOlder(old value, additive bool) (value, bool) {
-	o, same := old.(number)
+func (n *number) write(w *payload.Writer) error { return w.Number(payload.Number(*n)) }
+func (n *number) items() int                    { return 1 }
+func (n *number) detach() value                 { return n } // its block is never reused
+
+func (n *number) mergeOlder(old value, additive bool) (value, bool) {
+	o, same := old.(*number)
 	if !additive || !same || o.IsFloat != n.IsFloat {
 		return nil, false
 	}
 	if n.IsFloat {
-		return number(payload.FloatNumber(o.Float + n.Float)), true
+		return newNumber(payload.FloatNumber(o.Float + n.Float)), true
 	}
-	return number(payload.IntNumber(o.Int + n.Int)), true
+	return newNumber(payload.IntNumber(o.Int + n.Int)), true
 }
 
-func (n number) assumedType() string {
+func (n *number) assumedType() string {
 	if n.IsFloat {
 		return payload.MetricTypeGauge
 	}
@@ -88,8 +93,17 @@ func (l leaf) assumedType() string {
 
 // member is one member of an object: a recorded value or a point's number.
 type member struct {
-	name  string
-	value value // a leaf or a number
+	name     string
+	value    leaf
+	num      payload.Number
+	isNumber bool
+}
+
+func (m *member) write(w *payload.Writer) error {
+	if m.isNumber {
+		return w.Number(m.num)
+	}
+	return m.value.write(w)
 }
 
 // object is a key recorded per sub-key (payload.AttrSubkey), its members
@@ -98,9 +112,9 @@ type object []member
 
 func (o object) write(w *payload.Writer) error {
 	w.BeginObject()
-	for _, m := range o {
-		w.Name(m.name)
-		if err := m.value.write(w); err != nil {
+	for i := range o {
+		w.Name(o[i].name)
+		if err := o[i].write(w); err != nil {
 			return err
 		}
 	}
