@@ -23,9 +23,17 @@
 // JSON does not say whether 8 is a gauge reading or a count. For a server
 // that rebuilds OpenTelemetry metrics from updates, such as the Collector
 // receiver in this repository's collector module, WithMetricTypes adds the
-// type of every key whose JSON would be misread (MetricTypesMember).
+// type of every key whose JSON would be misread (payload.MetricTypesMember).
+//
+// Each update is written straight from the collection through a
+// payload.Writer: no map, no reflection, buffers kept from one update to
+// the next; the points of an instrument are ordered by the JSON of their
+// attributes, written once per point. Updates that fail are carried into
+// the next one, merged by the protocol's rules, also when several fail at
+// once.
 //
 // Problems that no caller can receive (a value that cannot be encoded, a
-// failed scheduled update) go to otel.Handle; the instance ID never appears
-// in them.
+// failed scheduled update) go to the handler of WithErrorHandler, else to
+// otel.Handle (Report hands them one); the instance ID never appears in
+// them.
 package exporter

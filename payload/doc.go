@@ -1,6 +1,17 @@
-// Package payload holds the wire types of the instance telemetry protocol:
-// the Payload a client sends, the Response a server answers with, and the
-// CountingSet shape, with helpers to decode and answer them.
+// Package payload is the wire of the instance telemetry protocol, written
+// once for both ends: the Payload a client sends and the Response a server
+// answers with; the names both ends share (attribute names, reserved keys,
+// MaxItems, metric type names); the key codec (KeyToInstrumentName and
+// back, SplitFamily); the one JSON writer (Writer, Append); and the one
+// decoder (ParseValue, ParseUpdate for servers, DecodePayload,
+// DecodeResponse). It imports no OpenTelemetry package: the exporter walks
+// OpenTelemetry data and writes it through a Writer, and the Collector
+// receiver reads updates with ParseUpdate.
+//
+// Both ends build on jsontext (github.com/go-json-experiment/json), the
+// tokeniser of the JSON library whose design becomes encoding/json/v2,
+// rather than on scanning code of their own; tests and fuzz targets hold
+// the writer and the decoder to what encoding/json makes of the same data.
 //
 // # What data holds
 //
@@ -18,8 +29,9 @@
 // name and converted without loss of their values:
 //
 //   - a sum or gauge with one point and no attributes is the bare number;
-//   - a sum or gauge with attributes is a list of points, ordered by their
-//     attributes: [{"attributes": {"method": "GET"}, "value": 3}, ...];
+//   - a sum or gauge with attributes is a list of points, ordered by the
+//     JSON text of their attributes: [{"attributes": {"method": "GET"},
+//     "value": 3}, ...];
 //   - a histogram is {"count", "sum", "min", "max", "bounds",
 //     "bucket_counts"} (min and max only when recorded);
 //   - an exponential histogram is {"count", "sum", "min", "max", "scale",
@@ -31,7 +43,7 @@
 //
 // Timestamps of points are not repeated (the payload's timestamp stands for
 // all of them) and exemplars are not sent. Instruments that use the
-// attributes defined by the exporter package (telemetry.value,
+// attributes this package names (AttrValue: telemetry.value,
 // telemetry.subkey, telemetry.index) take the compat shapes above instead,
 // and points with telemetry.key or telemetry.key_suffix become keys of
 // their own. "telemetry.dropped_items" counts what was dropped to keep an

@@ -14,8 +14,8 @@ import (
 // produces.
 const ScopeName = "github.com/telemetrybridge/telemetry/collector/telemetryreceiver"
 
-// Attributes the mapping puts on data points. They are the exporter's own
-// (see the exporter package), so that converting back is exact.
+// Attributes the mapping puts on data points: the protocol's own (package
+// payload), which the exporter reads, so that converting back is exact.
 const (
 	attrValue     = payload.AttrValue
 	attrValueJSON = payload.AttrValueJSON

@@ -42,8 +42,9 @@
 // update holds what happened since the previous one. The protocol does
 // not carry when that was, so start times are left unset. A key
 // "name:suffix" is the metric name with the attribute
-// telemetry.key_suffix. The attribute names are the exporter's, so that
-// the mapping is the inverse of the exporter's conversion:
+// telemetry.key_suffix. The attribute names are the protocol's (package
+// payload), so that the mapping is the inverse of the exporter's
+// conversion:
 //
 //	JSON under the key                 metric
 //	whole number (Add, Increment)      sum, delta, not monotonic
