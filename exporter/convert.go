@@ -388,7 +388,7 @@ func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N])
 		if s.points == nil { // the first point is plain: so, mostly, are the others
 			s.points = make([]withAttrs[payload.Number], 0, len(pts))
 		}
-		s.points = append(s.points, withAttrs[payload.Number]{start, len(c.arena), numberOf(pts[i].Value)})
+		s.points = append(s.points, withAttrs[payload.Number]{start: start, end: len(c.arena), p: numberOf(pts[i].Value)})
 	}
 	s.seal(c)
 	return s, true, nil

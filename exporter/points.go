@@ -19,7 +19,8 @@ type attributed[P any] struct {
 }
 
 type withAttrs[P any] struct {
-	start, end int // the attributes' JSON in the arena; empty for none
+	start, end int    // the attributes' JSON in the arena; empty for none
+	chunk      uint64 // the part of that JSON being sorted by (sortByAttrs)
 	p          P
 }
 
@@ -35,7 +36,7 @@ func (a *attributed[P]) add(c *converter, kvs []attribute.KeyValue, p P) error {
 		}
 		c.arena = c.w.Bytes()
 	}
-	a.points = append(a.points, withAttrs[P]{start, len(c.arena), p})
+	a.points = append(a.points, withAttrs[P]{start: start, end: len(c.arena), p: p})
 	return nil
 }
 
@@ -70,7 +71,7 @@ func (a *attributed[P]) attrsOf(i int) []byte {
 }
 
 func (a *attributed[P]) sort() {
-	sortByText(a.points, func(p *withAttrs[P]) []byte { return a.arena[p.start:p.end] })
+	sortByAttrs(a.points, a.arena)
 }
 
 // bare reports whether the key is one point without attributes, which an
@@ -125,7 +126,7 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 		}
 		start := len(out.arena)
 		out.arena = append(out.arena, attrs...)
-		out.points = append(out.points, withAttrs[P]{start, len(out.arena), old.points[i].p})
+		out.points = append(out.points, withAttrs[P]{start: start, end: len(out.arena), p: old.points[i].p})
 	}
 	out.sort()
 	return out

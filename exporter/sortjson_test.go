@@ -2,7 +2,6 @@ package exporter
 
 import (
 	"bytes"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -24,8 +23,17 @@ func TestSortByTextOrdersAsBytesCompare(t *testing.T) {
 			}
 			texts[i] = b
 		}
-		got := slices.Clone(texts)
-		sortByText(got, func(b *[]byte) []byte { return *b })
+		var arena []byte
+		points := make([]withAttrs[int], len(texts))
+		for i, t := range texts {
+			points[i] = withAttrs[int]{start: len(arena), end: len(arena) + len(t), p: i}
+			arena = append(arena, t...)
+		}
+		sortByAttrs(points, arena)
+		got := make([][]byte, len(points))
+		for i, p := range points {
+			got[i] = arena[p.start:p.end]
+		}
 		want := slices.Clone(texts)
 		slices.SortFunc(want, bytes.Compare)
 		for i := range want {
@@ -34,25 +42,4 @@ func TestSortByTextOrdersAsBytesCompare(t *testing.T) {
 			}
 		}
 	}
-}
-
-func BenchmarkSortAttributeTexts(b *testing.B) {
-	texts := make([][]byte, 100_000)
-	for i := range texts {
-		texts[i] = fmt.Appendf(nil, `{"cache.hit":%v,"http.request.method":"%s","url.template":"/api/v1/items/%d"}`,
-			i%3 == 0, []string{"GET", "POST", "PUT"}[i%3], i*7919%100_000)
-	}
-	work := make([][]byte, len(texts))
-	b.Run("impl=multikey", func(b *testing.B) {
-		for b.Loop() {
-			copy(work, texts)
-			sortByText(work, func(b *[]byte) []byte { return *b })
-		}
-	})
-	b.Run("impl=pdqsort", func(b *testing.B) {
-		for b.Loop() {
-			copy(work, texts)
-			slices.SortFunc(work, bytes.Compare)
-		}
-	})
 }
