@@ -284,79 +284,74 @@ func indexedList(all []roles) (list, bool) {
 }
 
 func genericPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (value, error) {
-	s := &sumPoints{attributed[payload.Number]{points: make([]withAttrs[payload.Number], 0, len(pts))}}
-	for i, p := range pts {
-		if err := s.add(c, c.attrs(i), numberOf(p.Value)); err != nil {
-			return nil, err
+	a, err := attributedPoints(c, len(pts), func(i int) payload.Number { return numberOf(pts[i].Value) })
+	return &sumPoints{a}, err
+}
+
+// attributedPoints makes the n points that point returns, with the
+// attributes loaded for them, into an attributed value.
+func attributedPoints[P any](c *converter, n int, point func(i int) P) (attributed[P], error) {
+	a := attributed[P]{points: make([]withAttrs[P], 0, n)}
+	for i := range n {
+		if err := a.add(c, c.attrs(i), point(i)); err != nil {
+			return a, err
 		}
 	}
-	s.seal(c)
-	return s, nil
+	a.seal(c)
+	return a, nil
 }
 
 func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramDataPoint[N]) (value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	h := &histograms{attributed[payload.Histogram]{points: make([]withAttrs[payload.Histogram], 0, len(pts))}}
 	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	for i, p := range pts {
+	a, err := attributedPoints(c, len(pts), func(i int) payload.Histogram {
+		p := &pts[i]
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
-		err := h.add(c, c.attrs(i), payload.Histogram{
+		return payload.Histogram{
 			Count: p.Count, Sum: numberOf(p.Sum),
 			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
 			Bounds: p.Bounds, BucketCounts: p.BucketCounts,
-		})
-		if err != nil {
-			return nil, err
 		}
-	}
-	h.seal(c)
-	return h, nil
+	})
+	return &histograms{a}, err
 }
 
 func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.ExponentialHistogramDataPoint[N]) (value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	h := &expHistograms{attributed[payload.ExpHistogram]{points: make([]withAttrs[payload.ExpHistogram], 0, len(pts))}}
 	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	for i, p := range pts {
+	a, err := attributedPoints(c, len(pts), func(i int) payload.ExpHistogram {
+		p := &pts[i]
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
-		err := h.add(c, c.attrs(i), payload.ExpHistogram{
+		return payload.ExpHistogram{
 			Count: p.Count, Sum: numberOf(p.Sum),
 			Min: numberOf(lo), HasMin: hasLo, Max: numberOf(hi), HasMax: hasHi,
 			Scale: p.Scale, ZeroCount: p.ZeroCount, ZeroThreshold: p.ZeroThreshold,
 			Positive: payload.ExpBuckets{Offset: p.PositiveBucket.Offset, Counts: p.PositiveBucket.Counts},
 			Negative: payload.ExpBuckets{Offset: p.NegativeBucket.Offset, Counts: p.NegativeBucket.Counts},
-		})
-		if err != nil {
-			return nil, err
 		}
-	}
-	h.seal(c)
-	return h, nil
+	})
+	return &expHistograms{a}, err
 }
 
 func summaryShape(c *converter, pts []metricdata.SummaryDataPoint) (value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	s := &summaries{attributed[payload.Summary]{points: make([]withAttrs[payload.Summary], 0, len(pts))}}
 	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	for i, p := range pts {
-		qs := make([]payload.Quantile, len(p.QuantileValues))
-		for i, q := range p.QuantileValues {
-			qs[i] = payload.Quantile{Quantile: q.Quantile, Value: q.Value}
+	a, err := attributedPoints(c, len(pts), func(i int) payload.Summary {
+		qs := make([]payload.Quantile, len(pts[i].QuantileValues))
+		for j, q := range pts[i].QuantileValues {
+			qs[j] = payload.Quantile{Quantile: q.Quantile, Value: q.Value}
 		}
-		if err := s.add(c, c.attrs(i), payload.Summary{Count: p.Count, Sum: p.Sum, Quantiles: qs}); err != nil {
-			return nil, err
-		}
-	}
-	s.seal(c)
-	return s, nil
+		return payload.Summary{Count: pts[i].Count, Sum: pts[i].Sum, Quantiles: qs}
+	})
+	return &summaries{a}, err
 }
 
 // plainPoints converts the points of an ordinary instrument, whose

@@ -75,7 +75,8 @@ func (a *attributed[P]) sort() {
 }
 
 // bare reports whether the key is one point without attributes, which an
-// update carries as the object itself rather than a list of one.
+// update carries as the object itself rather than a list of one. (A sum or
+// gauge of one such point is a number, never attributed.)
 func (a *attributed[P]) bare() bool {
 	return len(a.points) == 1 && a.points[0].end == a.points[0].start
 }
@@ -137,21 +138,10 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 type sumPoints struct{ attributed[payload.Number] }
 
 func (s *sumPoints) write(w *payload.Writer) error {
-	w.BeginList()
-	for i := range s.points {
-		w.BeginObject()
-		if attrs := s.attrsOf(i); len(attrs) > 0 {
-			w.Name(payload.MemberAttributes)
-			w.Encoded(attrs)
-		}
+	return s.attributed.write(w, func(w *payload.Writer, n *payload.Number) error {
 		w.Name(payload.MemberValue)
-		if err := w.Number(s.points[i].p); err != nil {
-			return err
-		}
-		w.EndObject()
-	}
-	w.EndList()
-	return nil
+		return w.Number(*n)
+	})
 }
 
 func (s *sumPoints) detach() value {
