@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"reflect"
@@ -67,19 +66,20 @@ func finite(f float64) error {
 	return nil
 }
 
-// encodeJSON encodes v, turning a panic in a MarshalJSON method into an
-// error so that it cannot reach the host program.
+// encodeJSON encodes v with the protocol's writer, turning a panic in a
+// MarshalJSON method into an error so that it cannot reach the host
+// program.
 func encodeJSON(v any) (text any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("encoding a %T as JSON panicked: %v", v, r)
 		}
 	}()
-	b, err := json.Marshal(v)
-	if err != nil {
+	var w payload.Writer
+	if err := w.Value(v); err != nil {
 		return nil, fmt.Errorf("a %T cannot be encoded as JSON: %w", v, err)
 	}
-	return jsonText(b), nil
+	return jsonText(w.Bytes()), nil
 }
 
 // valueAttribute carries a captured value as the exporter's value attribute.
