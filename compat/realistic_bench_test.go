@@ -1,0 +1,122 @@
+package compat
+
+import (
+	"strconv"
+	"testing"
+)
+
+// The benchmarks in this file record as a web server that embedded the
+// documented package did: every hash is a new string, so the caller boxes
+// it on each call, and nested values change from call to call.
+
+// userAgents are 1,000 distinct User-Agent headers of realistic length.
+func userAgents() [][]byte {
+	uas := make([][]byte, 1000)
+	for i := range uas {
+		uas[i] = []byte("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/" +
+			strconv.Itoa(100+i%40) + ".0." + strconv.Itoa(i) + ".0 Safari/537.36")
+	}
+	return uas
+}
+
+// BenchmarkSetNestedChanging cycles over 1,000 sub-keys, and the value
+// changes on every call (a number the caller boxes).
+func BenchmarkSetNestedChanging(b *testing.B) {
+	subs := make([]string, 1000)
+	for i := range subs {
+		subs[i] = FastHash([]byte("agent-" + strconv.Itoa(i)))
+	}
+	sides(b, func(b *testing.B, r recorder) {
+		for i, sub := range subs { // every sub-key already set
+			r.SetNested("http_user_agent", sub, i)
+		}
+		settle(b)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				r.SetNested("http_user_agent", subs[i%len(subs)], 1000+i)
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkAppendUniqueFresh records 1,000 distinct values, each hashed
+// from its header on every call, as a request handler makes it; every value
+// has been seen before.
+func BenchmarkAppendUniqueFresh(b *testing.B) {
+	uas := userAgents()
+	sides(b, func(b *testing.B, r recorder) {
+		for _, ua := range uas {
+			r.AppendUnique("http_user_agent_count", FastHash(ua))
+		}
+		settle(b)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				r.AppendUnique("http_user_agent_count", FastHash(uas[i%len(uas)]))
+				i++
+			}
+		})
+	})
+}
+
+// BenchmarkRequest is one request's worth of the calls such a server made.
+func BenchmarkRequest(b *testing.B) {
+	uas := userAgents()
+	sides(b, func(b *testing.B, r recorder) {
+		for _, ua := range uas {
+			h := FastHash(ua)
+			r.SetNested("http_user_agent", h, string(ua))
+			r.AppendUnique("http_user_agent_count", h)
+			r.Increment("http_request_count")
+		}
+		settle(b)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				ua := uas[i%len(uas)]
+				h := FastHash(ua)
+				r.SetNested("http_user_agent", h, string(ua))
+				r.AppendUnique("http_user_agent_count", h)
+				r.Increment("http_request_count")
+				i++
+			}
+		})
+	})
+}
+
+// clientHello is shaped like the TLS ClientHello summary such a server
+// recorded on every handshake.
+type clientHello struct {
+	Version            uint16
+	CipherSuites       []uint16
+	Extensions         []uint16
+	CompressionMethods []uint8
+	Curves             []uint16
+	Points             []uint8
+}
+
+func BenchmarkSetNestedClientHello(b *testing.B) {
+	hellos := make([]clientHello, 100)
+	for i := range hellos {
+		h := clientHello{Version: 0x0303, CompressionMethods: []uint8{0}, Points: []uint8{0}}
+		for j := range 10 + i%20 {
+			h.CipherSuites = append(h.CipherSuites, uint16(0x1301+j))
+			h.Extensions = append(h.Extensions, uint16(j*3+i%5))
+			h.Curves = append(h.Curves, uint16(29+j%3))
+		}
+		hellos[i] = h
+	}
+	sides(b, func(b *testing.B, r recorder) {
+		settle(b)
+		b.RunParallel(func(pb *testing.PB) {
+			i := 0
+			for pb.Next() {
+				h := hellos[i%len(hellos)]
+				r.SetNested("tls_client_hello", strconv.Itoa(i%len(hellos)), h)
+				i++
+			}
+		})
+	})
+}
