@@ -252,9 +252,11 @@ type heldState struct {
 	list   []held
 }
 
+// nestedCell is one sub-key. Its value is held in place, under the key's
+// mu: a value that changes on every call costs no allocation.
 type nestedCell struct {
 	subkey string
-	latest atomic.Pointer[held]
+	cur    held   // under mu
 	epoch  uint64 // the interval in which the sub-key was last counted; under mu
 }
 

@@ -114,9 +114,10 @@ func (h *heldState) data(k kind, in func(*held) bool, now time.Time) (metricdata
 // valueGauge carries a number as the point's value, anything else as the
 // value attribute of a point worth 1 (an "info" gauge).
 func valueGauge(v any, now time.Time) metricdata.Aggregation {
+	if n, ok := asInt64(v); ok {
+		return metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Time: now, Value: n}}}
+	}
 	switch x := v.(type) {
-	case int64:
-		return metricdata.Gauge[int64]{DataPoints: []metricdata.DataPoint[int64]{{Time: now, Value: x}}}
 	case float64:
 		return metricdata.Gauge[float64]{DataPoints: []metricdata.DataPoint[float64]{{Time: now, Value: x}}}
 	}
@@ -132,7 +133,7 @@ func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now ti
 	selected := map[string]*held{}
 	allFloat := true
 	nested.each(func(c *nestedCell) {
-		if h := c.latest.Load(); in(h) {
+		if h := &c.cur; in(h) {
 			selected[c.subkey] = h
 			_, isFloat := h.v.(float64)
 			allFloat = allFloat && isFloat
@@ -156,7 +157,7 @@ func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now ti
 	pts := make([]metricdata.DataPoint[int64], len(subkeys))
 	for i, s := range subkeys {
 		sub := attribute.String(payload.AttrSubkey, s)
-		if n, ok := selected[s].v.(int64); ok {
+		if n, ok := asInt64(selected[s].v); ok {
 			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub), Time: now, Value: n}
 		} else {
 			pts[i] = metricdata.DataPoint[int64]{Attributes: attribute.NewSet(sub, valueAttribute(selected[s].v)), Time: now, Value: 1}

@@ -121,28 +121,31 @@ func (b *Bridge) unchanged(cur *held, v any) bool {
 }
 
 // SetNested makes value the value of subkey inside the object named key.
+// The cell of a sub-key already set is written in place, and the value is
+// the caller's own box: nothing is allocated for a value that changes on
+// every call. A value the sub-key already holds, unseen by any producer,
+// is not written again.
 func (b *Bridge) SetNested(key, subkey string, value any) {
 	captured, ok := b.accept(key, value)
 	if !ok {
 		return
 	}
-	if e := b.lookup(key, kindNested, false); e != nil {
-		if c, ok := e.held.nested.loadFast(subkey); ok && b.unchanged(c.latest.Load(), captured) {
-			return
-		}
-	}
-	b.hold(key, kindNested, captured, func(h *heldState, v *held) bool {
+	b.holdWith(key, kindNested, func(h *heldState) bool {
 		c, ok := h.nested.load(subkey)
+		if ok && b.unchanged(&c.cur, captured) {
+			return true
+		}
+		epoch := b.limit.current()
 		if !ok {
 			c = &nestedCell{subkey: subkey}
 		}
-		if c.epoch != v.epoch { // a new item in this interval
+		if c.epoch != epoch { // a new item in this interval
 			if !b.limit.admitNew() {
 				return false
 			}
-			c.epoch = v.epoch
+			c.epoch = epoch
 		}
-		c.latest.Store(v)
+		c.cur = held{v: captured, seq: b.seq.Add(1), epoch: epoch}
 		if !ok {
 			h.nested.store(subkey, c)
 		}
@@ -184,6 +187,16 @@ func (b *Bridge) accept(key string, value any) (captured any, ok bool) {
 // entry and lets store put the value in place under the entry's lock,
 // with a fresh sequence number.
 func (b *Bridge) hold(key string, k kind, captured any, store func(*heldState, *held) bool) {
+	b.holdWith(key, k, func(h *heldState) bool {
+		// The sequence number is taken under the lock, so that a producer
+		// that has seen a later number also sees this value.
+		return store(h, &held{v: captured, seq: b.seq.Add(1), epoch: b.limit.current()})
+	})
+}
+
+// holdWith finds key's live entry of kind k and runs change under the
+// entry's lock.
+func (b *Bridge) holdWith(key string, k kind, change func(*heldState) bool) {
 	for {
 		e := b.lookup(key, k, k == kindValue)
 		if e == nil || !b.limit.admit(&e.epoch) {
@@ -195,9 +208,7 @@ func (b *Bridge) hold(key string, k kind, captured any, store func(*heldState, *
 			h.mu.Unlock()
 			continue
 		}
-		// The sequence number is taken under the lock, so that a producer
-		// that has seen a later number also sees this value.
-		store(h, &held{v: captured, seq: b.seq.Add(1), epoch: b.limit.current()})
+		change(h)
 		h.mu.Unlock()
 		return
 	}

@@ -65,7 +65,7 @@ func (h *heldState) trim(seen uint64) (empty bool) {
 	if v := h.value.Load(); v != nil && v.seq <= seen {
 		h.value.Store(nil)
 	}
-	h.nested.prune(func(_ string, c *nestedCell) bool { return c.latest.Load().seq <= seen })
+	h.nested.prune(func(_ string, c *nestedCell) bool { return c.cur.seq <= seen })
 	keep := h.list[:0]
 	for _, v := range h.list {
 		if v.seq > seen {

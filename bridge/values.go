@@ -16,13 +16,15 @@ import (
 // map or slice afterwards changes nothing that is sent and races with nothing.
 type jsonText string
 
-// capture returns the form in which a recorded value is kept: int64,
-// float64, string, bool or jsonText. A value that cannot be encoded as JSON
-// (a channel, a func, NaN, a MarshalJSON that fails or panics) is an error.
+// capture returns the form in which a recorded value is kept: a Go
+// integer, float64, string, bool or jsonText. Integers keep the caller's
+// own box (asInt64 reads them), so that keeping one allocates nothing. A
+// value that cannot be encoded as JSON (a channel, a func, NaN, a
+// MarshalJSON that fails or panics) is an error.
 func capture(v any) (any, error) {
 	switch x := v.(type) {
-	case string, bool, int64:
-		return v, nil // already kept as it is; no new allocation
+	case string, bool, int64, int, int8, int16, int32, uint8, uint16, uint32:
+		return v, nil
 	case float64:
 		if err := finite(x); err != nil {
 			return nil, err
@@ -33,30 +35,43 @@ func capture(v any) (any, error) {
 			return nil, err
 		}
 		return float64(x), nil
-	case int:
-		return int64(x), nil
-	case int8:
-		return int64(x), nil
-	case int16:
-		return int64(x), nil
-	case int32:
-		return int64(x), nil
-	case uint8:
-		return int64(x), nil
-	case uint16:
-		return int64(x), nil
-	case uint32:
-		return int64(x), nil
 	case uint:
 		if uint64(x) <= math.MaxInt64 {
-			return int64(x), nil
+			return v, nil
 		}
 	case uint64:
 		if x <= math.MaxInt64 {
-			return int64(x), nil
+			return v, nil
 		}
 	}
 	return encodeJSON(v)
+}
+
+// asInt64 reads a captured integer of any Go integer type.
+func asInt64(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint:
+		return int64(x), true // capture kept only those that fit
+	case uint64:
+		return int64(x), true
+	}
+	return 0, false
 }
 
 func finite(f float64) error {
@@ -89,12 +104,13 @@ func valueAttribute(v any) attribute.KeyValue {
 		return attribute.String(payload.AttrValue, x)
 	case bool:
 		return attribute.Bool(payload.AttrValue, x)
-	case int64:
-		return attribute.Int64(payload.AttrValue, x)
 	case float64:
 		return attribute.Float64(payload.AttrValue, x)
 	case jsonText:
 		return attribute.String(payload.AttrValueJSON, string(x))
+	}
+	if n, ok := asInt64(v); ok {
+		return attribute.Int64(payload.AttrValue, n)
 	}
 	// capture returns nothing else.
 	return attribute.String(payload.AttrValueJSON, "null")
