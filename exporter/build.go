@@ -109,9 +109,6 @@ func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entr
 	c.arena = c.arena[:0]
 	at := make(map[string]int)
 	put := func(en entry) {
-		if e.filter.disabled(en.key) {
-			return
-		}
 		en.key = validUTF8(en.key)
 		if i, taken := at[en.key]; taken {
 			if prev := entries[i].scope; prev != en.scope {
@@ -124,13 +121,17 @@ func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entr
 		entries = append(entries, en)
 	}
 	if e.cfg.runtimeFigures {
-		put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
-		put(entry{key: payload.KeyMemory, value: memoryFigures()})
+		if !e.filter.disabled(payload.KeyGoroutines) {
+			put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
+		}
+		if !e.filter.disabled(payload.KeyMemory) {
+			put(entry{key: payload.KeyMemory, value: memoryFigures()})
+		}
 	}
 	var convertOne func(scope, key string, data metricdata.Aggregation)
 	convertOne = func(scope, key string, data metricdata.Aggregation) {
 		if e.filter.disabled(key) {
-			return // not even converted
+			return // neither converted nor sent
 		}
 		v, err := c.shape(data)
 		switch {

@@ -98,36 +98,21 @@ func (c *converter) load(n int, setOf func(int) *attribute.Set) {
 
 func (c *converter) attrs(i int) []attribute.KeyValue { return c.flat[c.offsets[i]:c.offsets[i+1]] }
 
-// carriesKeys reports whether any point loaded names a key of its own.
-func (c *converter) carriesKeys() bool {
-	for _, kv := range c.flat {
-		if kv.Key == payload.AttrKey || kv.Key == payload.AttrKeySuffix {
-			return true
-		}
+// sumOrGauge converts the points of a sum or gauge: those of an ordinary
+// instrument in one pass (plainPoints); those that ask for a protocol
+// shape are loaded and handed to shapeLoaded; those that name keys of
+// their own come back as errCarriesKeys, to be split by key first.
+func sumOrGauge[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], shapeLoaded func() (value, error)) (value, error) {
+	if v, plain, err := plainPoints(c, pts); plain {
+		return v, err
 	}
-	return false
-}
-
-// anyProtocolAttr reports whether any point loaded asks for one of the
-// protocol's shapes; the points of ordinary instruments do not.
-func (c *converter) anyProtocolAttr() bool {
-	for _, kv := range c.flat {
-		switch kv.Key {
-		case payload.AttrValue, payload.AttrValueJSON, payload.AttrSubkey, payload.AttrIndex:
-			return true
-		}
-	}
-	return false
-}
-
-// loadPoints loads the attributes of sum or gauge points; errCarriesKeys
-// when the metric must be split by key first.
-func loadPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) error {
 	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	if c.carriesKeys() {
-		return errCarriesKeys
+	for _, kv := range c.flat {
+		if isKeyAttr(kv.Key) {
+			return nil, errCarriesKeys
+		}
 	}
-	return nil
+	return shapeLoaded()
 }
 
 // shape returns the value of one metric's data; nil when the metric holds
@@ -135,37 +120,13 @@ func loadPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) 
 func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
 	switch d := agg.(type) {
 	case metricdata.Sum[int64]:
-		if v, plain, err := plainPoints(c, d.DataPoints); plain {
-			return v, err
-		}
-		if err := loadPoints(c, d.DataPoints); err != nil {
-			return nil, err
-		}
-		return c.intSum(d.DataPoints)
+		return sumOrGauge(c, d.DataPoints, func() (value, error) { return c.intSum(d.DataPoints) })
 	case metricdata.Sum[float64]:
-		if v, plain, err := plainPoints(c, d.DataPoints); plain {
-			return v, err
-		}
-		if err := loadPoints(c, d.DataPoints); err != nil {
-			return nil, err
-		}
-		return pointShape(c, d.DataPoints, false)
+		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, false) })
 	case metricdata.Gauge[int64]:
-		if v, plain, err := plainPoints(c, d.DataPoints); plain {
-			return v, err
-		}
-		if err := loadPoints(c, d.DataPoints); err != nil {
-			return nil, err
-		}
-		return pointShape(c, d.DataPoints, true)
+		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, true) })
 	case metricdata.Gauge[float64]:
-		if v, plain, err := plainPoints(c, d.DataPoints); plain {
-			return v, err
-		}
-		if err := loadPoints(c, d.DataPoints); err != nil {
-			return nil, err
-		}
-		return pointShape(c, d.DataPoints, true)
+		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, true) })
 	case metricdata.Histogram[int64]:
 		return histogramShape(c, d.DataPoints)
 	case metricdata.Histogram[float64]:
@@ -182,10 +143,8 @@ func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
 
 // intSum makes a counting set of an integer sum whose points each carry
 // just a value attribute; any other integer sum takes the point shapes.
+// Like pointShape, it is given loaded points that ask for a protocol shape.
 func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
-	if len(pts) == 0 {
-		return nil, nil
-	}
 	for i := range pts {
 		if !rolesOf(c.attrs(i)).onlyValue() {
 			return pointShape(c, pts, false)
@@ -205,22 +164,13 @@ func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 	return set, nil
 }
 
-// pointShape maps sum and gauge points:
-//   - one point without attributes: the number itself;
+// pointShape maps loaded sum and gauge points of which some ask for a
+// protocol shape (the others, and a lone number, took plainPoints):
 //   - gauge, one point with only a value attribute: that value;
 //   - every point with only a sub-key (and, on gauges, a value): an object;
 //   - gauge, every point with only an index and a value: a list;
 //   - anything else: the generic list of {"attributes", "value"} points.
 func pointShape[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], gauge bool) (value, error) {
-	switch {
-	case len(pts) == 0:
-		return nil, nil
-	case len(pts) == 1 && pts[0].Attributes.Len() == 0:
-		return c.number(numberOf(pts[0].Value)), nil
-	}
-	if !c.anyProtocolAttr() {
-		return genericPoints(c, pts)
-	}
 	all := make([]roles, len(pts))
 	for i := range pts {
 		all[i] = rolesOf(c.attrs(i))
@@ -399,7 +349,7 @@ func (c *converter) writeSet(set *attribute.Set) (plain bool, err error) {
 	i := 0
 	for it := set.Iter(); it.Next(); i++ {
 		kv := it.Attribute()
-		if isProtocolAttr(kv.Key) {
+		if isShapeAttr(kv.Key) || isKeyAttr(kv.Key) {
 			return false, nil
 		}
 		c.writeName(i, kv.Key)
@@ -411,13 +361,17 @@ func (c *converter) writeSet(set *attribute.Set) (plain bool, err error) {
 	return true, nil
 }
 
-func isProtocolAttr(k attribute.Key) bool {
+// isShapeAttr reports an attribute that asks for one of the protocol's
+// shapes; isKeyAttr one that names the point's key.
+func isShapeAttr(k attribute.Key) bool {
 	switch k {
-	case payload.AttrValue, payload.AttrValueJSON, payload.AttrSubkey, payload.AttrIndex, payload.AttrKey, payload.AttrKeySuffix:
+	case payload.AttrValue, payload.AttrValueJSON, payload.AttrSubkey, payload.AttrIndex:
 		return true
 	}
 	return false
 }
+
+func isKeyAttr(k attribute.Key) bool { return k == payload.AttrKey || k == payload.AttrKeySuffix }
 
 // writeName writes the name of the attribute at position i of its set.
 func (c *converter) writeName(i int, key attribute.Key) {
