@@ -38,6 +38,7 @@ type Bridge struct {
 
 	mu      sync.Mutex // entry creation and replacement, producers, sweeping
 	entries *table[string, *entry]
+	recent  [recentSlots]atomic.Pointer[entry] // see liveEntry
 	limit   *limiter
 	seq     atomic.Uint64 // sequence numbers of held values
 	// reportedHigh is the highest sequence number any producer reported.

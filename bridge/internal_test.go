@@ -47,3 +47,47 @@ func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 		}
 	}
 }
+
+// A key found by the address of its bytes leads to its live entry only:
+// after the key changes kind, the slot moves to the new entry, and a key
+// with equal text at another address still reaches the same entry.
+func TestRecentEntriesFollowReplacement(t *testing.T) {
+	s := servertest.New(t)
+	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	const key = "requests"
+	slot := &b.recent[recentSlot(key)]
+
+	b.Increment(key)
+	b.entries.prune(func(string, *entry) bool { return false }) // into the snapshot
+	b.Increment(key)
+	first := slot.Load()
+	if first == nil || first.key != key || first.kind != kindCounter {
+		t.Fatalf("the slot of a literal key holds %+v after two calls, want its counter entry", first)
+	}
+
+	b.Set(key, "now a value") // replaces the counter entry
+	b.entries.prune(func(string, *entry) bool { return false })
+	b.Set(key, "again")
+	if !first.retired.Load() {
+		t.Fatal("the counter entry was not retired by Set")
+	}
+	if e := b.liveEntry(key); e == nil || e == first || e.kind != kindValue {
+		t.Fatalf("liveEntry after replacement = %+v, want the new value entry", e)
+	}
+	if slot.Load() == first {
+		t.Error("the slot still holds the retired entry")
+	}
+
+	built := string([]byte(key)) // same text, other bytes
+	if e := b.liveEntry(built); e == nil || e.kind != kindValue {
+		t.Fatalf("a key built at run time found %+v, want the value entry", e)
+	}
+}

@@ -1,6 +1,8 @@
 package compat
 
 import (
+	"fmt"
+	"hash/fnv"
 	"strings"
 	"sync"
 
@@ -121,6 +123,13 @@ func (b *baseline) AppendUnique(key string, v any) {
 		return
 	}
 	set[v]++
+}
+
+// FastHash is the original's: hash/fnv, then fmt's hex.
+func (b *baseline) FastHash(input []byte) string {
+	h := fnv.New32a()
+	_, _ = h.Write(input)
+	return fmt.Sprintf("%x", h.Sum32())
 }
 
 // payload empties the buffer into a payload, as the original did before

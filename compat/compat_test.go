@@ -3,6 +3,7 @@ package compat
 import (
 	"context"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
@@ -272,6 +273,18 @@ func TestFastHash(t *testing.T) {
 	for in, want := range map[string]string{"hello": "4f9f2cab", "": "811c9dc5", "a": "e40c292c"} {
 		if got := FastHash([]byte(in)); got != want {
 			t.Errorf("FastHash(%q) = %s, want %s", in, got, want)
+		}
+	}
+	// Any input, of every length around the loop's edges, hashes as the
+	// original did (hash/fnv and fmt, as the benchmarks' baseline does).
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 300 {
+		in := make([]byte, n%40+n/10)
+		for i := range in {
+			in[i] = byte(rng.Uint32())
+		}
+		if got, want := FastHash(in), newBaseline().FastHash(in); got != want {
+			t.Fatalf("FastHash(%x) = %s, the original gives %s", in, got, want)
 		}
 	}
 }
