@@ -14,9 +14,13 @@ import (
 type carryOver struct {
 	mu      sync.Mutex
 	entries []entry
+	// save, when set, writes what is carried to the spool whenever it
+	// changes; it runs under mu, so that saves happen in order.
+	save func([]entry)
 }
 
-// take returns what is carried and forgets it.
+// take returns what is carried and forgets it. The spool still holds it
+// until persist: the caller first saves the update that now carries it.
 func (c *carryOver) take() []entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -40,6 +44,20 @@ func (c *carryOver) keep(entries []entry) {
 	defer c.mu.Unlock()
 	merged, dropped := withCarried(kept, c.entries)
 	c.entries = addDropped(merged, dropped)
+	c.persistLocked()
+}
+
+// persist saves what is carried now to the spool.
+func (c *carryOver) persist() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.persistLocked()
+}
+
+func (c *carryOver) persistLocked() {
+	if c.save != nil {
+		c.save(c.entries)
+	}
 }
 
 // withCarried merges carried entries into newer ones and returns the

@@ -71,6 +71,8 @@ type config struct {
 	writer         io.Writer
 	errorHandler   otel.ErrorHandler
 	compress       bool
+	spoolDir       string
+	spoolLimit     int
 }
 
 func newConfig(opts []Option) (config, error) {
@@ -79,6 +81,7 @@ func newConfig(opts []Option) (config, error) {
 		retry:          DefaultRetry(),
 		requestTimeout: DefaultRequestTimeout,
 		runtimeFigures: true,
+		spoolLimit:     DefaultSpoolLimit,
 	}
 	for _, o := range opts {
 		o.apply(&cfg)
@@ -207,4 +210,30 @@ func WithErrorHandler(h otel.ErrorHandler) Option {
 // several times.
 func WithCompression(enabled bool) Option {
 	return optionFunc(func(c *config) { c.compress = enabled })
+}
+
+// WithSpool keeps the figures the exporter could not deliver in files under
+// dir (made with mode 0700 if missing), so that they outlive the process:
+// an update whose attempts all failed, and every update while it is being
+// sent, the final one included. The next exporter that uses dir with the
+// same instance ID sends them in its first update. The server's
+// disable_keys and stop are kept there too, and obeyed after a restart.
+//
+// Files are 0600, written atomically, at most WithSpoolLimit bytes each,
+// and removed once delivered; "stop", 410 and 451 remove them all.
+// Removing dir forgets everything, the server's directives included.
+// Without WithSpool nothing is written and undelivered figures live in
+// memory only.
+func WithSpool(dir string) Option {
+	return optionFunc(func(c *config) { c.spoolDir = dir })
+}
+
+// WithSpoolLimit bounds each spool file; the default is DefaultSpoolLimit.
+// Keys that do not fit are left out, whole, and counted as dropped items.
+func WithSpoolLimit(bytes int) Option {
+	return optionFunc(func(c *config) {
+		if bytes > 0 {
+			c.spoolLimit = bytes
+		}
+	})
 }

@@ -27,6 +27,7 @@ type Exporter struct {
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 	buffers  buffers
+	spool    *spool // nil without WithSpool
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -37,12 +38,16 @@ func New(opts ...Option) (*Exporter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Exporter{
+	e := &Exporter{
 		cfg:      cfg,
 		url:      cfg.endpoint + cfg.instanceID.String(),
 		redacted: cfg.endpoint + "<instance-id>",
 		filter:   newKeyFilter(cfg.disabledKeys),
-	}, nil
+	}
+	if cfg.spoolDir != "" && cfg.writer == nil {
+		e.openSpool()
+	}
+	return e, nil
 }
 
 // KeyDisabled reports whether key may be neither kept nor sent, because it
@@ -81,9 +86,11 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 // ForceFlush does nothing: the exporter holds no data between exports.
 func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
 
-// Shutdown makes every later Export fail without sending.
+// Shutdown makes every later Export fail without sending. Figures still
+// in the spool stay there for the next process.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.shutdown.Store(true)
+	e.spool.close()
 	return ctx.Err()
 }
 
@@ -113,6 +120,7 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	// The converter's buffers back the entries until they are written and,
 	// if carried over, detached.
+	e.claimSpooled()
 	c := e.buffers.takeConverter()
 	defer e.buffers.keepConverter(c)
 	entries, problems := e.convert(c, rm)
@@ -126,12 +134,15 @@ func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.cfg.writer != nil {
 		return e.writeLocal(*body)
 	}
+	spooled := e.spool.beginUpdate(entries)
+	e.carried.persist() // what take returned is in the update's file now
 	s, err := e.send(ctx, *body, policy)
 	if err != nil && !s.stop {
 		// Not delivered, and the server did not end reporting: the next
 		// update carries these figures.
 		e.carried.keep(entries)
 	}
+	e.spool.endUpdate(spooled)
 	return s, err
 }
 

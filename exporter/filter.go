@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -96,4 +97,15 @@ func (f *keyFilter) applyServer(disable, enable []string) (truncated bool) {
 	f.server.Store(&next)
 	f.version.Add(1)
 	return truncated
+}
+
+// serverKeys returns the keys the server has disabled, sorted.
+func (f *keyFilter) serverKeys() []string {
+	server := *f.server.Load()
+	keys := make([]string, 0, len(server))
+	for k := range server {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -205,6 +205,7 @@ func (r *Reader) shutdown(ctx context.Context) error {
 
 	var errs []error
 	if started {
+		r.spoolWhileInFlight(ctx)
 		// The caller's bound also bounds the update in flight.
 		stopAbort := context.AfterFunc(ctx, cancel)
 		defer stopAbort()

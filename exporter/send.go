@@ -64,7 +64,7 @@ func (e *Exporter) send(ctx context.Context, body []byte, policy sendPolicy) (sc
 		case delivered:
 			return e.follow(a.resp), nil
 		case retired:
-			e.stopped.Store(true)
+			e.stopForGood()
 			return schedule{stop: true}, a.err
 		case tooEarly:
 			if policy.final {
@@ -91,8 +91,11 @@ func (e *Exporter) follow(resp payload.Response) schedule {
 		e.reportf("the server disabled more than %d keys; the rest of its list was ignored", maxServerKeys)
 	}
 	if resp.Stop {
-		e.stopped.Store(true)
+		e.stopForGood()
 		return schedule{stop: true}
+	}
+	if len(resp.DisableKeys) > 0 || len(resp.EnableKeys) > 0 {
+		e.keepDirectives()
 	}
 	return schedule{next: nextUpdate(resp.NextUpdate)}
 }

@@ -1,0 +1,380 @@
+package exporter_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// problems collects what an exporter reports.
+type problems struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (p *problems) option() exporter.Option {
+	return exporter.WithErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.errs = append(p.errs, err)
+	}))
+}
+
+func (p *problems) containing(part string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, err := range p.errs {
+		if strings.Contains(err.Error(), part) {
+			n++
+		}
+	}
+	return n
+}
+
+// figureFiles lists the spool's figure files.
+func figureFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if n := e.Name(); strings.HasSuffix(n, ".json") && (strings.HasPrefix(n, "carried-") || strings.HasPrefix(n, "update-")) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func lastData(t *testing.T, s *servertest.Server) map[string]string {
+	t.Helper()
+	got := s.Requests()
+	if len(got) == 0 {
+		t.Fatal("nothing was sent")
+	}
+	return encodeAll(t, got[len(got)-1].Payload(t).Data)
+}
+
+// Every kind of figure an update can carry comes back from the spool and
+// merges with the next process's figures by the carry-over rules.
+func TestSpooledFiguresMergeIntoTheNextProcess(t *testing.T) {
+	dir := t.TempDir()
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	first := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir))
+	ctx := context.Background()
+	if err := first.Export(ctx, collection(
+		sum("count", pt(5)),
+		sum("set", member("a", 2)),
+		gauge("list", element(0, "x"), element(1, "y")),
+		gauge("version", pt(1)),
+		gauge("build", sub("cpus", 2), sub("mem", 8)),
+		histogram(2, 3, 1, 1),
+	)); err == nil {
+		t.Fatal("delivered to a server that is down")
+	}
+	if files := figureFiles(t, dir); len(files) != 1 || !strings.HasPrefix(files[0], "carried-") {
+		t.Fatalf("after a failed update the spool holds %v, want one carried file", files)
+	}
+	_ = first.Shutdown(ctx) // the process ends
+
+	up := servertest.New(t)
+	second := newExporter(t, up, exporter.WithSpool(dir))
+	defer func() { _ = second.Shutdown(ctx) }()
+	if err := second.Export(ctx, collection(
+		sum("count", pt(2)),
+		sum("set", member("a", 1), member("b", 1)),
+		gauge("list", element(0, "z")),
+		gauge("version", pt(2)),
+		gauge("build", sub("cpus", 4)),
+		histogram(1, 2, 0, 1),
+	)); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, lastData(t, up), map[string]string{
+		"count":   `7`,
+		"set":     `[{"count":3,"value":"a"},{"count":1,"value":"b"}]`,
+		"list":    `["x","y","z"]`,
+		"version": `2`,
+		"build":   `{"cpus":4,"mem":8}`,
+		"latency": `{"bounds":[1],"bucket_counts":[1,2],"count":3,"max":3,"min":0.5,"sum":5}`,
+	})
+	if files := figureFiles(t, dir); len(files) != 0 {
+		t.Errorf("delivered figures are still spooled: %v", files)
+	}
+	if err := second.Export(ctx, collection()); err != nil {
+		t.Fatal(err)
+	}
+	if data := lastData(t, up); len(data) != 0 {
+		t.Errorf("spooled figures were sent twice: %v", data)
+	}
+}
+
+// An exporter that still runs keeps its files: another one sharing the
+// directory leaves them alone until the owner is gone.
+func TestLiveOwnersFiguresAreNotClaimed(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	owner := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir))
+	_ = owner.Export(ctx, collection(sum("count", pt(5))))
+
+	up := servertest.New(t)
+	other := newExporter(t, up, exporter.WithSpool(dir))
+	defer func() { _ = other.Shutdown(ctx) }()
+	if err := other.Export(ctx, collection(sum("count", pt(1)))); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, lastData(t, up), map[string]string{"count": `1`})
+
+	_ = owner.Shutdown(ctx)
+	if err := other.Export(ctx, collection()); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, lastData(t, up), map[string]string{"count": `5`})
+}
+
+// Two exporters started together on one directory, with figures left by
+// a third that is gone: exactly one of them sends those figures.
+func TestOrphansAreClaimedOnce(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	gone := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir))
+	_ = gone.Export(ctx, collection(sum("count", pt(7))))
+	_ = gone.Shutdown(ctx)
+
+	up := servertest.New(t)
+	var wg sync.WaitGroup
+	for range 2 {
+		exp := newExporter(t, up, exporter.WithSpool(dir))
+		wg.Go(func() {
+			defer func() { _ = exp.Shutdown(ctx) }()
+			if err := exp.Export(ctx, collection()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	total := 0
+	for _, r := range up.Requests() {
+		total += r.Payload(t).Int("count")
+	}
+	if total != 7 {
+		t.Errorf("the two exporters sent %d counts in all, want the 7 spooled", total)
+	}
+}
+
+// Files that cannot be used are reported once, renamed aside, and never
+// sent; the good file beside them still is.
+func TestUnusableSpoolFilesAreSetAside(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	good := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir))
+	_ = good.Export(ctx, collection(sum("count", pt(3))))
+	_ = good.Shutdown(ctx)
+	files := figureFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("spool holds %v", files)
+	}
+	valid, err := os.ReadFile(filepath.Join(dir, files[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]string{
+		"truncated": string(valid[:len(valid)/2]),
+		"corrupt":   "\x00\x01 not json",
+		"future":    strings.Replace(string(valid), `"format":1`, `"format":2`, 1),
+		"foreign":   strings.Replace(string(valid), `"instance":"`, `"instance":"ff`, 1),
+		"wrongkind": strings.Replace(string(valid), `"kind":"number"`, `"kind":"nonsense"`, 1),
+		"empty":     "",
+	}
+	for name, text := range bad {
+		if err := os.WriteFile(filepath.Join(dir, "carried-"+name+".json"), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var seen problems
+	up := servertest.New(t)
+	exp := newExporter(t, up, exporter.WithSpool(dir), seen.option())
+	defer func() { _ = exp.Shutdown(ctx) }()
+	for range 2 {
+		if err := exp.Export(ctx, collection()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := 0
+	for _, r := range up.Requests() {
+		total += r.Payload(t).Int("count")
+	}
+	if total != 3 {
+		t.Errorf("sent %d counts, want the good file's 3 only", total)
+	}
+	for name := range bad {
+		if n := seen.containing("carried-" + name + ".json is not sent"); n != 1 {
+			t.Errorf("%s file reported %d times, want once", name, n)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "carried-"+name+".json.unreadable")); err != nil {
+			t.Errorf("%s file not set aside: %v", name, err)
+		}
+	}
+	if files := figureFiles(t, dir); len(files) != 0 {
+		t.Errorf("figure files left: %v", files)
+	}
+}
+
+// A spool file stays within its byte limit: the keys that do not fit are
+// left out whole and counted as dropped items.
+func TestSpoolByteLimitCountsWhatDidNotFit(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	const limit = 2048
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	var seen problems
+	first := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir), exporter.WithSpoolLimit(limit), seen.option())
+	var metrics []metricdata.Metrics
+	for i := range 100 {
+		metrics = append(metrics, sum("count_"+strconv.Itoa(100+i), pt(int64(i))))
+	}
+	_ = first.Export(ctx, collection(metrics...))
+	_ = first.Shutdown(ctx)
+	files := figureFiles(t, dir)
+	if len(files) != 1 {
+		t.Fatalf("spool holds %v", files)
+	}
+	if info, err := os.Stat(filepath.Join(dir, files[0])); err != nil || info.Size() > limit {
+		t.Fatalf("spool file: %v, %v bytes; the limit is %d", err, info.Size(), limit)
+	}
+	if seen.containing("did not fit") == 0 {
+		t.Error("leaving figures out was not reported")
+	}
+
+	up := servertest.New(t)
+	second := newExporter(t, up, exporter.WithSpool(dir))
+	defer func() { _ = second.Shutdown(ctx) }()
+	if err := second.Export(ctx, collection()); err != nil {
+		t.Fatal(err)
+	}
+	p := up.Requests()[0].Payload(t)
+	kept := 0
+	for k := range p.Data {
+		if strings.HasPrefix(k, "count_") {
+			kept++
+		}
+	}
+	if dropped := p.Int(payload.KeyDropped); kept == 0 || kept+dropped != 100 {
+		t.Errorf("%d keys sent and %d counted as dropped; want some sent and 100 in all", kept, dropped)
+	}
+}
+
+// What the server said outlives the process: keys it disabled stay
+// disabled (until it enables them), and a stop stays a stop.
+func TestServerDirectivesOutliveTheProcess(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	run := func(s *servertest.Server, figures ...metricdata.Metrics) *exporter.Exporter {
+		t.Helper()
+		exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(dir))
+		_ = exp.Export(ctx, collection(figures...))
+		_ = exp.Shutdown(ctx)
+		return exp
+	}
+	disabling := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{"secret"}}))
+	run(disabling, sum("secret", pt(1)))
+
+	restarted := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour, EnableKeys: []string{"secret"}}))
+	run(restarted, sum("secret", pt(2)), sum("open", pt(1)))
+	expectJSON(t, lastData(t, restarted), map[string]string{"open": `1`})
+
+	enabled := servertest.New(t)
+	run(enabled, sum("secret", pt(3)))
+	expectJSON(t, lastData(t, enabled), map[string]string{"secret": `3`})
+
+	for _, stop := range []servertest.Reply{
+		servertest.JSON(payload.Response{Stop: true}),
+		{Status: http.StatusGone},
+		{Status: http.StatusUnavailableForLegalReasons},
+	} {
+		dir = t.TempDir()
+		down := servertest.New(t)
+		down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+		run(down, sum("count", pt(1))) // leaves figures in the spool
+		stopping := servertest.New(t, stop)
+		if exp := run(stopping, sum("count", pt(1))); !exp.Stopped() {
+			t.Fatalf("%+v did not stop the exporter", stop)
+		}
+		if files := figureFiles(t, dir); len(files) != 0 {
+			t.Errorf("%+v left figures in the spool: %v", stop, files)
+		}
+		after := servertest.New(t)
+		if exp := run(after, sum("count", pt(1))); !exp.Stopped() || len(after.Requests()) != 0 {
+			t.Errorf("after %+v, a restarted exporter sent %d updates", stop, len(after.Requests()))
+		}
+	}
+}
+
+// A directory that cannot be used is reported, and the exporter carries
+// its figures in memory as without a spool.
+func TestUnusableSpoolDirectoryKeepsFiguresInMemory(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(parent, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var seen problems
+	s := servertest.New(t, servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(filepath.Join(parent, "spool")), seen.option())
+	defer func() { _ = exp.Shutdown(context.Background()) }()
+	if seen.containing("kept in memory only") != 1 {
+		t.Fatalf("the unusable directory was not reported: %v", seen.errs)
+	}
+	_ = exp.Export(context.Background(), collection(sum("count", pt(4))))
+	if err := exp.Export(context.Background(), collection()); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, lastData(t, s), map[string]string{"count": `4`})
+}
+
+// Spool files are private to the user.
+func TestSpoolFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	s := servertest.New(t)
+	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(dir))
+	defer func() { _ = exp.Shutdown(context.Background()) }()
+	_ = exp.Export(context.Background(), collection(sum("count", pt(4))))
+	info, err := os.Stat(dir)
+	if err != nil || info.Mode().Perm() != 0o700 {
+		t.Fatalf("directory: %v, mode %v", err, info.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) == 0 {
+		t.Fatal("nothing spooled")
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: %v, mode %v", e.Name(), err, info.Mode().Perm())
+		}
+	}
+}

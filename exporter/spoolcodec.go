@@ -1,0 +1,364 @@
+package exporter
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// The spool file is one JSON object:
+//
+//	{"format": 1, "instance": "<hash>", "entries": [
+//	  {"key": "k", "kind": "number", "additive": true, "float": false,
+//	   "metric_type": "", "value": <the value as an update carries it>}, ...]}
+//
+// Each value is written as an update would write it, by the same writer;
+// kind, additive and float are what the JSON alone cannot say and merging
+// needs (a count adds up, a gauge is replaced; 3 may be a float). Values
+// that never merge (recorded values, exponential histograms, summaries)
+// come back as their JSON text.
+const spoolFormat = 1
+
+// Members of a spool file and of its entries.
+const (
+	spoolFormatMember   = "format"
+	spoolInstanceMember = "instance"
+	spoolEntriesMember  = "entries"
+	spoolKeyMember      = "key"
+	spoolKindMember     = "kind"
+	spoolAdditiveMember = "additive"
+	spoolFloatMember    = "float"
+	spoolTypeMember     = "metric_type"
+	spoolValueMember    = "value"
+)
+
+// Kinds of spooled values.
+const (
+	spoolNumber     = "number"
+	spoolObject     = "object"
+	spoolList       = "list"
+	spoolSet        = "set"
+	spoolPoints     = "points"
+	spoolHistograms = "histograms"
+	spoolText       = "text"
+)
+
+// spoolKind names v's kind and says whether its numbers are floats.
+func spoolKind(v value) (kind string, float bool) {
+	switch x := v.(type) {
+	case *number:
+		return spoolNumber, x.IsFloat
+	case object:
+		return spoolObject, false
+	case list:
+		return spoolList, false
+	case *countingSet:
+		return spoolSet, false
+	case *sumPoints:
+		return spoolPoints, len(x.points) > 0 && x.points[0].p.IsFloat
+	case *histograms:
+		return spoolHistograms, len(x.points) > 0 && x.points[0].p.Sum.IsFloat
+	}
+	return spoolText, false
+}
+
+// writeSpool writes entries as a spool file into w, leaving out whole
+// entries once the file would pass limit bytes, and returns the items of
+// those left out. An entry that cannot be written is left out too.
+func writeSpool(w *payload.Writer, instance string, entries []entry, limit int) (dropped int) {
+	w.BeginObject()
+	w.Name(spoolFormatMember)
+	w.Int(spoolFormat)
+	w.Name(spoolInstanceMember)
+	w.String(instance)
+	w.Name(spoolEntriesMember)
+	w.BeginList()
+	// Room for closing the file and for the count of what was left out.
+	const reserve = 256
+	droppedBefore := 0
+	for _, en := range entries {
+		if en.key == payload.KeyDropped { // written last, with what is left out here
+			if n, ok := en.value.(*number); ok && !n.IsFloat {
+				droppedBefore += int(n.Int)
+			}
+			continue
+		}
+		mark := w.Mark()
+		if err := writeSpoolEntry(w, en); err != nil || len(w.Bytes())+reserve > limit {
+			w.Rewind(mark)
+			dropped += en.value.items()
+		}
+	}
+	if total := droppedBefore + dropped; total > 0 {
+		_ = writeSpoolEntry(w, entry{key: payload.KeyDropped, value: newNumber(payload.IntNumber(int64(total))), additive: true})
+	}
+	w.EndList()
+	w.EndObject()
+	return dropped
+}
+
+func writeSpoolEntry(w *payload.Writer, en entry) error {
+	kind, float := spoolKind(en.value)
+	w.BeginObject()
+	w.Name(spoolKeyMember)
+	w.String(en.key)
+	w.Name(spoolKindMember)
+	w.String(kind)
+	w.Name(spoolAdditiveMember)
+	w.Bool(en.additive)
+	w.Name(spoolFloatMember)
+	w.Bool(float)
+	w.Name(spoolTypeMember)
+	w.String(en.metricType)
+	w.Name(spoolValueMember)
+	if err := en.value.write(w); err != nil {
+		return err
+	}
+	w.EndObject()
+	return nil
+}
+
+// errSpoolFormat marks a file this version cannot read.
+var errSpoolFormat = errors.New("not a spool file of a known format")
+
+// readSpool reads a spool file: the instance it is for, and its entries.
+func readSpool(data []byte) (instance string, entries []entry, err error) {
+	members, err := payload.RawMembers(data)
+	if err != nil {
+		return "", nil, err
+	}
+	var format int64
+	var rawEntries string
+	for _, m := range members {
+		switch m.Name {
+		case spoolFormatMember:
+			format, err = parseInt(m.Value)
+		case spoolInstanceMember:
+			instance, err = parseString(m.Value)
+		case spoolEntriesMember:
+			rawEntries = m.Value
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("member %q: %w", m.Name, err)
+		}
+	}
+	if format != spoolFormat {
+		return "", nil, fmt.Errorf("%w (format %d; this version reads %d)", errSpoolFormat, format, spoolFormat)
+	}
+	items, err := payload.RawElements([]byte(rawEntries))
+	if err != nil {
+		return "", nil, fmt.Errorf("entries: %w", err)
+	}
+	for i, raw := range items {
+		en, err := readSpoolEntry(raw)
+		if err != nil {
+			return "", nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		entries = append(entries, en)
+	}
+	return instance, entries, nil
+}
+
+func readSpoolEntry(raw string) (entry, error) {
+	members, err := payload.RawMembers([]byte(raw))
+	if err != nil {
+		return entry{}, err
+	}
+	var en entry
+	var kind, rawValue string
+	var float bool
+	for _, m := range members {
+		switch m.Name {
+		case spoolKeyMember:
+			en.key, err = parseString(m.Value)
+		case spoolKindMember:
+			kind, err = parseString(m.Value)
+		case spoolAdditiveMember:
+			en.additive, err = parseBool(m.Value)
+		case spoolFloatMember:
+			float, err = parseBool(m.Value)
+		case spoolTypeMember:
+			en.metricType, err = parseString(m.Value)
+		case spoolValueMember:
+			rawValue = m.Value
+		}
+		if err != nil {
+			return entry{}, fmt.Errorf("member %q: %w", m.Name, err)
+		}
+	}
+	if rawValue == "" {
+		return entry{}, errors.New("no value")
+	}
+	en.value, err = readSpoolValue(kind, float, rawValue)
+	if err != nil {
+		return entry{}, fmt.Errorf("key %q: %w", en.key, err)
+	}
+	return en, nil
+}
+
+func readSpoolValue(kind string, float bool, raw string) (value, error) {
+	switch kind {
+	case spoolNumber:
+		n, err := parseNumber(raw, float)
+		return newNumber(n), err
+	case spoolObject:
+		return readObject(raw)
+	case spoolList:
+		return readList(raw)
+	case spoolSet:
+		return readCountingSet(raw)
+	case spoolPoints:
+		p, err := readPoints(raw, func(members []payload.RawMember) (payload.Number, error) {
+			return parseNumber(memberText(members, payload.MemberValue), float)
+		})
+		return &sumPoints{p}, err
+	case spoolHistograms:
+		p, err := readPoints(raw, func(members []payload.RawMember) (payload.Histogram, error) {
+			return readHistogram(members, float)
+		})
+		return &histograms{p}, err
+	case spoolText:
+		return leaf{json: raw, isJSON: true}, nil
+	}
+	return nil, fmt.Errorf("unknown kind %q", kind)
+}
+
+func readObject(raw string) (value, error) {
+	members, err := payload.RawMembers([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	o := make(object, len(members))
+	for i, m := range members {
+		o[i] = member{name: m.Name, value: leaf{json: m.Value, isJSON: true}}
+	}
+	return o, nil
+}
+
+func readList(raw string) (value, error) {
+	elements, err := payload.RawElements([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	l := make(list, len(elements))
+	for i, el := range elements {
+		l[i] = leaf{json: el, isJSON: true}
+	}
+	return l, nil
+}
+
+func readCountingSet(raw string) (value, error) {
+	elements, err := payload.RawElements([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	s := &countingSet{}
+	for _, el := range elements {
+		members, err := payload.RawMembers([]byte(el))
+		if err != nil {
+			return nil, err
+		}
+		v := memberText(members, payload.MemberValue)
+		count, err := parseInt(memberText(members, payload.MemberCount))
+		if v == "" || err != nil {
+			return nil, fmt.Errorf("counted value %s: want a value and a count", el)
+		}
+		start := len(s.arena)
+		s.arena = append(s.arena, v...)
+		s.add(start, count)
+	}
+	s.settle()
+	return s, nil
+}
+
+// readPoints reads the points of an attributed value: a list of objects
+// with their attributes, or one object without any.
+func readPoints[P any](raw string, point func([]payload.RawMember) (P, error)) (attributed[P], error) {
+	var a attributed[P]
+	elements := []string{raw}
+	if raw != "" && raw[0] == '[' {
+		var err error
+		if elements, err = payload.RawElements([]byte(raw)); err != nil {
+			return a, err
+		}
+	}
+	for _, el := range elements {
+		members, err := payload.RawMembers([]byte(el))
+		if err != nil {
+			return a, err
+		}
+		p, err := point(members)
+		if err != nil {
+			return a, err
+		}
+		start := len(a.arena)
+		a.arena = append(a.arena, memberText(members, payload.MemberAttributes)...)
+		a.points = append(a.points, withAttrs[P]{start: start, end: len(a.arena), p: p})
+	}
+	a.sort()
+	return a, nil
+}
+
+func readHistogram(members []payload.RawMember, float bool) (payload.Histogram, error) {
+	var h payload.Histogram
+	var err error
+	for _, m := range members {
+		switch m.Name {
+		case payload.MemberCount:
+			var n int64
+			n, err = parseInt(m.Value)
+			h.Count = uint64(n)
+		case payload.MemberSum:
+			h.Sum, err = parseNumber(m.Value, float)
+		case payload.MemberMin:
+			h.Min, err = parseNumber(m.Value, float)
+			h.HasMin = true
+		case payload.MemberMax:
+			h.Max, err = parseNumber(m.Value, float)
+			h.HasMax = true
+		case payload.MemberBounds:
+			err = json.Unmarshal([]byte(m.Value), &h.Bounds)
+		case payload.MemberBucketCounts:
+			err = json.Unmarshal([]byte(m.Value), &h.BucketCounts)
+		}
+		if err != nil {
+			return h, fmt.Errorf("histogram member %q: %w", m.Name, err)
+		}
+	}
+	return h, nil
+}
+
+// memberText returns the text of the member called name, or "".
+func memberText(members []payload.RawMember, name string) string {
+	for _, m := range members {
+		if m.Name == name {
+			return m.Value
+		}
+	}
+	return ""
+}
+
+func parseNumber(raw string, float bool) (payload.Number, error) {
+	if float {
+		f, err := strconv.ParseFloat(raw, 64)
+		return payload.FloatNumber(f), err
+	}
+	n, err := parseInt(raw)
+	return payload.IntNumber(n), err
+}
+
+func parseInt(raw string) (int64, error) { return strconv.ParseInt(raw, 10, 64) }
+
+func parseString(raw string) (string, error) {
+	v, err := payload.ParseValue([]byte(raw), payload.ParseOptions{})
+	s, ok := v.(string)
+	if err == nil && !ok {
+		err = fmt.Errorf("%s is not a string", raw)
+	}
+	return s, err
+}
+
+func parseBool(raw string) (bool, error) { return strconv.ParseBool(raw) }

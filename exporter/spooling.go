@@ -1,0 +1,93 @@
+package exporter
+
+import (
+	"context"
+	"fmt"
+
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// The exporter's side of the spool (WithSpool): what it writes when, so
+// that undelivered figures and the server's directives outlive the
+// process. spool.go has the files; spoolcodec.go their format.
+
+// openSpool starts keeping undelivered figures on disk and obeys what the
+// server told an earlier process. A directory that cannot be used is
+// reported, and the exporter keeps its figures in memory only.
+func (e *Exporter) openSpool() {
+	s, err := openSpool(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit, e.report)
+	if err != nil {
+		e.report(fmt.Errorf("%w; undelivered figures are kept in memory only", err))
+		return
+	}
+	e.spool = s
+	e.carried.save = s.saveCarried
+	d := s.loadDirectives()
+	e.filter.applyServer(d.disabled, nil)
+	if d.stopped {
+		e.stopped.Store(true)
+	}
+}
+
+// claimSpooled takes over the figures that exporters now gone left in the
+// spool, so that this update carries them. They are saved as this
+// exporter's own before their files are deleted.
+func (e *Exporter) claimSpooled() {
+	files, release := e.spool.claimOrphans()
+	for _, entries := range files {
+		e.carried.keep(entries)
+	}
+	release()
+}
+
+// stopForGood records that the server wants nothing more from this
+// instance: nothing is sent again, by this process or by a later one that
+// uses the same spool, and spooled figures are deleted.
+func (e *Exporter) stopForGood() {
+	e.stopped.Store(true)
+	e.spool.clear()
+	e.keepDirectives()
+}
+
+// keepDirectives saves the server's disabled keys and stop for later
+// processes.
+func (e *Exporter) keepDirectives() {
+	e.spool.saveDirectives(directives{disabled: e.filter.serverKeys(), stopped: e.stopped.Load()})
+}
+
+// spooling reports whether undelivered figures go to disk.
+func (e *Exporter) spooling() bool { return e.spool != nil }
+
+// carryToNext converts a collection and carries it to the next update, as
+// if it had failed: with a spool, it is on disk when this returns.
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics) {
+	c := e.buffers.takeConverter()
+	defer e.buffers.keepConverter(c)
+	entries, problems := e.convert(c, rm)
+	for _, p := range problems {
+		e.report(p)
+	}
+	e.carried.keep(entries)
+}
+
+// spoolWhileInFlight keeps on disk, at once, what was recorded since the
+// update that is still in flight when Shutdown begins. The final update
+// waits for that one, and a server that hangs would hold it for a whole
+// request timeout, longer than an exiting process lives.
+func (r *Reader) spoolWhileInFlight(ctx context.Context) {
+	if !r.exp.spooling() {
+		return
+	}
+	select {
+	case r.inFlight <- struct{}{}:
+		<-r.inFlight // nothing in flight: the final update follows at once
+		return
+	default:
+	}
+	var rm metricdata.ResourceMetrics
+	if err := r.Reader.Collect(ctx, &rm); err != nil {
+		r.exp.reportf("collecting metrics to keep them on disk: %w", err)
+		return
+	}
+	r.exp.carryToNext(&rm)
+}
