@@ -104,7 +104,7 @@ func TestCompatEndToEnd(t *testing.T) {
 	// child process of its own: -count and reruns keep working.
 	if os.Getenv(childEnv) != "1" {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestCompatEndToEnd$", "-test.count=1")
-		cmd.Env = append(os.Environ(), childEnv+"=1")
+		cmd.Env = append(os.Environ(), childEnv+"=1", telemetry.EnvSpoolDir+"="+t.TempDir())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("the compat scenario failed: %v\n%s", err, out)
 		}

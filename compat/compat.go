@@ -82,7 +82,8 @@ func newBridge(id uuid.UUID, disabled []string, opts []Option) (*bridge.Bridge, 
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	expOpts := append(envExporterOptions(),
+	expOpts := append(envExporterOptions(), spoolOptions(id)...)
+	expOpts = append(expOpts,
 		exporter.WithInstanceID(id),
 		exporter.WithDisabledKeys(disabled...),
 	)

@@ -43,6 +43,7 @@ var (
 // fresh forgets the client of an earlier test; only tests may do this.
 func fresh(t testing.TB) {
 	t.Helper()
+	t.Setenv(EnvSpoolDir, t.TempDir()) // never the user's cache
 	stop := func() {
 		if c := current.Load(); c != nil && c.bridge != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -3,8 +3,10 @@ package compat
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
@@ -33,7 +35,42 @@ const (
 	// type of their keys (exporter.WithMetricTypes), for a server that
 	// rebuilds metrics from them, such as the project's Collector receiver.
 	EnvMetricTypes = "TELEMETRY_METRIC_TYPES"
+	// EnvSpoolDir is where figures that could not be delivered are kept
+	// for the next process (exporter.WithSpool); "off" keeps them in
+	// memory only. Unset, they go under the user's cache directory: see
+	// DefaultSpoolDir.
+	EnvSpoolDir = "TELEMETRY_SPOOL_DIR"
 )
+
+// DefaultSpoolDir is where the package keeps undelivered figures when
+// TELEMETRY_SPOOL_DIR is unset: a directory named for the instance (by a
+// hash, not its ID) under "telemetrybridge" in the user's cache directory,
+// e.g. ~/.cache/telemetrybridge/spool-3f2a9c0e1b4d5a67 on Linux and
+// ~/Library/Caches/telemetrybridge/... on macOS. Removing it forgets
+// the figures and the server's directives kept there.
+func DefaultSpoolDir(instanceID uuid.UUID) (string, error) {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cache, "telemetrybridge", "spool-"+exporter.InstanceHash(instanceID)), nil
+}
+
+// spoolOptions picks the spool directory from the environment.
+func spoolOptions(id uuid.UUID) []exporter.Option {
+	dir := strings.TrimSpace(os.Getenv(EnvSpoolDir))
+	if strings.EqualFold(dir, "off") {
+		return nil
+	}
+	if dir == "" {
+		var err error
+		if dir, err = DefaultSpoolDir(id); err != nil {
+			otel.Handle(fmt.Errorf("telemetry: undelivered figures are kept in memory only: no cache directory (%w); set %s", err, EnvSpoolDir))
+			return nil
+		}
+	}
+	return []exporter.Option{exporter.WithSpool(dir)}
+}
 
 // optedOut reports whether the environment turns reporting off.
 func optedOut() bool {

@@ -43,7 +43,7 @@ const DefaultSpoolLimit = 16 << 20
 // both claim the same files, and never touch a live owner's.
 type spool struct {
 	dir      string
-	instance string // instanceHash of the exporter's ID
+	instance string // InstanceHash of the exporter's ID
 	limit    int
 	token    string
 	owner    *flock.Flock
@@ -62,9 +62,10 @@ const (
 	setAsideSuffix = ".unreadable"
 )
 
-// instanceHash names an instance in files without revealing its ID, which
-// the server uses as a credential.
-func instanceHash(id uuid.UUID) string {
+// InstanceHash names an instance in file and directory names without
+// revealing its ID, which the server takes as a credential: the first 16
+// hex digits of the ID's SHA-256.
+func InstanceHash(id uuid.UUID) string {
 	sum := sha256.Sum256(id[:])
 	return hex.EncodeToString(sum[:8])
 }
@@ -76,7 +77,7 @@ func openSpool(dir string, id uuid.UUID, limit int, report func(error)) (*spool,
 	}
 	var t [8]byte
 	_, _ = rand.Read(t[:])
-	s := &spool{dir: dir, instance: instanceHash(id), limit: limit, token: hex.EncodeToString(t[:]), report: report}
+	s := &spool{dir: dir, instance: InstanceHash(id), limit: limit, token: hex.EncodeToString(t[:]), report: report}
 	s.owner = flock.New(s.path(ownerPrefix + s.token + ".lock"))
 	locked, err := s.owner.TryLock()
 	if err != nil || !locked {

@@ -29,7 +29,7 @@ func TestCompatReportsIntoTheReceiver(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCompatReportsIntoTheReceiver$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), compatChild+"=1")
+	cmd.Env = append(os.Environ(), compatChild+"=1", compat.EnvSpoolDir+"="+t.TempDir())
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestCompatReportsIntoTheReceiver") {
 		t.Fatalf("the compat test failed (%v):\n%s", err, out)
