@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -165,5 +166,33 @@ func BenchmarkFastHash(b *testing.B) {
 			_, _ = h.Write(uas[i%len(uas)])
 			_ = fmt.Sprintf("%x", h.Sum32())
 		}
+	})
+}
+
+// BenchmarkGoStatement compares recording with starting a goroutine to
+// record, as the documented package's users did (`go
+// telemetry.Increment(...)`) so that a call could never hold up a request.
+// Recording here never blocks, so the goroutine buys nothing and costs its
+// start.
+func BenchmarkGoStatement(b *testing.B) {
+	initForBench(b)
+	Increment("http_requests")
+	b.Run("call=direct", func(b *testing.B) {
+		settle(b)
+		for b.Loop() {
+			Increment("http_requests")
+		}
+	})
+	b.Run("call=go-statement", func(b *testing.B) {
+		var wg sync.WaitGroup
+		settle(b)
+		for b.Loop() {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				Increment("http_requests")
+			}()
+		}
+		wg.Wait()
 	})
 }

@@ -1,0 +1,92 @@
+package exporter_test
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// BenchmarkStopToDisk measures the window an exiting process has: the time
+// from the start of a stop (Reader.Shutdown) until the figures recorded
+// since the last update are in a spool file, for 1,000 counters. Either no
+// update is in flight (the final update writes its file before sending),
+// or one hangs (the figures are collected and kept at once).
+func BenchmarkStopToDisk(b *testing.B) {
+	for _, inFlight := range []bool{false, true} {
+		b.Run("inflight="+strconv.FormatBool(inFlight), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				dir, reader, counters := stoppingProcess(b, inFlight)
+				for i, c := range counters {
+					c.Add(context.Background(), int64(i+1))
+				}
+				b.StartTimer()
+				go func() { _ = reader.Shutdown(context.Background()) }()
+				waitForFile(b, dir, []byte("final_999"))
+			}
+		})
+	}
+}
+
+// stoppingProcess starts a Reader with a spool whose server answers the
+// first update (unless it is to hang in flight) and hangs on the rest.
+func stoppingProcess(b *testing.B, inFlight bool) (string, *exporter.Reader, []metric.Int64Counter) {
+	var answered atomic.Int32
+	hung := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !inFlight && answered.Add(1) == 1 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		select {
+		case <-hung:
+		case <-r.Context().Done():
+		}
+	}))
+	b.Cleanup(func() { close(hung); srv.Close() })
+	dir := b.TempDir()
+	exp, err := exporter.New(exporter.WithEndpoint(srv.URL+"/"), exporter.WithInstanceID(testID),
+		exporter.WithRuntimeFigures(false), exporter.WithSpool(dir), exporter.WithRequestTimeout(time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	reader := exporter.NewReader(exp)
+	meter := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("bench")
+	counters := make([]metric.Int64Counter, 1000)
+	for i := range counters {
+		counters[i], _ = meter.Int64Counter("final_" + strconv.Itoa(i))
+	}
+	reader.Start()
+	for answered.Load() == 0 && !inFlight {
+		time.Sleep(100 * time.Microsecond) // the first update is delivered
+	}
+	time.Sleep(5 * time.Millisecond) // and done with
+	return dir, reader, counters
+}
+
+// waitForFile polls dir until a file holds marker.
+func waitForFile(b *testing.B, dir string, marker []byte) {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && bytes.Contains(data, marker) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	b.Fatal("the figures never reached the spool")
+}
