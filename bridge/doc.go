@@ -53,6 +53,40 @@
 // the second of the counter instruments is made, not on collections. The
 // telemetry server sees each key as it was recorded.
 //
+// # The recording hot path
+//
+// A call that records into a key already seen takes no lock and, but for
+// the count itself, writes no shared memory:
+//
+//  1. The key's entry is found by the address of the key's bytes among
+//     64 recently used entries (liveEntry): keys are nearly always string
+//     literals, whose address never changes, so the key is not hashed. A
+//     key built at run time is looked up in the entry table's snapshot, a
+//     map read through an atomic pointer (table.go).
+//  2. The key filter's verdict is cached in the entry with the filter's
+//     version; it is asked again only when the server changed its list.
+//  3. The item limit is checked against the entry's interval marker: two
+//     atomic loads once the key has been counted in this interval.
+//  4. Add and Increment add to the entry's tally with one atomic add;
+//     AppendUnique finds the value's member (a second map read, by the
+//     value's string) and adds to its tally. Collections drain the tallies
+//     into the SDK's instruments (flush.go), so each reader aggregates as
+//     it is configured.
+//  5. Set, SetNested and Append take the entry's own mutex, number the
+//     change for the producers, and store the value: SetNested writes the
+//     sub-key's cell in place, and a captured integer keeps the caller's
+//     own box, so a value that changes on every call allocates nothing.
+//     A value equal to the one held and not yet reported is not written.
+//
+// The value a caller passes escapes to the heap: the first sighting of a
+// value keeps it (a counting set's member, a held value), and encoding an
+// arbitrary value as JSON calls its MarshalJSON method through an
+// interface. Go's escape analysis does not tell paths apart, so a box the
+// common path never keeps still escapes, and making a copy of an
+// arbitrary value needs reflection, which escapes it too. The caller's
+// boxing of a fresh string (one allocation) is therefore the floor, and it
+// is what the realistic benchmarks measure on both sides.
+//
 // # Limits and errors
 //
 // At most MaxItems items are kept between two updates of the telemetry

@@ -95,14 +95,18 @@ type child struct {
 
 func (c child) run(t *testing.T) {
 	t.Helper()
+	if out, err := c.command().CombinedOutput(); err != nil {
+		t.Fatalf("%s process: %v\n%s", c.role, err, out)
+	}
+}
+
+func (c child) command() *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(),
 		childRoleEnv+"="+c.role, childIDEnv+"="+c.id.String(),
 		childCountEnv+"="+strconv.Itoa(c.count), childTagEnv+"="+c.tag, childWaitEnv+"="+c.wait.String(),
 		EnvEndpoint+"="+c.endpoint, EnvSpoolDir+"="+c.spool, EnvDoNotTrack+"=", EnvMode+"=on")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s process: %v\n%s", c.role, err, out)
-	}
+	return cmd
 }
 
 // updateServer is a telemetry server that keeps the updates it answers.
@@ -232,4 +236,28 @@ func TestExactTotalsAcrossRestarts(t *testing.T) {
 		"process": {"p1": 1, "p2": 1, "p3": 1},
 		"sigtrap": {"SIGINT": 3},
 	})
+}
+
+// Two processes started together on one directory, where a third left
+// figures: the figures arrive once.
+func TestTwoProcessesStartedTogetherSendSpooledFiguresOnce(t *testing.T) {
+	dir, id := t.TempDir(), uuid.New()
+	hanging := newUpdateServer(t, true)
+	child{role: exitWhileStopping, endpoint: hanging.endpoint(), spool: dir, id: id, count: 40, tag: "gone"}.run(t)
+
+	up := newUpdateServer(t, false)
+	var cmds []*exec.Cmd
+	for range 2 {
+		cmd := child{role: deliverAndStop, endpoint: up.endpoint(), spool: dir, id: id}.command()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUp(up.received()...).expect(t, 40, map[string]map[string]int{"process": {"gone": 1}, "sigtrap": {"SIGINT": 1}})
 }

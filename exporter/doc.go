@@ -32,6 +32,16 @@
 // the next one, merged by the protocol's rules, also when several fail at
 // once.
 //
+// With WithSpool, undelivered figures outlive the process: each update is
+// written to a file in the spool directory before it is sent and removed
+// once it is not needed, failed figures are kept there as they are
+// carried, and the next exporter with the same directory and instance ID
+// sends what an exporter that is gone left behind. The server's disabled
+// keys and stop are kept there too. When Shutdown begins while an update
+// hangs, the Reader keeps what was recorded since on disk at once instead
+// of waiting for it, so that a process exiting right after starting to
+// stop loses nothing.
+//
 // Problems that no caller can receive (a value that cannot be encoded, a
 // failed scheduled update) go to the handler of WithErrorHandler, else to
 // otel.Handle (Report hands them one); the instance ID never appears in

@@ -32,9 +32,18 @@ func BenchmarkStopToDisk(b *testing.B) {
 				for i, c := range counters {
 					c.Add(context.Background(), int64(i+1))
 				}
+				ctx, cancel := context.WithCancel(context.Background())
+				stopped := make(chan struct{})
 				b.StartTimer()
-				go func() { _ = reader.Shutdown(context.Background()) }()
+				go func() {
+					defer close(stopped)
+					_ = reader.Shutdown(ctx)
+				}()
 				waitForFile(b, dir, []byte("final_999"))
+				b.StopTimer()
+				cancel() // the process would be gone by now
+				<-stopped
+				b.StartTimer()
 			}
 		})
 	}

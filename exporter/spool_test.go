@@ -378,3 +378,29 @@ func TestSpoolFilesArePrivate(t *testing.T) {
 		}
 	}
 }
+
+// A spool directory that stops working (removed, and a file put in its
+// place, as a full or read-only disk would fail a write) costs nothing
+// but the copy on disk: the failure is reported and the figures go with
+// the next update.
+func TestSpoolWriteFailureKeepsFiguresInMemory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "spool")
+	var seen problems
+	s := servertest.New(t, servertest.Reply{Status: http.StatusServiceUnavailable})
+	exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(dir), seen.option())
+	defer func() { _ = exp.Shutdown(context.Background()) }()
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_ = exp.Export(context.Background(), collection(sum("count", pt(4))))
+	if seen.containing("stay in memory only") == 0 {
+		t.Fatalf("the failed write was not reported: %v", seen.errs)
+	}
+	if err := exp.Export(context.Background(), collection(sum("count", pt(1)))); err != nil {
+		t.Fatal(err)
+	}
+	expectJSON(t, lastData(t, s), map[string]string{"count": `5`})
+}
