@@ -1,7 +1,9 @@
-// Command telemetrycol is a minimal OpenTelemetry Collector that accepts
-// updates of the instance telemetry protocol: the telemetry receiver, the
-// batch and memory_limiter processors, and the debug and otlphttp
-// exporters.
+// Command telemetrycol is an OpenTelemetry Collector that accepts updates
+// of the instance telemetry protocol: the telemetry receiver; the batch,
+// memory_limiter and deltatocumulative processors; and the debug,
+// otlphttp and prometheusremotewrite exporters. deltatocumulative turns
+// the protocol's deltas into the cumulative series Prometheus stores; see
+// deploy/ for a fleet of replicas writing into Prometheus.
 //
 //	cd collector && go run ./cmd/telemetrycol --config config.yaml
 package main
@@ -23,6 +25,9 @@ import (
 	"go.opentelemetry.io/collector/processor/memorylimiterprocessor"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
 
 	"github.com/telemetrybridge/telemetry/collector/telemetryreceiver"
 )
@@ -59,11 +64,13 @@ func components() (otelcol.Factories, error) {
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	processors, err := otelcol.MakeFactoryMap[processor.Factory](batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory())
+	processors, err := otelcol.MakeFactoryMap[processor.Factory](
+		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory(), deltatocumulativeprocessor.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
-	exporters, err := otelcol.MakeFactoryMap[exporter.Factory](debugexporter.NewFactory(), otlphttpexporter.NewFactory())
+	exporters, err := otelcol.MakeFactoryMap[exporter.Factory](
+		debugexporter.NewFactory(), otlphttpexporter.NewFactory(), prometheusremotewriteexporter.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
