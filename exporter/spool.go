@@ -50,8 +50,13 @@ type spool struct {
 	updates  atomic.Uint64
 	report   func(error)
 
-	mu     sync.Mutex // one claim or clear at a time
-	closed bool
+	mu sync.Mutex // one claim or clear at a time
+	// closed is set by the exporter's Shutdown. An update abandoned by a
+	// Shutdown that ran out of time may end later: it then leaves the
+	// files as they are, so that its figures stay on disk for the next
+	// process (sent twice, should it be delivered after all, rather than
+	// lost), and nothing is written after Shutdown returned.
+	closed atomic.Bool
 }
 
 const (
@@ -114,6 +119,9 @@ func (s *spool) endUpdate(name string) {
 }
 
 func (s *spool) save(name string, entries []entry) {
+	if s.closed.Load() {
+		return
+	}
 	if len(entries) == 0 {
 		s.remove(name)
 		return
@@ -129,6 +137,9 @@ func (s *spool) save(name string, entries []entry) {
 }
 
 func (s *spool) remove(name string) {
+	if s.closed.Load() {
+		return
+	}
 	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		s.report(fmt.Errorf("telemetry spool: %w", err))
 	}
@@ -179,7 +190,7 @@ func (s *spool) claimOrphans() (files [][]entry, release func()) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed.Load() {
 		return nil, func() {}
 	}
 	var locks []*flock.Flock
@@ -322,10 +333,9 @@ func (s *spool) close() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if !s.closed.CompareAndSwap(false, true) {
 		return
 	}
-	s.closed = true
 	if !s.hasOwnFigures() {
 		_ = os.Remove(s.owner.Path())
 	}

@@ -25,7 +25,7 @@ const (
 // saveDirectives writes d to the spool directory; every exporter of the
 // instance shares the file, and the latest answer wins.
 func (s *spool) saveDirectives(d directives) {
-	if s == nil {
+	if s == nil || s.closed.Load() {
 		return
 	}
 	var w payload.Writer
