@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# A telemetry fleet on one machine, as an operator would run it on many:
+# N Collector replicas (telemetrycol with deploy/replica.yaml) behind
+# HAProxy, writing into Prometheus, all on loopback.
+#
+#   collector/deploy/fleet.sh start [N]   start N replicas (default 3); Ctrl-C stops all
+#   collector/deploy/fleet.sh stop        stop a fleet started in another shell
+#   collector/deploy/fleet.sh install     install HAProxy and Prometheus (Debian packages)
+#
+# Environment: FLEET_DIR (state and logs; default $TMPDIR/telemetry-fleet),
+# FLEET_PORT (HAProxy, default 8418; replicas take the next N ports),
+# PROMETHEUS_PORT (default 9090), NEXT_UPDATE (default 1h),
+# MEMORY_LIMIT_MIB (per replica, default 512).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+dir=${FLEET_DIR:-${TMPDIR:-/tmp}/telemetry-fleet}
+port=${FLEET_PORT:-8418}
+prom_port=${PROMETHEUS_PORT:-9090}
+
+install() {
+  local missing=()
+  command -v haproxy >/dev/null || missing+=(haproxy)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  [ ${#missing[@]} -eq 0 ] && return
+  echo "installing ${missing[*]} from Debian's packages"
+  local sudo=()
+  [ "$(id -u)" -ne 0 ] && sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  # Debian starts the packages' own services where systemd runs; the fleet
+  # starts its own processes on loopback and leaves those alone.
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq haproxy prometheus >/dev/null
+}
+
+stop() {
+  [ -f "$dir/pids" ] || return 0
+  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/pids"
+  while read -r pid; do
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  done <"$dir/pids"
+  rm -f "$dir/pids"
+  echo "fleet stopped"
+}
+
+# wait_port waits until something listens on 127.0.0.1:$1.
+wait_port() {
+  for _ in $(seq 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "nothing listens on 127.0.0.1:$1; see the logs in $dir" >&2
+  return 1
+}
+
+start() {
+  local n=${1:-3}
+  install
+  stop
+  mkdir -p "$dir"
+  : >"$dir/pids"
+  echo "building telemetrycol"
+  (cd "$here/.." && go build -o "$dir/telemetrycol" ./cmd/telemetrycol)
+
+  prometheus --config.file="$here/prometheus.yml" --storage.tsdb.path="$dir/prometheus" \
+    --web.listen-address="127.0.0.1:$prom_port" --web.enable-remote-write-receiver \
+    >"$dir/prometheus.log" 2>&1 &
+  echo $! >>"$dir/pids"
+
+  cp "$here/haproxy.cfg" "$dir/haproxy.cfg"
+  for i in $(seq "$n"); do
+    local rport=$((port + i))
+    REPLICA_ENDPOINT="127.0.0.1:$rport" REMOTE_WRITE_URL="http://127.0.0.1:$prom_port/api/v1/write" \
+      NEXT_UPDATE="${NEXT_UPDATE:-1h}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
+      "$dir/telemetrycol" --config "$here/replica.yaml" >"$dir/replica$i.log" 2>&1 &
+    echo $! >>"$dir/pids"
+    echo "  server replica$i 127.0.0.1:$rport" >>"$dir/haproxy.cfg"
+  done
+  FLEET_ADDR="127.0.0.1:$port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
+  echo $! >>"$dir/pids"
+
+  wait_port "$prom_port"
+  for i in $(seq "$n"); do wait_port $((port + i)); done
+  wait_port "$port"
+  cat <<INFO
+fleet running ($n replicas), state and logs in $dir
+  clients post to     http://127.0.0.1:$port/v1/update/<instance UUID>   (HAProxy)
+  replicas listen on  127.0.0.1:$((port + 1))..$((port + n))
+  Prometheus          http://127.0.0.1:$prom_port/
+INFO
+}
+
+case ${1:-} in
+  start)
+    start "${2:-3}"
+    # In the foreground (a terminal, not a test driving it): Ctrl-C stops all.
+    if [ -z "${FLEET_BACKGROUND:-}" ]; then
+      trap 'stop; exit 0' INT TERM
+      echo "Ctrl-C stops the fleet"
+      while true; do sleep 1; done
+    fi
+    ;;
+  stop) stop ;;
+  install) install ;;
+  *) sed -n '2,15p' "$0"; exit 2 ;;
+esac
