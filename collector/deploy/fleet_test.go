@@ -1,0 +1,373 @@
+// Package deploy_test runs the fleet of deploy/fleet.sh (Collector
+// replicas behind HAProxy, writing into Prometheus) and checks the fleet's
+// answers in Prometheus against figures that simulated instances report.
+package deploy_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/exporter"
+)
+
+// e2eEnv turns the test on: it installs nothing itself, and needs HAProxy
+// and Prometheus (.ci/run installs them and sets it).
+const e2eEnv = "TELEMETRY_FLEET_E2E"
+
+const (
+	instances = 1000
+	rounds    = 3
+)
+
+// The figures instance i records in each round.
+func requestsOf(i int) int { return i%10 + 1 }
+func agentOf(i int) string { return "ua" + strconv.Itoa(i%5) }
+func versionOf(i int) string {
+	switch i % 4 {
+	case 0:
+		return "1.0.0"
+	case 1:
+		return "1.1.0"
+	}
+	return "2.0.0"
+}
+
+func TestFleetAnswersTheFleetsQuestions(t *testing.T) {
+	if os.Getenv(e2eEnv) != "1" {
+		t.Skip("starts HAProxy, Prometheus and three replicas: set " + e2eEnv + "=1 (.ci/run does)")
+	}
+	f := startFleet(t, 3)
+	fleet := newInstances(t, f.endpoint())
+
+	// Round 1 goes with the first update, which Start sends at once.
+	fleet.record(1)
+	for _, in := range fleet {
+		in.b.Start()
+	}
+	fleet.waitForUpdates(t)
+	fleet.record(2)
+	fleet.waitForUpdates(t)
+
+	// Before any replica stops, the documented queries give the totals.
+	wantRequests := 0
+	for i := range instances {
+		wantRequests += requestsOf(i)
+	}
+	f.eventually(t, "sum(last_over_time(requests[10m]))", map[string]float64{"": float64(2 * wantRequests)})
+	f.eventually(t, "count by (telemetry_value) (last_over_time(version[10m]))",
+		map[string]float64{"1.0.0": 250, "1.1.0": 250, "2.0.0": 500})
+	f.eventually(t, "sum by (telemetry_value) (last_over_time(agent_total[10m]))",
+		map[string]float64{"ua0": 400, "ua1": 400, "ua2": 400, "ua3": 400, "ua4": 400})
+
+	// A replica stops (SIGTERM: it flushes what it took). HAProxy moves its
+	// instances to the others, whose running totals start from the first
+	// delta they see: the instance's series restarts, as after a counter
+	// reset.
+	f.stopReplica(t, 2)
+	fleet.record(3)
+	fleet.waitForUpdates(t)
+	fleet.shutdown(t)
+
+	// No update is lost: read with resets taken into account, every
+	// instance's series adds up to what it recorded.
+	f.eventually(t, "sum(last_over_time(requests[10m]))", nil) // settled: nothing more in flight
+	moved := f.checkSeries(t, "requests", func(labels map[string]string) float64 {
+		return float64(rounds * requestsOf(fleet.index(t, labels["instance"])))
+	})
+	if moved < instances/10 || moved > instances*6/10 {
+		t.Errorf("%d of %d instances restarted their series; a third were on the stopped replica", moved, instances)
+	}
+	f.checkSeries(t, "agent_total", func(labels map[string]string) float64 {
+		i := fleet.index(t, labels["instance"])
+		if labels["telemetry_value"] != agentOf(i) {
+			t.Errorf("instance %d counted agent %q", i, labels["telemetry_value"])
+		}
+		return rounds
+	})
+	f.eventually(t, "count by (telemetry_value) (last_over_time(version[10m]))",
+		map[string]float64{"1.0.0": 250, "1.1.0": 250, "2.0.0": 500})
+	t.Logf("%d instances moved to another replica and restarted their series", moved)
+}
+
+// instance is one simulated program: its own bridge, exporter and UUID.
+type instance struct {
+	id        uuid.UUID
+	b         *bridge.Bridge
+	delivered *atomic.Int64
+	i         int
+}
+
+type instanceSet []*instance
+
+func newInstances(t *testing.T, endpoint string) instanceSet {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = 256
+	out := make(instanceSet, instances)
+	for i := range out {
+		in := &instance{id: uuid.New(), delivered: new(atomic.Int64), i: i}
+		exp, err := exporter.New(
+			exporter.WithEndpoint(endpoint),
+			exporter.WithInstanceID(in.id),
+			exporter.WithRuntimeFigures(false),
+			exporter.WithMetricTypes(true),
+			exporter.WithHTTPClient(&http.Client{Transport: countingTransport{transport, in.delivered}}),
+			exporter.WithRetry(exporter.RetryConfig{MaxAttempts: 20, Backoff: func(int) time.Duration { return 250 * time.Millisecond }}),
+		)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if in.b, err = bridge.New(exp); err != nil {
+			t.Fatal(err)
+		}
+		out[i] = in
+	}
+	t.Cleanup(func() { out.shutdown(t) })
+	return out
+}
+
+func (s instanceSet) record(round int) {
+	for i, in := range s {
+		if round == 1 {
+			in.b.Set("version", versionOf(i))
+		}
+		in.b.Add("requests", requestsOf(i))
+		in.b.AppendUnique("agent", agentOf(i))
+	}
+}
+
+// waitForUpdates waits until every instance has delivered an update that
+// started after this call, on the schedule the receiver sets.
+func (s instanceSet) waitForUpdates(t *testing.T) {
+	t.Helper()
+	before := make([]int64, len(s))
+	for i, in := range s {
+		before[i] = in.delivered.Load()
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for i, in := range s {
+		for in.delivered.Load() < before[i]+2 { // the one in flight may predate the call
+			if time.Now().After(deadline) {
+				t.Fatalf("instance %d delivered %d updates in 2 minutes", i, in.delivered.Load()-before[i])
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func (s instanceSet) shutdown(t *testing.T) {
+	var wg sync.WaitGroup
+	for _, in := range s {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := in.b.Shutdown(ctx); err != nil && !strings.Contains(err.Error(), "shut") {
+				t.Errorf("instance %d: %v", in.i, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (s instanceSet) index(t *testing.T, id string) int {
+	for _, in := range s {
+		if in.id.String() == id {
+			return in.i
+		}
+	}
+	t.Fatalf("a series of unknown instance %q", id)
+	return -1
+}
+
+// countingTransport counts the answers the server accepted.
+type countingTransport struct {
+	base      http.RoundTripper
+	delivered *atomic.Int64
+}
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	res, err := c.base.RoundTrip(r)
+	if err == nil && res.StatusCode/100 == 2 {
+		c.delivered.Add(1)
+	}
+	return res, err
+}
+
+// fleet is a running deploy/fleet.sh.
+type fleet struct {
+	dir            string
+	port, promPort int
+	pids           []int
+}
+
+func (f *fleet) endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/v1/update/", f.port) }
+
+func startFleet(t *testing.T, replicas int) *fleet {
+	f := &fleet{dir: t.TempDir(), port: freePorts(t, replicas+1), promPort: freePorts(t, 1)}
+	script := filepath.Join(".", "fleet.sh")
+	env := append(os.Environ(), "FLEET_DIR="+f.dir, "FLEET_BACKGROUND=1", "NEXT_UPDATE=2s",
+		"FLEET_PORT="+strconv.Itoa(f.port), "PROMETHEUS_PORT="+strconv.Itoa(f.promPort))
+	cmd := exec.Command("bash", script, "start", strconv.Itoa(replicas))
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("fleet.sh start: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		stop := exec.Command("bash", script, "stop")
+		stop.Env = env
+		if out, err := stop.CombinedOutput(); err != nil {
+			t.Errorf("fleet.sh stop: %v\n%s", err, out)
+		}
+	})
+	pids, err := os.ReadFile(filepath.Join(f.dir, "pids"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Fields(string(pids)) {
+		pid, _ := strconv.Atoi(line)
+		f.pids = append(f.pids, pid)
+	}
+	return f
+}
+
+// stopReplica stops replica n (1-based) with SIGTERM and waits for it.
+func (f *fleet) stopReplica(t *testing.T, n int) {
+	pid := f.pids[n] // pids: Prometheus, the replicas in order, HAProxy
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for syscall.Kill(pid, 0) == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// freePorts finds n consecutive free loopback ports and returns the first.
+func freePorts(t *testing.T, n int) int {
+	for try := 0; try < 100; try++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		ok := true
+		for p := first; p < first+n && ok; p++ {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+			if ok = err == nil; ok {
+				_ = l.Close()
+			}
+		}
+		if ok {
+			return first
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+// query runs a PromQL instant query.
+func (f *fleet) query(t *testing.T, q string) []promResult {
+	t.Helper()
+	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", f.promPort, url.QueryEscape(q)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body struct {
+		Status string
+		Error  string
+		Data   struct{ Result []promResult }
+	}
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil || body.Status != "success" {
+		t.Fatalf("%s: %v %s", q, err, body.Error)
+	}
+	return body.Data.Result
+}
+
+type promResult struct {
+	Metric map[string]string
+	Value  []any   // instant: [time, "value"]
+	Values [][]any // range: [[time, "value"], ...]
+}
+
+func number(t *testing.T, pair []any) float64 {
+	s, _ := pair[1].(string)
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		t.Fatalf("value %v: %v", pair, err)
+	}
+	return f
+}
+
+// eventually waits until q answers want, keyed by the result's
+// telemetry_value label ("" when it has none); a nil want waits until
+// the answer stops changing.
+func (f *fleet) eventually(t *testing.T, q string, want map[string]float64) {
+	t.Helper()
+	var got map[string]float64
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		prev := got
+		got = map[string]float64{}
+		for _, r := range f.query(t, q) {
+			got[r.Metric["telemetry_value"]] = number(t, r.Value)
+		}
+		if want == nil && prev != nil && fmt.Sprint(prev) == fmt.Sprint(got) {
+			return
+		}
+		if want != nil && fmt.Sprint(got) == fmt.Sprint(want) {
+			return
+		}
+		time.Sleep(3 * time.Second)
+	}
+	t.Fatalf("%s: got %v, want %v", q, got, want)
+}
+
+// checkSeries reads every series of metric over the test, adds up each
+// one's increases (a drop is a restart, after which the new value counts
+// whole, as Prometheus's increase() reads counters), compares that with
+// want, and returns how many series restarted.
+func (f *fleet) checkSeries(t *testing.T, metric string, want func(map[string]string) float64) (restarted int) {
+	t.Helper()
+	series := f.query(t, metric+"[10m]")
+	if len(series) == 0 {
+		t.Fatalf("no series of %s", metric)
+	}
+	for _, s := range series {
+		total, last, reset := 0.0, 0.0, false
+		for _, pair := range s.Values {
+			v := number(t, pair)
+			if v < last {
+				total += v
+				reset = true
+			} else {
+				total += v - last
+			}
+			last = v
+		}
+		if w := want(s.Metric); total != w {
+			t.Errorf("%s%v adds up to %v, want %v (samples %v)", metric, s.Metric, total, w, s.Values)
+		}
+		if reset {
+			restarted++
+		}
+	}
+	return restarted
+}
