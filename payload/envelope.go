@@ -86,12 +86,35 @@ func DecodePayload(r io.Reader) (Payload, error) {
 	if err := p.fill(top); err != nil {
 		return p, err
 	}
+	if err := checkEveryDataNumber(body); err != nil {
+		return p, err
+	}
 	for k, v := range p.Data {
 		if p.Data[k], err = toFloats(v); err != nil {
 			return p, err
 		}
 	}
 	return p, nil
+}
+
+// checkEveryDataNumber refuses a number that does not fit a float64
+// anywhere in a member that encoding/json would decode as data, also in
+// one that a repeated name replaces ({"data":{"a":1e700,"a":1}}): it
+// converts every value it reads, including those it then overwrites.
+func checkEveryDataNumber(body []byte) error {
+	members, err := RawMembers(body)
+	if err != nil {
+		return nil // not an object: fill has said so already
+	}
+	for _, m := range members {
+		if !strings.EqualFold(m.Name, MemberData) {
+			continue
+		}
+		if _, err := ParseValue([]byte(m.Value), ParseOptions{}); err != nil {
+			return fmt.Errorf("payload: %s: %w", MemberData, err)
+		}
+	}
+	return nil
 }
 
 // toFloats turns the json.Number values in v into float64.

@@ -218,11 +218,12 @@ type fleet struct {
 
 func (f *fleet) endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/v1/update/", f.port) }
 
-func startFleet(t *testing.T, replicas int) *fleet {
+func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 	f := &fleet{dir: t.TempDir(), port: freePorts(t, replicas+1), promPort: freePorts(t, 1)}
 	script := filepath.Join(".", "fleet.sh")
 	env := append(os.Environ(), "FLEET_DIR="+f.dir, "FLEET_BACKGROUND=1", "NEXT_UPDATE=2s",
 		"FLEET_PORT="+strconv.Itoa(f.port), "PROMETHEUS_PORT="+strconv.Itoa(f.promPort))
+	env = append(env, extra...)
 	cmd := exec.Command("bash", script, "start", strconv.Itoa(replicas))
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
@@ -248,7 +249,7 @@ func startFleet(t *testing.T, replicas int) *fleet {
 }
 
 // stopReplica stops replica n (1-based) with SIGTERM and waits for it.
-func (f *fleet) stopReplica(t *testing.T, n int) {
+func (f *fleet) stopReplica(t testing.TB, n int) {
 	pid := f.pids[n] // pids: Prometheus, the replicas in order, HAProxy
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -259,7 +260,7 @@ func (f *fleet) stopReplica(t *testing.T, n int) {
 }
 
 // freePorts finds n consecutive free loopback ports and returns the first.
-func freePorts(t *testing.T, n int) int {
+func freePorts(t testing.TB, n int) int {
 	for try := 0; try < 100; try++ {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -283,7 +284,7 @@ func freePorts(t *testing.T, n int) int {
 }
 
 // query runs a PromQL instant query.
-func (f *fleet) query(t *testing.T, q string) []promResult {
+func (f *fleet) query(t testing.TB, q string) []promResult {
 	t.Helper()
 	res, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/query?query=%s", f.promPort, url.QueryEscape(q)))
 	if err != nil {
@@ -307,7 +308,7 @@ type promResult struct {
 	Values [][]any // range: [[time, "value"], ...]
 }
 
-func number(t *testing.T, pair []any) float64 {
+func number(t testing.TB, pair []any) float64 {
 	s, _ := pair[1].(string)
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
@@ -319,7 +320,7 @@ func number(t *testing.T, pair []any) float64 {
 // eventually waits until q answers want, keyed by the result's
 // telemetry_value label ("" when it has none); a nil want waits until
 // the answer stops changing.
-func (f *fleet) eventually(t *testing.T, q string, want map[string]float64) {
+func (f *fleet) eventually(t testing.TB, q string, want map[string]float64) {
 	t.Helper()
 	var got map[string]float64
 	deadline := time.Now().Add(time.Minute)
