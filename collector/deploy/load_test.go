@@ -19,9 +19,17 @@ import (
 // refused update (503 from a replica's memory limiter) after 200 ms until
 // it is accepted. It reports updates accepted per second and the share of
 // attempts refused, then checks in Prometheus that every update counted.
+// With 512 MiB per replica the limiter has room; with 96 MiB a burst of
+// such updates overloads it.
 //
-//	cd collector && go test -run '^$' -bench FleetIngest -benchtime 5000x ./deploy
+//	cd collector && go test -run '^$' -bench FleetIngest -benchtime 3000x ./deploy
 func BenchmarkFleetIngest(b *testing.B) {
+	for _, limit := range []string{"512", "96"} {
+		b.Run("memory_limit_mib="+limit, func(b *testing.B) { ingest(b, limit) })
+	}
+}
+
+func ingest(b *testing.B, memoryLimitMiB string) {
 	f := startFleet(b, 3, "NEXT_UPDATE=1h", "MEMORY_LIMIT_MIB="+memoryLimitMiB)
 	const senders = 64
 	ids := make([]uuid.UUID, senders)
@@ -71,10 +79,6 @@ func BenchmarkFleetIngest(b *testing.B) {
 	// Every update counts once: the instances' totals add up to b.N.
 	f.eventually(b, "sum(last_over_time(load_updates[1h]))", map[string]float64{"": float64(b.N)})
 }
-
-// memoryLimitMiB is each replica's limit in the load run: low enough that
-// a burst of large updates reaches it on this machine.
-const memoryLimitMiB = "96"
 
 func post(client *http.Client, url string, body []byte) (int, error) {
 	res, err := client.Post(url, "application/json", bytes.NewReader(body))
