@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -33,23 +32,87 @@ type Update struct {
 // other than those of Update are skipped, as encoding/json skips them.
 func ParseUpdate(body []byte, maxValues int) (Update, error) {
 	var u Update
-	top, err := ParseValue(body, ParseOptions{UseNumber: true, MaxValues: maxValues})
+	opts := ParseOptions{UseNumber: true, MaxValues: maxValues}
+	top, err := ParseValue(body, opts)
 	if err != nil {
 		return u, err
+	}
+	obj, isObject := top.(map[string]any)
+	if isObject && repeatsAMember(obj) {
+		// Names that differ only in case all apply, in document order,
+		// which the map has lost: read the members again, in order.
+		return u, u.fillInOrder(body, opts, true)
 	}
 	if err := u.Payload.fill(top); err != nil {
 		return u, err
 	}
-	obj, _ := top.(map[string]any)
 	for name, v := range obj {
-		if !strings.EqualFold(name, MetricTypesMember) || v == nil {
-			continue
-		}
-		if u.MetricTypes, err = typeNames(v); err != nil {
+		if err := u.setMetricTypes(name, v); err != nil {
 			return u, err
 		}
 	}
 	return u, nil
+}
+
+func (u *Update) setMetricTypes(name string, v any) (err error) {
+	if strings.EqualFold(name, MetricTypesMember) && v != nil {
+		u.MetricTypes, err = typeNames(v)
+	}
+	return err
+}
+
+// fillInOrder applies the top-level members of body one by one, in the
+// order they come, each value read with opts; withTypes says whether
+// MetricTypesMember is one of them (for a Payload it is skipped).
+func (u *Update) fillInOrder(body []byte, opts ParseOptions, withTypes bool) error {
+	members, err := RawMembers(body)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if !isUpdateMember(m.Name) || (!withTypes && strings.EqualFold(m.Name, MetricTypesMember)) {
+			continue // skipped, as encoding/json skips it: never converted
+		}
+		v, err := ParseValue([]byte(m.Value), opts)
+		if err != nil {
+			return err
+		}
+		if err := u.Payload.set(m.Name, v); err != nil {
+			return err
+		}
+		if err := u.setMetricTypes(m.Name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateMembers are the names encoding/json matches, regardless of case.
+var updateMembers = []string{MemberInstanceID, MemberTimestamp, MemberExpectNext, MemberData, MetricTypesMember}
+
+func isUpdateMember(name string) bool {
+	for _, m := range updateMembers {
+		if strings.EqualFold(name, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// repeatsAMember reports whether two names in obj match the same member.
+func repeatsAMember(obj map[string]any) bool {
+	var seen [5]bool
+	for name := range obj {
+		for i, m := range updateMembers {
+			if strings.EqualFold(name, m) {
+				if seen[i] {
+					return true
+				}
+				seen[i] = true
+			}
+		}
+	}
+	return false
 }
 
 func typeNames(v any) (map[string]string, error) {
@@ -72,75 +135,25 @@ func typeNames(v any) (map[string]string, error) {
 // in Data are float64, as encoding/json gives them; Payload.Int reads them
 // back as integers.
 func DecodePayload(r io.Reader) (Payload, error) {
-	var p Payload
 	body, err := readLimited(r)
 	if err != nil {
-		return p, err
+		return Payload{}, err
 	}
-	// Numbers are read as text and converted in data only: like
-	// encoding/json, a member that is skipped is never converted.
 	top, err := ParseValue(body, ParseOptions{UseNumber: true})
 	if err != nil {
-		return p, fmt.Errorf("payload: body is not valid JSON for a Payload: %w", err)
+		return Payload{}, fmt.Errorf("payload: body is not valid JSON for a Payload: %w", err)
 	}
-	if err := p.fill(top); err != nil {
-		return p, err
+	if _, isObject := top.(map[string]any); !isObject {
+		var p Payload
+		return p, p.fill(top) // null is no update; anything else an error
 	}
-	if err := checkEveryDataNumber(body); err != nil {
-		return p, err
-	}
-	for k, v := range p.Data {
-		if p.Data[k], err = toFloats(v); err != nil {
-			return p, err
-		}
-	}
-	return p, nil
-}
-
-// checkEveryDataNumber refuses a number that does not fit a float64
-// anywhere in a member that encoding/json would decode as data, also in
-// one that a repeated name replaces ({"data":{"a":1e700,"a":1}}): it
-// converts every value it reads, including those it then overwrites.
-func checkEveryDataNumber(body []byte) error {
-	members, err := RawMembers(body)
-	if err != nil {
-		return nil // not an object: fill has said so already
-	}
-	for _, m := range members {
-		if !strings.EqualFold(m.Name, MemberData) {
-			continue
-		}
-		if _, err := ParseValue([]byte(m.Value), ParseOptions{}); err != nil {
-			return fmt.Errorf("payload: %s: %w", MemberData, err)
-		}
-	}
-	return nil
-}
-
-// toFloats turns the json.Number values in v into float64.
-func toFloats(v any) (any, error) {
-	var err error
-	switch x := v.(type) {
-	case json.Number:
-		f, perr := strconv.ParseFloat(string(x), 64)
-		if perr != nil {
-			return nil, fmt.Errorf("payload: number %s does not fit a float64", x)
-		}
-		return f, nil
-	case map[string]any:
-		for k, e := range x {
-			if x[k], err = toFloats(e); err != nil {
-				return nil, err
-			}
-		}
-	case []any:
-		for i, e := range x {
-			if x[i], err = toFloats(e); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return v, nil
+	// Members are applied in document order and numbers are converted as
+	// they are read, as encoding/json does: a number in a data member that
+	// a later one replaces must still fit a float64, and a member that is
+	// skipped is never converted.
+	var u Update
+	err = u.fillInOrder(body, ParseOptions{}, false)
+	return u.Payload, err
 }
 
 // fill sets the members of p from a parsed update with encoding/json's
@@ -155,20 +168,24 @@ func (p *Payload) fill(top any) error {
 		return errors.New("payload: the body is not a JSON object: send one update object per request")
 	}
 	for name, v := range obj {
-		var err error
-		switch {
-		case strings.EqualFold(name, MemberInstanceID):
-			err = setString(&p.InstanceID, v, name)
-		case strings.EqualFold(name, MemberTimestamp):
-			err = setTime(&p.Timestamp, v, name)
-		case strings.EqualFold(name, MemberExpectNext):
-			err = setTime(&p.ExpectNext, v, name)
-		case strings.EqualFold(name, MemberData):
-			err = setData(&p.Data, v)
-		}
-		if err != nil {
+		if err := p.set(name, v); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// set applies one top-level member, if it is one of p's.
+func (p *Payload) set(name string, v any) error {
+	switch {
+	case strings.EqualFold(name, MemberInstanceID):
+		return setString(&p.InstanceID, v, name)
+	case strings.EqualFold(name, MemberTimestamp):
+		return setTime(&p.Timestamp, v, name)
+	case strings.EqualFold(name, MemberExpectNext):
+		return setTime(&p.ExpectNext, v, name)
+	case strings.EqualFold(name, MemberData):
+		return setData(&p.Data, v)
 	}
 	return nil
 }

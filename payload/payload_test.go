@@ -130,3 +130,22 @@ func FuzzDecodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// Names that differ only in case all apply, in the order they come, as
+// encoding/json applies them: for a server too.
+func TestMembersApplyInDocumentOrder(t *testing.T) {
+	body := []byte(`{"Data":{"a":1,"b":2},"dAta":{"a":9},"INSTANCE_ID":"x","instance_id":"y","Metric_Types":{"a":"gauge"},"metric_types":{"a":"counter"}}`)
+	for range 20 { // map order would show within a few tries
+		u, err := payload.ParseUpdate(body, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.InstanceID != "y" || u.Data["a"] != json.Number("9") || u.Data["b"] != json.Number("2") || u.MetricTypes["a"] != "counter" {
+			t.Fatalf("ParseUpdate = %+v", u)
+		}
+		p, err := payload.DecodePayload(bytes.NewReader(body))
+		if err != nil || p.InstanceID != "y" || p.Data["a"] != 9.0 || p.Data["b"] != 2.0 {
+			t.Fatalf("DecodePayload = %+v, %v", p, err)
+		}
+	}
+}
