@@ -179,6 +179,12 @@ func TestOptOut(t *testing.T) {
 			initTo(t, s, nil)
 			everyCall()
 			StartEmitting()
+			// fresh gave a spool directory of its own: a program that
+			// reports holds a lock file there from Init on; one that opted
+			// out writes nothing.
+			if entries, err := os.ReadDir(os.Getenv(EnvSpoolDir)); err != nil || len(entries) != 0 {
+				t.Errorf("opting out wrote into the spool directory: %v %v", entries, err)
+			}
 			mustPanic(t, "a second StartEmitting", StartEmitting)
 			mustPanic(t, "a second Init", func() { Init(uuid.New(), nil) })
 			StopEmitting()
