@@ -91,3 +91,41 @@ func TestRecentEntriesFollowReplacement(t *testing.T) {
 		t.Fatalf("a key built at run time found %+v, want the value entry", e)
 	}
 }
+
+// What the bridge keeps of a value seen for the first time is its own
+// copy: a string the caller made for one call is not held for good.
+func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
+	s := servertest.New(t)
+	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	member, subkey := string([]byte("3fa2c1b0")), string([]byte("9e11"))
+	b.AppendUnique("agents", member)
+	b.SetNested("agent", subkey, 1)
+	e, _ := b.entries.load("agents")
+	e.set.strings.mu.Lock()
+	keys := 0
+	for _, m := range []map[string]*setValue{*e.set.strings.read.Load(), e.set.strings.dirty} {
+		for k := range m {
+			keys++
+			if sameBytes(k, member) {
+				t.Error("the set member holds the caller's string")
+			}
+		}
+	}
+	e.set.strings.mu.Unlock()
+	if keys != 1 {
+		t.Fatalf("the set has %d members, want 1", keys)
+	}
+	n, _ := b.entries.load("agent")
+	c, ok := n.held.nested.load(subkey)
+	if !ok || sameBytes(c.subkey, subkey) {
+		t.Errorf("the nested cell (found %v) holds the caller's sub-key", ok)
+	}
+}

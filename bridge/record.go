@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -67,7 +68,13 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 		if v, ok := e.set.strings.loadFast(s); ok && !v.evicted() {
 			return v
 		}
-		return memberOf(b, e, e.set.strings, s, value)
+		// The member keeps a copy of its own, not the caller's string: kept
+		// strings made one per request, scattered through the heap, left
+		// the allocator's spans partly used, and the callers' allocations
+		// (which are most of the cost of such a call) up to 1.8 times
+		// slower in some processes (BENCHMARKS.md).
+		own := strings.Clone(s)
+		return memberOf(b, e, e.set.strings, own, own)
 	}
 	if v, ok := e.set.others.loadFast(value); ok && !v.evicted() {
 		return v
@@ -137,7 +144,7 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 		}
 		epoch := b.limit.current()
 		if !ok {
-			c = &nestedCell{subkey: subkey}
+			c = &nestedCell{subkey: strings.Clone(subkey)} // as a set member's value
 		}
 		if c.epoch != epoch { // a new item in this interval
 			if !b.limit.admitNew() {
