@@ -69,9 +69,9 @@
 //     atomic loads once the key has been counted in this interval.
 //  4. Add and Increment add to the entry's tally with one atomic add;
 //     AppendUnique finds the value's member (a second map read, by the
-//     value's string) and adds to its tally. A value seen for the first
-//     time is copied: what the bridge keeps never holds on to the
-//     caller's allocations. Collections drain the tallies
+//     value's string) and adds to its tally. A string value seen for the
+//     first time is copied, so that the set does not hold on to the
+//     caller's per-request allocations. Collections drain the tallies
 //     into the SDK's instruments (flush.go), so each reader aggregates as
 //     it is configured.
 //  5. Set, SetNested and Append take the entry's own mutex, number the

@@ -144,7 +144,7 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 		}
 		epoch := b.limit.current()
 		if !ok {
-			c = &nestedCell{subkey: strings.Clone(subkey)} // as a set member's value
+			c = &nestedCell{subkey: subkey}
 		}
 		if c.epoch != epoch { // a new item in this interval
 			if !b.limit.admitNew() {
