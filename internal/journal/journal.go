@@ -1,0 +1,455 @@
+// Package journal keeps what a process recorded in a file mapped into
+// memory, so that a figure whose recording call has returned outlives the
+// process however it ends: os.Exit, SIGKILL, a panic elsewhere. A store
+// into a shared mapping is a store into the kernel's page cache of the
+// file; the kernel keeps the page when the process dies and writes it back
+// in its own time. Only the machine losing power before that loses it.
+//
+// The journal is an arena of records after a fixed header. Counts (Add,
+// Increment, a counting set's member) are records updated in place with
+// one atomic add. Values (Set, SetNested, Append) are records written
+// whole and then published; a changed value goes to a second record and
+// the first is freed only once the second is published, so a death in the
+// middle of a write leaves the previous value readable.
+//
+// # Handing figures over without a gap or an overlap
+//
+// Each collection of the telemetry reader is numbered (its generation).
+// When it begins, every count is marked with what the collection takes
+// (Count.Mark); values are marked by their sequence numbers (MarkValues).
+// Once the collection's update is on disk in a spool file stamped with
+// its generation, or delivered, the generation is committed (Commit).
+// What the next process finds in an orphaned journal is
+//
+//	a count:  recorded − (marked, if its generation is committed, else sent)
+//	a value:  published with a sequence number above the committed mark
+//
+// so figures that a spool file already holds are not taken again, and
+// figures that no file holds are. A death between writing the spool file
+// and Commit is covered by the stamp: a spool file of the owner stamped
+// with the pending generation commits it (see Recover).
+package journal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Size is the size of a journal file. Pages that were never written take
+// no memory and, on file systems with sparse files, no disk; 32 MiB holds
+// the protocol's 100,000 items with keys and values of ordinary length.
+const Size = 32 << 20
+
+// MaxRecord is the largest record: a value longer than about 64 KiB is not
+// kept in the journal (the caller reports it) and is as safe as the spool's
+// checkpoints make it.
+const MaxRecord = 64 << 10
+
+// Header layout. Every field is 8-byte aligned for atomic access.
+const (
+	offMagic        = 0  // [8]byte
+	offVersion      = 8  // uint64
+	offInstance     = 16 // [16]byte, the instance hash in hex
+	offSize         = 32 // uint64, the file's size
+	offPendingGen   = 40 // uint64, the generation being handed over
+	offCommittedGen = 48 // uint64, the latest generation on disk or delivered
+	offSeqGen       = 56 // uint64, the generation of pendingSeq
+	offPendingSeq   = 64 // uint64, the last value sequence number marked
+	offSentSeq      = 72 // uint64, the mark before that, once committed
+	offTop          = 80 // uint64, where the next new record starts
+	headerSize      = 128
+)
+
+// Record layout: a record is a header of recordHeader bytes followed by
+// its key, its sub-key or member, and its value.
+const (
+	rSize        = 0  // uint32, the record's size class, set once
+	rState       = 4  // uint32: stateFree or stateLive
+	rKind        = 8  // uint8
+	rSubType     = 9  // uint8, the type of the member or sub-key text
+	rValType     = 10 // uint8
+	rKeyLen      = 12 // uint32
+	rSubLen      = 16 // uint32
+	rValLen      = 20 // uint32
+	rSeq         = 24 // uint64: a value's sequence number; a count's mark generation
+	rCount       = 32 // Count: 4 × int64
+	recordHeader = 64
+)
+
+const (
+	stateFree = 0
+	stateLive = 1
+)
+
+// version is the layout's version: a journal of another version is not read.
+const version = 1
+
+var magic = [8]byte{'t', 'b', 'j', 'o', 'u', 'r', 'n', 'l'}
+
+// Kind says what a record holds.
+type Kind uint8
+
+// Record kinds.
+const (
+	KindCounter Kind = iota + 1 // a key's count
+	KindMember                  // a counting set's member and its count
+	KindValue                   // a Set value
+	KindNested                  // a SetNested sub-key's value
+	KindElement                 // an Append element
+)
+
+// Type says how a value's bytes are to be read.
+type Type uint8
+
+// Value types.
+const (
+	TypeInt    Type = iota + 1 // 8 bytes, little-endian two's complement
+	TypeFloat                  // 8 bytes, little-endian IEEE 754 bits
+	TypeString                 // the bytes of the string
+	TypeBool                   // 1 byte, 0 or 1
+	TypeJSON                   // JSON text
+)
+
+// sizeClasses are the record sizes: freed records are reused by size.
+var sizeClasses = [...]uint32{128, 256, 512, 1 << 10, 4 << 10, 16 << 10, MaxRecord}
+
+// Journal is one process's journal file, mapped for its whole life. It is
+// never unmapped while the process runs: a recording call that raced with
+// a shutdown must find memory there, not a fault.
+type Journal struct {
+	mem  []byte
+	path string
+
+	mu   sync.Mutex // the free lists and the top
+	free [len(sizeClasses)][]uint32
+	// later holds value records freed once their figures are committed.
+	later []laterFree
+}
+
+type laterFree struct {
+	off uint32
+	seq uint64
+}
+
+// ErrUnavailable says that this platform cannot map files; callers fall
+// back to figures in memory.
+var ErrUnavailable = errors.New("telemetry journal: this platform cannot map a file into memory")
+
+// Create makes a new journal file at path (which must not exist) for the
+// instance whose hash is instance, and maps it.
+func Create(path, instance string) (*Journal, error) {
+	if !mappingAvailable {
+		return nil, ErrUnavailable
+	}
+	f, err := os.OpenFile(path, createFlags, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry journal: %w", err)
+	}
+	defer f.Close() // the mapping outlives the descriptor
+	if err := f.Truncate(Size); err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("telemetry journal: sizing %s: %w", path, err)
+	}
+	mem, _, err := mapFile(f, Size)
+	if err != nil {
+		_ = os.Remove(path)
+		return nil, fmt.Errorf("telemetry journal: %w", err)
+	}
+	j := &Journal{mem: mem, path: path}
+	copy(mem[offInstance:offInstance+16], instance)
+	binary.LittleEndian.PutUint64(mem[offVersion:], version)
+	binary.LittleEndian.PutUint64(mem[offSize:], Size)
+	j.u64(offTop).Store(headerSize)
+	copy(mem[offMagic:], magic[:]) // last: a journal without magic is empty
+	return j, nil
+}
+
+// Path is the journal's file.
+func (j *Journal) Path() string { return j.path }
+
+func (j *Journal) u64(off uint32) *atomic.Uint64 {
+	return (*atomic.Uint64)(unsafe.Pointer(&j.mem[off]))
+}
+
+func (j *Journal) u32(off uint32) *atomic.Uint32 {
+	return (*atomic.Uint32)(unsafe.Pointer(&j.mem[off]))
+}
+
+// alloc returns the offset of a free record that holds n bytes.
+func (j *Journal) alloc(n int) (uint32, bool) {
+	class := -1
+	for i, size := range sizeClasses {
+		if n <= int(size) {
+			class = i
+			break
+		}
+	}
+	if class < 0 {
+		return 0, false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if l := j.free[class]; len(l) > 0 {
+		off := l[len(l)-1]
+		j.free[class] = l[:len(l)-1]
+		return off, true
+	}
+	top := j.u64(offTop).Load()
+	size := uint64(sizeClasses[class])
+	if top+size > uint64(len(j.mem)) {
+		return 0, false
+	}
+	binary.LittleEndian.PutUint32(j.mem[top+rSize:], uint32(size))
+	j.u64(offTop).Store(top + size) // after the size: a reader never meets a sizeless record
+	return uint32(top), true
+}
+
+// release frees the record at off at once: its figures are no longer
+// wanted (its key was overwritten or disabled) or are superseded.
+func (j *Journal) release(off uint32) {
+	j.u32(off + rState).Store(stateFree)
+	size := binary.LittleEndian.Uint32(j.mem[off+rSize:])
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for i, s := range sizeClasses {
+		if s == size {
+			j.free[i] = append(j.free[i], off)
+			return
+		}
+	}
+}
+
+// write fills the record at off: kind, key, sub and value, then publishes
+// it with seq (values) and the live state. A reader of the file after a
+// death sees either the whole record or none of it.
+func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte, valType Type, val []byte, seq uint64) {
+	j.u32(off + rState).Store(stateFree)
+	r := j.mem[off:]
+	r[rKind], r[rSubType], r[rValType] = byte(k), byte(subType), byte(valType)
+	binary.LittleEndian.PutUint32(r[rKeyLen:], uint32(len(key)))
+	binary.LittleEndian.PutUint32(r[rSubLen:], uint32(len(sub)))
+	binary.LittleEndian.PutUint32(r[rValLen:], uint32(len(val)))
+	n := recordHeader
+	n += copy(r[n:], key)
+	n += copy(r[n:], sub)
+	copy(r[n:], val)
+	j.u64(off + rSeq).Store(seq)
+	j.u32(off + rState).Store(stateLive)
+}
+
+// Count is a count kept in the journal, or in memory when the journal is
+// full or off. Recording adds to recorded; the collection that moves the
+// count into the SDK remembers how far it moved (flushed); a mark says how
+// far the telemetry reader's collection took it (marked, with the
+// generation in the record), and sent how far a committed one did.
+type Count struct {
+	recorded atomic.Int64
+	flushed  atomic.Int64
+	sent     atomic.Int64
+	marked   atomic.Int64
+}
+
+// Add records n. Sums wrap around as Go's int64 does.
+func (c *Count) Add(n int64) { c.recorded.Add(n) }
+
+// Drain returns what was recorded since the previous Drain; the caller
+// hands it to the SDK. Calls to Drain of one count must not overlap.
+func (c *Count) Drain() int64 {
+	r := c.recorded.Load()
+	d := r - c.flushed.Load()
+	c.flushed.Store(r)
+	return d
+}
+
+// Counted returns a count's handle for Mark and Free: its record, or 0 for
+// a count in memory.
+type Counted struct {
+	*Count
+	off uint32
+}
+
+// NewCount returns a count for key (and, for a counting set, the member
+// of type t with text sub). When the journal is nil, full, or the key too
+// long, the count lives in memory, and ok is false.
+func (j *Journal) NewCount(k Kind, key string, t Type, sub []byte) (c Counted, ok bool) {
+	if j != nil {
+		if off, ok := j.alloc(recordHeader + len(key) + len(sub)); ok {
+			j.write(off, k, key, t, sub, 0, nil, 0)
+			return Counted{Count: (*Count)(unsafe.Pointer(&j.mem[off+rCount])), off: off}, true
+		}
+	}
+	return Counted{Count: new(Count)}, j == nil
+}
+
+// Mark notes that the collection of generation gen took the count up to
+// what was flushed. Counts are marked after Begin and before the
+// collection's update is written. The order of the stores below is what
+// keeps a count whole should the process die between any two of them.
+func (j *Journal) Mark(c Counted, gen uint64) {
+	if c.off == 0 {
+		return
+	}
+	markGen := j.u64(c.off + rSeq)
+	if markGen.Load() <= j.u64(offCommittedGen).Load() {
+		c.sent.Store(c.marked.Load()) // the previous mark is on disk
+	}
+	markGen.Store(gen)
+	c.marked.Store(c.flushed.Load())
+}
+
+// Free gives a count's record back once nothing will add to it.
+func (j *Journal) Free(c Counted) {
+	if j != nil && c.off != 0 {
+		j.release(c.off)
+	}
+}
+
+// Committed reports whether the count's latest mark is committed and
+// nothing was recorded after it: a retired count can then be freed.
+func (j *Journal) Committed(c Counted) bool {
+	if c.off == 0 {
+		return true
+	}
+	return j.u64(c.off+rSeq).Load() <= j.u64(offCommittedGen).Load() && c.recorded.Load() == c.marked.Load()
+}
+
+// Value is a journal-kept value (Set, a SetNested sub-key): two records
+// used in turn, so that the previous value stays readable while the next
+// is written. Its methods are called under the owner's lock.
+type Value struct {
+	cur   uint32 // the published record, or 0
+	spare uint32
+}
+
+// Put writes the value of key (sub-key sub for KindNested) with sequence
+// number seq. It returns false when the value does not fit in a record or
+// the journal is full: the value is then kept in memory only.
+func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq uint64) bool {
+	if j == nil {
+		return false
+	}
+	need := recordHeader + len(key) + len(sub) + len(val)
+	if v.spare == 0 || need > int(binary.LittleEndian.Uint32(j.mem[v.spare+rSize:])) {
+		if v.spare != 0 {
+			j.release(v.spare)
+			v.spare = 0
+		}
+		off, ok := j.alloc(need)
+		if !ok {
+			return false
+		}
+		v.spare = off
+	}
+	j.write(v.spare, k, key, TypeString, []byte(sub), t, val, seq)
+	v.cur, v.spare = v.spare, v.cur
+	if v.spare != 0 {
+		j.u32(v.spare + rState).Store(stateFree) // superseded: the next Put reuses it
+	}
+	return true
+}
+
+// Drop forgets a value that will not be sent: its key now holds another
+// kind, or was disabled.
+func (j *Journal) Drop(v *Value) {
+	if j == nil {
+		return
+	}
+	for _, off := range []uint32{v.cur, v.spare} {
+		if off != 0 {
+			j.release(off)
+		}
+	}
+	*v = Value{}
+}
+
+// Retire frees a value's records once the update that took it is
+// committed: the reader no longer holds it, but a death before the commit
+// must still find it.
+func (j *Journal) Retire(v *Value, seq uint64) {
+	if j == nil {
+		return
+	}
+	if v.spare != 0 {
+		j.release(v.spare)
+	}
+	if v.cur != 0 {
+		j.mu.Lock()
+		j.later = append(j.later, laterFree{off: v.cur, seq: seq})
+		j.mu.Unlock()
+	}
+	*v = Value{}
+}
+
+// Element writes one Append element; its record is given back by Retire.
+func (j *Journal) Element(key string, t Type, val []byte, seq uint64) (Value, bool) {
+	var v Value
+	return v, j.Put(&v, KindElement, key, "", t, val, seq)
+}
+
+// Begin starts handing over the collection of generation gen.
+func (j *Journal) Begin(gen uint64) {
+	if j != nil {
+		j.u64(offPendingGen).Store(gen)
+	}
+}
+
+// MarkValues notes that the collection of generation gen took every value
+// numbered up to seq.
+func (j *Journal) MarkValues(gen, seq uint64) {
+	if j == nil {
+		return
+	}
+	if j.u64(offSeqGen).Load() <= j.u64(offCommittedGen).Load() {
+		j.u64(offSentSeq).Store(j.u64(offPendingSeq).Load())
+	}
+	j.u64(offSeqGen).Store(gen)
+	j.u64(offPendingSeq).Store(seq)
+}
+
+// Commit records that generation gen is on disk in a spool file or
+// delivered, and frees the value records that it took.
+func (j *Journal) Commit(gen uint64) {
+	if j == nil || gen <= j.u64(offCommittedGen).Load() {
+		return
+	}
+	j.u64(offCommittedGen).Store(gen)
+	sent := j.u64(offSentSeq).Load()
+	if j.u64(offSeqGen).Load() <= gen {
+		sent = j.u64(offPendingSeq).Load()
+	}
+	j.mu.Lock()
+	keep := j.later[:0]
+	var done []uint32
+	for _, l := range j.later {
+		if l.seq <= sent {
+			done = append(done, l.off)
+		} else {
+			keep = append(keep, l)
+		}
+	}
+	j.later = keep
+	j.mu.Unlock()
+	for _, off := range done {
+		j.release(off)
+	}
+}
+
+// Settled reports whether every generation begun is committed: the file
+// then holds nothing that a spool file or the server does not.
+func (j *Journal) Settled() bool {
+	return j == nil || j.u64(offPendingGen).Load() <= j.u64(offCommittedGen).Load()
+}
+
+// retireAge is how long a retired count's record waits before it is
+// reused, beyond its last commit: a recording call that found the count
+// just before it was retired has long since made its add by then.
+const retireAge = time.Minute
+
+// RetireAge is exported for the bridge's documentation and tests.
+const RetireAge = retireAge
