@@ -42,29 +42,46 @@ const (
 	EnvSpoolDir = "TELEMETRY_SPOOL_DIR"
 )
 
-// DefaultSpoolDir is where the package keeps undelivered figures when
-// TELEMETRY_SPOOL_DIR is unset: a directory named for the instance (by a
-// hash, not its ID) under "telemetrybridge" in the user's cache directory,
-// e.g. ~/.cache/telemetrybridge/spool-3f2a9c0e1b4d5a67 on Linux and
-// ~/Library/Caches/telemetrybridge/... on macOS. Removing it forgets
-// the figures and the server's directives kept there.
+// DefaultSpoolDir is where the package keeps the instance's undelivered
+// figures and the server's directives when TELEMETRY_SPOOL_DIR is unset:
+// the instance's own directory (named by a hash of its ID, not the ID)
+// under telemetrybridge/spool in the user's cache directory, e.g.
+// ~/.cache/telemetrybridge/spool/instance-3f2a9c0e1b4d5a67 on Linux and
+// ~/Library/Caches/telemetrybridge/spool/... on macOS. With
+// TELEMETRY_SPOOL_DIR set, the instance's files are in the same
+// instance-<hash> directory under it (exporter.SpoolInstanceDir), so that
+// instances configured alike keep their files apart. Removing the
+// directory forgets the figures and the server's directives kept there.
 func DefaultSpoolDir(instanceID uuid.UUID) (string, error) {
+	base, err := defaultSpoolBase()
+	if err != nil {
+		return "", err
+	}
+	return exporter.SpoolInstanceDir(base, instanceID), nil
+}
+
+// defaultSpoolBase is the spool directory given to the exporter when
+// TELEMETRY_SPOOL_DIR is unset; the exporter keeps each instance's files
+// in a directory of its own under it.
+func defaultSpoolBase() (string, error) {
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(cache, "telemetrybridge", "spool-"+exporter.InstanceHash(instanceID)), nil
+	return filepath.Join(cache, "telemetrybridge", "spool"), nil
 }
 
-// spoolOptions picks the spool directory from the environment.
-func spoolOptions(id uuid.UUID) []exporter.Option {
+// spoolOptions picks the spool directory from the environment. The
+// instance is not needed: the exporter keeps its files in the instance's
+// own directory under the one given.
+func spoolOptions(_ uuid.UUID) []exporter.Option {
 	dir := strings.TrimSpace(os.Getenv(EnvSpoolDir))
 	if strings.EqualFold(dir, "off") {
 		return nil
 	}
 	if dir == "" {
 		var err error
-		if dir, err = DefaultSpoolDir(id); err != nil {
+		if dir, err = defaultSpoolBase(); err != nil {
 			otel.Handle(fmt.Errorf("telemetry: undelivered figures are kept in memory only: no cache directory (%w); set %s", err, EnvSpoolDir))
 			return nil
 		}

@@ -15,8 +15,9 @@ type carryOver struct {
 	mu      sync.Mutex
 	entries []entry
 	// save, when set, writes what is carried to the spool whenever it
-	// changes; it runs under mu, so that saves happen in order.
-	save func([]entry)
+	// changes; it runs under mu, so that saves happen in order. It returns
+	// an error when the figures are not on disk.
+	save func([]entry) error
 }
 
 // take returns what is carried and forgets it. The spool still holds it
@@ -30,8 +31,9 @@ func (c *carryOver) take() []entry {
 }
 
 // keep adds the entries of a failed update to what is carried, copied out
-// of the collection they came from (the SDK reuses it).
-func (c *carryOver) keep(entries []entry) {
+// of the collection they came from (the SDK reuses it). It returns the
+// spool's error when what is carried now could not be saved.
+func (c *carryOver) keep(entries []entry) error {
 	kept := make([]entry, 0, len(entries))
 	for _, en := range entries {
 		if en.key == payload.KeyGoroutines || en.key == payload.KeyMemory {
@@ -44,20 +46,21 @@ func (c *carryOver) keep(entries []entry) {
 	defer c.mu.Unlock()
 	merged, dropped := withCarried(kept, c.entries)
 	c.entries = addDropped(merged, dropped)
-	c.persistLocked()
+	return c.persistLocked()
 }
 
 // persist saves what is carried now to the spool.
-func (c *carryOver) persist() {
+func (c *carryOver) persist() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.persistLocked()
+	return c.persistLocked()
 }
 
-func (c *carryOver) persistLocked() {
+func (c *carryOver) persistLocked() error {
 	if c.save != nil {
-		c.save(c.entries)
+		return c.save(c.entries)
 	}
+	return nil
 }
 
 // withCarried merges carried entries into newer ones and returns the

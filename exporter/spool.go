@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -9,12 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/google/uuid"
 
 	"github.com/telemetrybridge/telemetry/payload"
@@ -25,8 +26,31 @@ import (
 // 4 MiB; 16 MiB leaves room for longer values.
 const DefaultSpoolLimit = 16 << 20
 
-// A spool directory holds, per exporter (a process, in practice), these
-// files; <token> is random per exporter:
+// Bounds on what the spool reads, whoever wrote it. A spool file is
+// parsed only once it is known to be a regular file of at most the spool's
+// byte limit; these bound what is taken from it.
+const (
+	// maxSpoolKeyLen bounds a key read from the spool or kept in its
+	// directives: 64 KiB, far beyond any real key, so that a file cannot
+	// hand the host keys it will carry, compare and send on every update.
+	maxSpoolKeyLen = 64 << 10
+	// maxSpoolCount bounds the magnitude of an integer that merging adds
+	// up (a count, a set member's count, a histogram's counts): 2^53, the
+	// largest integer a float64 holds exactly, and so the largest a server
+	// reading JSON numbers as floats receives intact. An entry beyond it is
+	// not sent; with one claim reading at most maxClaimFiles files, what it
+	// reads cannot overflow an int64 when merged.
+	maxSpoolCount = 1 << 53
+	// maxClaimFiles bounds the orphaned files one update reads; with the
+	// byte budget (the spool limit) it bounds the memory and time a claim
+	// takes. Files beyond it wait for the next update.
+	maxClaimFiles = 256
+)
+
+// The spool directory given to WithSpool holds one directory per instance,
+// instance-<InstanceHash>, so that instances sharing it never touch each
+// other's files. The instance's directory holds, per exporter (a process,
+// in practice), these files; <token> is random per exporter:
 //
 //	owner-<token>.lock        locked while the exporter lives
 //	carried-<token>.json      figures of failed updates, to go with the next
@@ -41,31 +65,61 @@ const DefaultSpoolLimit = 16 << 20
 // An exporter claims the figure files of owners that are gone: their lock
 // is free. The lock decides; two exporters sharing the directory never
 // both claim the same files, and never touch a live owner's.
+//
+// Both directories must be private to the user (checkPrivateDir), and
+// files are opened without following links or blocking, and read only
+// when regular and within the byte limit (readRegular): nothing planted
+// in the spool can make the host hang, run out of memory, or send
+// figures that are not its own.
 type spool struct {
-	dir      string
+	dir      string // the instance's directory
 	instance string // InstanceHash of the exporter's ID
 	limit    int
 	token    string
-	owner    *flock.Flock
+	owner    *lockFile
 	updates  atomic.Uint64
 	report   func(error)
 
 	mu sync.Mutex // one claim or clear at a time
+	// held are the locks of orphans whose figures this exporter claimed
+	// but could not save as its own: their files stay, locked, so that no
+	// one claims them again while this exporter carries their figures;
+	// close lets go of them.
+	held []*lockFile
 	// closed is set by the exporter's Shutdown. An update abandoned by a
 	// Shutdown that ran out of time may end later: it then leaves the
 	// files as they are, so that its figures stay on disk for the next
 	// process (sent twice, should it be delivered after all, rather than
 	// lost), and nothing is written after Shutdown returned.
 	closed atomic.Bool
+
+	notedMu sync.Mutex
+	// noted are files reported and left alone: never read or reported
+	// again by this exporter.
+	noted map[string]bool
+	// cutDirectives reports, once, that not every disabled key was kept.
+	cutDirectives sync.Once
 }
 
 const (
-	ownerPrefix    = "owner-"
-	carriedPrefix  = "carried-"
-	updatePrefix   = "update-"
-	directivesFile = "directives.json"
-	setAsideSuffix = ".unreadable"
+	instanceDirPrefix = "instance-"
+	ownerPrefix       = "owner-"
+	carriedPrefix     = "carried-"
+	updatePrefix      = "update-"
+	directivesFile    = "directives.json"
+	setAsideSuffix    = ".unreadable"
 )
+
+// ownedFiles are the files an owner keeps, by name: <prefix><token> then,
+// when numbered, -<n>, then <suffix>. figuresOwner knows an owner's files
+// by them, so a new kind of file is claimed and cleared once it is here.
+var ownedFiles = []struct {
+	prefix, suffix string
+	numbered       bool
+}{
+	{carriedPrefix, ".json", false},
+	{updatePrefix, ".json", true},
+}
 
 // InstanceHash names an instance in file and directory names without
 // revealing its ID, which the server takes as a credential: the first 16
@@ -75,28 +129,63 @@ func InstanceHash(id uuid.UUID) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// openSpool makes the directory (0700) and takes this exporter's lock.
+// SpoolInstanceDir is the directory under a spool directory (WithSpool)
+// where the exporter of instance id keeps its files: instance-<hash>, the
+// hash of InstanceHash. Removing it forgets the instance's spooled figures
+// and the server's directives for it, and nothing of other instances.
+func SpoolInstanceDir(dir string, id uuid.UUID) string {
+	return filepath.Join(dir, instanceDirPrefix+InstanceHash(id))
+}
+
+// openSpool makes (0700) and checks the spool directory and the
+// instance's directory in it, and takes this exporter's lock there.
 func openSpool(dir string, id uuid.UUID, limit int, report func(error)) (*spool, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	inst, err := privateDirs(dir, id)
+	if err != nil {
 		return nil, fmt.Errorf("telemetry spool: %w", err)
 	}
 	var t [8]byte
 	_, _ = rand.Read(t[:])
-	s := &spool{dir: dir, instance: InstanceHash(id), limit: limit, token: hex.EncodeToString(t[:]), report: report}
-	s.owner = flock.New(s.path(ownerPrefix + s.token + ".lock"))
-	locked, err := s.owner.TryLock()
-	if err != nil || !locked {
-		return nil, fmt.Errorf("telemetry spool: cannot lock %s: %v", s.owner.Path(), err)
+	s := &spool{dir: inst, instance: InstanceHash(id), limit: limit, token: hex.EncodeToString(t[:]), report: report}
+	lockPath := s.path(ownerPrefix + s.token + ".lock")
+	if s.owner, err = tryLockFile(lockPath); err != nil || s.owner == nil {
+		return nil, fmt.Errorf("telemetry spool: cannot lock %s: %v", lockPath, err)
 	}
 	return s, nil
+}
+
+// privateDirs makes the spool directory and the instance's directory in
+// it, and refuses either when others could write into it. The spool
+// directory may be a link (to another disk, say); the instance's
+// directory, made here, may not.
+func privateDirs(dir string, id uuid.UUID) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	info, err := os.Stat(dir)
+	if err == nil {
+		err = checkPrivateDir(dir, info)
+	}
+	if err != nil {
+		return "", err
+	}
+	inst := SpoolInstanceDir(dir, id)
+	if err := os.Mkdir(inst, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	if info, err = os.Lstat(inst); err == nil {
+		err = checkPrivateDir(inst, info)
+	}
+	return inst, err
 }
 
 func (s *spool) path(name string) string { return filepath.Join(s.dir, name) }
 
 // saveCarried writes the figures carried to the next update, or removes
-// the file when there are none.
-func (s *spool) saveCarried(entries []entry) {
-	s.save(carriedPrefix+s.token+".json", entries)
+// the file when there are none. It returns an error when they are not on
+// disk as they are in memory.
+func (s *spool) saveCarried(entries []entry) error {
+	return s.save(carriedPrefix+s.token+".json", entries)
 }
 
 // beginUpdate writes an update's figures before it is sent and returns
@@ -106,7 +195,7 @@ func (s *spool) beginUpdate(entries []entry) string {
 		return ""
 	}
 	name := fmt.Sprintf("%s%s-%d.json", updatePrefix, s.token, s.updates.Add(1))
-	s.save(name, entries)
+	_ = s.save(name, entries) // reported; the figures are in memory still
 	return name
 }
 
@@ -114,17 +203,22 @@ func (s *spool) beginUpdate(entries []entry) string {
 // now carried (and saved as such), or the server wants nothing more.
 func (s *spool) endUpdate(name string) {
 	if s != nil && name != "" {
-		s.remove(name)
+		_ = s.remove(name)
 	}
 }
 
-func (s *spool) save(name string, entries []entry) {
+// errSpoolClosed says that nothing is written after Shutdown.
+var errSpoolClosed = errors.New("telemetry spool: the exporter is shut down; nothing more is written")
+
+// save writes entries to the file name, or removes it when there are
+// none. A failure is reported, and returned: the caller must not then
+// delete figures that were to be kept in this file.
+func (s *spool) save(name string, entries []entry) error {
 	if s.closed.Load() {
-		return
+		return errSpoolClosed
 	}
 	if len(entries) == 0 {
-		s.remove(name)
-		return
+		return s.remove(name)
 	}
 	var w payload.Writer
 	dropped := writeSpool(&w, s.instance, entries, s.limit)
@@ -132,17 +226,23 @@ func (s *spool) save(name string, entries []entry) {
 		s.report(fmt.Errorf("telemetry spool: %d items did not fit in %d bytes and are counted as %s instead", dropped, s.limit, payload.KeyDropped))
 	}
 	if err := writeAtomically(s.dir, name, w.Bytes()); err != nil {
-		s.report(fmt.Errorf("telemetry spool: the figures stay in memory only: %w", err))
+		err = fmt.Errorf("telemetry spool: the figures stay in memory only: %w", err)
+		s.report(err)
+		return err
 	}
+	return nil
 }
 
-func (s *spool) remove(name string) {
+func (s *spool) remove(name string) error {
 	if s.closed.Load() {
-		return
+		return errSpoolClosed
 	}
 	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		s.report(fmt.Errorf("telemetry spool: %w", err))
+		err = fmt.Errorf("telemetry spool: %w", err)
+		s.report(err)
+		return err
 	}
+	return nil
 }
 
 // writeAtomically replaces dir/name with data: written to a temporary file,
@@ -181,9 +281,14 @@ func syncDir(dir string) {
 }
 
 // claimOrphans returns the figures left by exporters that are gone, file
-// by file, and a function that deletes their files: call it once the
-// figures are saved as this exporter's own. Files that cannot be read, or
-// belong to another instance, are renamed aside and reported.
+// by file, and a function that deletes their files: call it only once the
+// figures are saved as this exporter's own. Until it is called, and if it
+// never is, the orphans stay locked by this exporter (until close), so that
+// neither it nor another exporter claims their figures again while it
+// carries them. One claim reads at most maxClaimFiles files and about one
+// spool file's worth of bytes; the rest wait for the next update. A file
+// that cannot be used is set aside, one of another instance left alone;
+// either is reported once.
 func (s *spool) claimOrphans() (files [][]entry, release func()) {
 	if s == nil {
 		return nil, func() {}
@@ -193,36 +298,105 @@ func (s *spool) claimOrphans() (files [][]entry, release func()) {
 	if s.closed.Load() {
 		return nil, func() {}
 	}
-	var locks []*flock.Flock
-	var done []string
+	var owners []*claimedOwner
+	read := 0
 	for token, names := range s.orphans() {
-		lock := flock.New(s.path(ownerPrefix + token + ".lock"))
-		if ok, err := lock.TryLock(); err != nil || !ok {
-			continue // its owner lives
+		if len(files) >= maxClaimFiles || read >= s.readLimit() {
+			break
 		}
-		locks = append(locks, lock)
+		o := s.lockOrphan(token)
+		if o == nil {
+			continue
+		}
+		owners = append(owners, o)
 		for _, name := range names {
-			if got, ok := s.read(name); ok {
-				files = append(files, got)
-				done = append(done, name)
+			if len(files) >= maxClaimFiles || read >= s.readLimit() {
+				o.whole = false
+				break
+			}
+			entries, size, status := s.read(name)
+			switch status {
+			case fileUsed:
+				files = append(files, entries)
+				o.done = append(o.done, name)
+				read += size
+			case fileLeft:
+				o.whole = false
 			}
 		}
 	}
-	return files, func() {
-		for _, name := range done {
-			s.remove(name)
-		}
-		for _, lock := range locks {
-			_ = os.Remove(lock.Path())
-			_ = lock.Unlock()
-		}
+	return files, s.releaser(owners)
+}
+
+// claimedOwner is an orphan's lock, taken by a claim, and the files the
+// claim took from it.
+type claimedOwner struct {
+	lock  *lockFile
+	done  []string // files whose figures the claim returned
+	whole bool     // no file of the owner is left
+}
+
+// lockOrphan takes the lock of the owner token, if it is gone.
+func (s *spool) lockOrphan(token string) *claimedOwner {
+	name := ownerPrefix + token + ".lock"
+	if s.isNoted(name) {
+		return nil
+	}
+	lock, err := tryLockFile(s.path(name))
+	if err != nil {
+		s.note(name, fmt.Errorf("the files of its owner are not claimed: %w", err))
+		return nil
+	}
+	if lock == nil {
+		return nil // its owner lives
+	}
+	s.held = append(s.held, lock)
+	return &claimedOwner{lock: lock, whole: true}
+}
+
+// releaser returns the function that deletes what a claim took: the
+// files, and the lock file of an owner left with none. An owner whose
+// file could not be deleted stays locked, so that its figures are not
+// claimed twice.
+func (s *spool) releaser(owners []*claimedOwner) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.closed.Load() {
+				return // close let go of the locks; the files stay for the next process
+			}
+			for _, o := range owners {
+				s.releaseOwner(o)
+			}
+		})
 	}
 }
+
+func (s *spool) releaseOwner(o *claimedOwner) {
+	for _, name := range o.done {
+		if s.remove(name) != nil {
+			return
+		}
+	}
+	if o.whole {
+		_ = os.Remove(o.lock.path)
+	}
+	o.lock.unlock()
+	s.held = slices.DeleteFunc(s.held, func(l *lockFile) bool { return l == o.lock })
+}
+
+// readLimit bounds a spool file that is read: the byte limit, or the
+// default one if it is larger, so that lowering WithSpoolLimit does not
+// refuse files written before.
+func (s *spool) readLimit() int { return max(s.limit, DefaultSpoolLimit) }
 
 // orphans lists the figure files of other exporters by owner token. Lock
 // files without figures are listed too (with no files) once they are an
 // hour old, so that those of crashed processes are cleared; a younger one
-// may be a live owner between making its lock file and locking it.
+// may be a live owner between making its lock file and locking it. Files
+// already reported and left alone are not listed.
 func (s *spool) orphans() map[string][]string {
 	dirents, err := os.ReadDir(s.dir)
 	if err != nil {
@@ -233,6 +407,9 @@ func (s *spool) orphans() map[string][]string {
 	var lockOnly []string
 	for _, d := range dirents {
 		name := d.Name()
+		if s.isNoted(name) {
+			continue
+		}
 		if token, ok := figuresOwner(name); ok && token != s.token {
 			out[token] = append(out[token], name)
 		} else if token, ok := lockOwner(name); ok && token != s.token && olderThan(d, staleLockAge) {
@@ -263,70 +440,218 @@ func lockOwner(name string) (string, bool) {
 	return t, t != ""
 }
 
-// figuresOwner returns the owner token of a figure file's name.
+// figuresOwner returns the owner token of a figure file's name (one of
+// ownedFiles).
 func figuresOwner(name string) (token string, ok bool) {
-	if !strings.HasSuffix(name, ".json") {
-		return "", false
-	}
-	base := strings.TrimSuffix(name, ".json")
-	if t, found := strings.CutPrefix(base, carriedPrefix); found {
-		return t, t != ""
-	}
-	if t, found := strings.CutPrefix(base, updatePrefix); found {
-		token, _, _ = strings.Cut(t, "-")
+	for _, f := range ownedFiles {
+		base, found := strings.CutSuffix(name, f.suffix)
+		if !found {
+			continue
+		}
+		if token, found = strings.CutPrefix(base, f.prefix); !found {
+			continue
+		}
+		if f.numbered {
+			token, _, _ = strings.Cut(token, "-")
+		}
 		return token, token != ""
 	}
 	return "", false
 }
 
-// read reads one figure file; one that cannot be used is set aside.
-func (s *spool) read(name string) ([]entry, bool) {
-	data, err := os.ReadFile(s.path(name))
+// fileStatus is what reading a figure file came to.
+type fileStatus int
+
+const (
+	fileGone fileStatus = iota // absent, or set aside as unusable
+	fileUsed                   // its figures were read
+	fileLeft                   // left alone: another instance's
+)
+
+// errOtherInstance leaves alone a file that names another instance: it
+// is not this exporter's to send, nor to rename or delete.
+var errOtherInstance = errors.New("it belongs to another instance, and is left alone")
+
+// read reads one figure file and returns its entries within the spool's
+// bounds (boundEntries), and its size. A file that cannot be used is set
+// aside.
+func (s *spool) read(name string) ([]entry, int, fileStatus) {
+	data, err := readRegular(s.path(name), s.readLimit())
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false
+		return nil, 0, fileGone
 	}
+	var instance string
+	var entries []entry
 	if err == nil {
-		var instance string
-		var entries []entry
-		if instance, entries, err = readSpool(data); err == nil {
-			if instance == s.instance {
-				return entries, true
+		instance, entries, err = readSpool(data)
+	}
+	if err != nil {
+		s.setAside(name, err)
+		return nil, 0, fileGone
+	}
+	if instance != s.instance {
+		s.note(name, errOtherInstance)
+		return nil, 0, fileLeft
+	}
+	kept, dropped, why := boundEntries(entries)
+	if dropped > 0 {
+		s.report(fmt.Errorf("telemetry spool: %s: %d items are not sent and are counted as %s instead: %w", s.path(name), dropped, payload.KeyDropped, why))
+	}
+	return kept, len(data), fileUsed
+}
+
+// boundEntries keeps, in order, the entries of a spool file that hold to
+// the bounds of what the spool reads: a key of at most maxSpoolKeyLen
+// bytes, given once, integers within maxSpoolCount, payload.MaxItems items
+// in all. It counts the items of the others under payload.KeyDropped, and
+// returns how many there were and why the first was left out.
+func boundEntries(entries []entry) (kept []entry, dropped int, why error) {
+	seen := make(map[string]bool, len(entries))
+	total := 0
+	for _, en := range entries {
+		n := max(en.value.items(), 1)
+		err := entryWithinBounds(en)
+		switch {
+		case err != nil:
+		case seen[en.key]:
+			err = fmt.Errorf("key %.64q is given twice", en.key)
+		case total+n > payload.MaxItems:
+			err = fmt.Errorf("more than %d items", payload.MaxItems)
+		}
+		if err != nil {
+			dropped += n
+			why = cmp.Or(why, err)
+			continue
+		}
+		seen[en.key] = true
+		total += n
+		kept = append(kept, en)
+	}
+	if dropped > 0 {
+		slices.SortFunc(kept, byKey)
+		kept = addDropped(kept, dropped)
+	}
+	return kept, dropped, why
+}
+
+func entryWithinBounds(en entry) error {
+	if len(en.key) > maxSpoolKeyLen {
+		return fmt.Errorf("a key of %d bytes, more than the %d read", len(en.key), maxSpoolKeyLen)
+	}
+	if !numbersWithin(en.value) {
+		return fmt.Errorf("key %.64q holds an integer beyond ±2^53", en.key)
+	}
+	return nil
+}
+
+// numbersWithin reports whether every integer of v that merging may add
+// up, or that addDropped adds to, is within maxSpoolCount.
+func numbersWithin(v value) bool {
+	switch v := v.(type) {
+	case *number:
+		return numberWithin(payload.Number(*v))
+	case *countingSet:
+		for _, m := range v.members {
+			if !intWithin(m.count) {
+				return false
 			}
-			err = errors.New("it belongs to another instance")
+		}
+	case *sumPoints:
+		for _, p := range v.points {
+			if !numberWithin(p.p) {
+				return false
+			}
+		}
+	case *histograms:
+		for _, p := range v.points {
+			if !histogramWithin(p.p) {
+				return false
+			}
 		}
 	}
-	s.setAside(name, err)
-	return nil, false
+	return true
+}
+
+func numberWithin(n payload.Number) bool { return n.IsFloat || intWithin(n.Int) }
+
+func intWithin(n int64) bool { return -maxSpoolCount <= n && n <= maxSpoolCount }
+
+func histogramWithin(h payload.Histogram) bool {
+	if h.Count > maxSpoolCount || !numberWithin(h.Sum) {
+		return false
+	}
+	for _, c := range h.BucketCounts {
+		if c > maxSpoolCount {
+			return false
+		}
+	}
+	return true
 }
 
 // setAside renames a file that cannot be sent, so that it is reported
-// once and never read again, but kept for whoever wants to look at it.
+// once and never read again, but kept for whoever wants to look at it. A
+// link or a FIFO is renamed as itself, never what it points to.
 func (s *spool) setAside(name string, why error) {
 	aside := name + setAsideSuffix
 	if err := os.Rename(s.path(name), s.path(aside)); err != nil {
 		why = fmt.Errorf("%w; setting it aside failed too: %v", why, err)
+		s.note(name, why) // not read again by this exporter, at least
+		return
 	}
 	s.report(fmt.Errorf("telemetry spool: %s is not sent and was renamed %s: %w", s.path(name), aside, why))
 }
 
+// note reports a file that is left alone, once, and keeps this exporter
+// from reading it again.
+func (s *spool) note(name string, why error) {
+	s.notedMu.Lock()
+	defer s.notedMu.Unlock()
+	if s.noted[name] {
+		return
+	}
+	if s.noted == nil {
+		s.noted = make(map[string]bool)
+	}
+	s.noted[name] = true
+	s.report(fmt.Errorf("telemetry spool: %s is not read: %w", s.path(name), why))
+}
+
+func (s *spool) isNoted(name string) bool {
+	s.notedMu.Lock()
+	defer s.notedMu.Unlock()
+	return s.noted[name]
+}
+
 // clear removes this exporter's figure files and those of owners that are
-// gone: the server wants nothing more.
+// gone: the server wants nothing more. Claims are bounded, so it claims
+// until nothing is left (or a claim's worth of files could not be read).
 func (s *spool) clear() {
 	if s == nil {
 		return
 	}
-	_, release := s.claimOrphans()
-	release()
+	for range maxClearClaims {
+		files, release := s.claimOrphans()
+		release()
+		if len(files) == 0 {
+			break
+		}
+	}
 	dirents, _ := os.ReadDir(s.dir)
 	for _, d := range dirents {
 		if token, ok := figuresOwner(d.Name()); ok && token == s.token {
-			s.remove(d.Name())
+			_ = s.remove(d.Name())
 		}
 	}
 }
 
-// close lets go of the lock, and of its file when no figures are left for
-// a later process to claim.
+// maxClearClaims bounds the claims of one clear, so that a directory
+// filled with files cannot hold a stop for long; what is left is cleared
+// by the next.
+const maxClearClaims = 16
+
+// close lets go of the locks, and of this exporter's lock file when no
+// figures are left for a later process to claim. Orphans it holds still
+// keep their files, for the next process.
 func (s *spool) close() {
 	if s == nil {
 		return
@@ -337,9 +662,13 @@ func (s *spool) close() {
 		return
 	}
 	if !s.hasOwnFigures() {
-		_ = os.Remove(s.owner.Path())
+		_ = os.Remove(s.owner.path)
 	}
-	_ = s.owner.Unlock()
+	s.owner.unlock()
+	for _, l := range s.held {
+		l.unlock()
+	}
+	s.held = nil
 }
 
 func (s *spool) hasOwnFigures() bool {

@@ -50,7 +50,8 @@ func BenchmarkStopToDisk(b *testing.B) {
 }
 
 // stoppingProcess starts a Reader with a spool whose server answers the
-// first update (unless it is to hang in flight) and hangs on the rest.
+// first update (unless it is to hang in flight) and hangs on the rest. It
+// returns the directory where the instance's files go.
 func stoppingProcess(b *testing.B, inFlight bool) (string, *exporter.Reader, []metric.Int64Counter) {
 	var answered atomic.Int32
 	hung := make(chan struct{})
@@ -82,7 +83,7 @@ func stoppingProcess(b *testing.B, inFlight bool) (string, *exporter.Reader, []m
 		time.Sleep(100 * time.Microsecond) // the first update is delivered
 	}
 	time.Sleep(5 * time.Millisecond) // and done with
-	return dir, reader, counters
+	return exporter.SpoolInstanceDir(dir, testID), reader, counters
 }
 
 // waitForFile polls dir until a file holds marker.

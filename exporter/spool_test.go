@@ -45,11 +45,16 @@ func (p *problems) containing(part string) int {
 	return n
 }
 
-// figureFiles lists the spool's figure files.
+// instanceDir is where the test instance's files are kept in the spool
+// directory dir.
+func instanceDir(dir string) string { return exporter.SpoolInstanceDir(dir, testID) }
+
+// figureFiles lists the test instance's figure files in the spool
+// directory dir.
 func figureFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	var out []string
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(instanceDir(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +201,7 @@ func TestUnusableSpoolFilesAreSetAside(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("spool holds %v", files)
 	}
-	valid, err := os.ReadFile(filepath.Join(dir, files[0]))
+	valid, err := os.ReadFile(filepath.Join(instanceDir(dir), files[0]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +214,7 @@ func TestUnusableSpoolFilesAreSetAside(t *testing.T) {
 		"empty":     "",
 	}
 	for name, text := range bad {
-		if err := os.WriteFile(filepath.Join(dir, "carried-"+name+".json"), []byte(text), 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(instanceDir(dir), "carried-"+name+".json"), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -231,15 +236,22 @@ func TestUnusableSpoolFilesAreSetAside(t *testing.T) {
 		t.Errorf("sent %d counts, want the good file's 3 only", total)
 	}
 	for name := range bad {
+		if name == "foreign" {
+			continue
+		}
 		if n := seen.containing("carried-" + name + ".json is not sent"); n != 1 {
 			t.Errorf("%s file reported %d times, want once", name, n)
 		}
-		if _, err := os.Stat(filepath.Join(dir, "carried-"+name+".json.unreadable")); err != nil {
+		if _, err := os.Stat(filepath.Join(instanceDir(dir), "carried-"+name+".json.unreadable")); err != nil {
 			t.Errorf("%s file not set aside: %v", name, err)
 		}
 	}
-	if files := figureFiles(t, dir); len(files) != 0 {
-		t.Errorf("figure files left: %v", files)
+	// Another instance's file is not this one's to rename or delete.
+	if n := seen.containing("carried-foreign.json is not read: it belongs to another instance"); n != 1 {
+		t.Errorf("another instance's file reported %d times, want once", n)
+	}
+	if files := figureFiles(t, dir); len(files) != 1 || files[0] != "carried-foreign.json" {
+		t.Errorf("figure files left: %v, want another instance's only", files)
 	}
 }
 
@@ -263,7 +275,7 @@ func TestSpoolByteLimitCountsWhatDidNotFit(t *testing.T) {
 	if len(files) != 1 {
 		t.Fatalf("spool holds %v", files)
 	}
-	if info, err := os.Stat(filepath.Join(dir, files[0])); err != nil || info.Size() > limit {
+	if info, err := os.Stat(filepath.Join(instanceDir(dir), files[0])); err != nil || info.Size() > limit {
 		t.Fatalf("spool file: %v, %v bytes; the limit is %d", err, info.Size(), limit)
 	}
 	if seen.containing("did not fit") == 0 {
@@ -363,11 +375,13 @@ func TestSpoolFilesArePrivate(t *testing.T) {
 	exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(dir))
 	defer func() { _ = exp.Shutdown(context.Background()) }()
 	_ = exp.Export(context.Background(), collection(sum("count", pt(4))))
-	info, err := os.Stat(dir)
-	if err != nil || info.Mode().Perm() != 0o700 {
-		t.Fatalf("directory: %v, mode %v", err, info.Mode().Perm())
+	for _, d := range []string{dir, instanceDir(dir)} {
+		info, err := os.Stat(d)
+		if err != nil || info.Mode().Perm() != 0o700 {
+			t.Fatalf("directory %s: %v, mode %v", d, err, info.Mode().Perm())
+		}
 	}
-	entries, _ := os.ReadDir(dir)
+	entries, _ := os.ReadDir(instanceDir(dir))
 	if len(entries) == 0 {
 		t.Fatal("nothing spooled")
 	}

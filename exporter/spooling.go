@@ -30,14 +30,18 @@ func (e *Exporter) openSpool() {
 }
 
 // claimSpooled takes over the figures that exporters now gone left in the
-// spool, so that this update carries them. They are saved as this
-// exporter's own before their files are deleted.
+// spool, so that this update carries them. Their files are deleted only
+// once the figures are saved as this exporter's own; if that fails, the
+// files stay, and stay locked, for a later process.
 func (e *Exporter) claimSpooled() {
 	files, release := e.spool.claimOrphans()
+	var err error
 	for _, entries := range files {
-		e.carried.keep(entries)
+		err = e.carried.keep(entries) // each save holds all that is carried: the last decides
 	}
-	release()
+	if err == nil {
+		release()
+	}
 }
 
 // stopForGood records that the server wants nothing more from this
