@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/journal"
 )
 
 // ScopeName is the instrumentation scope of everything the bridge records.
@@ -31,6 +32,8 @@ const flushInstrument = "telemetry.bridge.flush"
 // concurrent use; recording never blocks on the network.
 type Bridge struct {
 	exp      *exporter.Exporter
+	journal  *journal.Journal // nil without a spool: counts and values live in memory
+	hand     handover
 	reader   *exporter.Reader
 	provider *sdkmetric.MeterProvider
 	meter    metric.Meter
@@ -93,9 +96,11 @@ func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	b := &Bridge{exp: exp, limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
+	b := &Bridge{exp: exp, journal: exp.Journal(), limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
+	b.hand.b = b
 	b.primary = b.newProducer()
-	b.reader = exporter.NewReader(exp, append([]exporter.ReaderOption{exporter.WithProducer(b.primary)}, cfg.readerOpts...)...)
+	own := []exporter.ReaderOption{exporter.WithProducer(b.primary), exporter.WithHandover(&b.hand)}
+	b.reader = exporter.NewReader(exp, append(own, cfg.readerOpts...)...)
 	// Exemplars tie measurements to traces; telemetry keys have none, and
 	// sampling them would cost every collection. A caller's own options,
 	// applied after, may turn them back on.

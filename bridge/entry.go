@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -109,16 +110,17 @@ func (s *setState) each(f func(*setValue)) {
 
 // prune forgets evicted members.
 func (s *setState) prune() {
-	s.strings.prune(func(_ string, v *setValue) bool { return v.evicted() })
-	s.others.prune(func(_ any, v *setValue) bool { return v.evicted() })
+	s.strings.prune(func(_ string, v *setValue) bool { return v.retired.Load() })
+	s.others.prune(func(_ any, v *setValue) bool { return v.retired.Load() })
 }
 
 // setValue is one distinct value of a counting set, with its attribute
 // option built once so that recording it again allocates nothing.
 type setValue struct {
 	tally
-	epoch  atomic.Uint64
-	option metric.AddOption
+	epoch   atomic.Uint64
+	retired atomic.Bool // evicted: the next call makes a new member
+	option  metric.AddOption
 }
 
 func (s *setState) record(v *setValue) func(int64) {
@@ -134,6 +136,7 @@ func (b *Bridge) newEntry(key string, k kind) *entry {
 		inst, err := b.meter.Int64UpDownCounter(name)
 		b.instrumentError(key, err)
 		e.counter = &counterState{instrument: inst}
+		e.counter.Counted = b.newCount(journal.KindCounter, key, nil)
 		if len(attrs) > 0 {
 			e.counter.options = []metric.AddOption{metric.WithAttributes(attrs...)}
 		}
@@ -277,12 +280,35 @@ func (b *Bridge) evict(e *entry) {
 	e.retired.Store(true)
 	switch e.kind {
 	case kindCounter:
-		e.counter.evict(e.counter.record)
+		b.retire(&e.counter.tally, e.counter.record)
 	case kindSet:
-		e.set.each(func(v *setValue) { v.evict(e.set.record(v)) })
+		e.set.each(func(v *setValue) { b.evictMember(e, v) })
 	default:
-		e.held.retire()
+		e.held.retire(b.journal)
 	}
+}
+
+// evictMember retires one member of a counting set.
+func (b *Bridge) evictMember(e *entry, v *setValue) {
+	if v.retired.CompareAndSwap(false, true) {
+		b.retire(&v.tally, e.set.record(v))
+	}
+}
+
+// newCount makes a count in the journal, or in memory when there is no
+// journal or it is full (reported once).
+func (b *Bridge) newCount(k journal.Kind, key string, member any) journal.Counted {
+	var t journal.Type
+	var text []byte
+	if member != nil {
+		var buf [8]byte
+		t, text = journalForm(member, &buf)
+	}
+	c, ok := b.journal.NewCount(k, key, t, text)
+	if !ok {
+		b.notJournaled(key)
+	}
+	return c
 }
 
 // heldState keeps what producers report for a Set, SetNested or Append
@@ -292,7 +318,8 @@ type heldState struct {
 	mu      sync.Mutex // orders changes and their sequence numbers
 	retired bool
 	// value is the latest Set, read without the lock on the fast path.
-	value atomic.Pointer[held]
+	value       atomic.Pointer[held]
+	valueRecord journal.Value // its journal record
 	// nested holds the latest value of each SetNested sub-key.
 	nested *table[string, *nestedCell]
 	list   []held
@@ -302,21 +329,29 @@ type heldState struct {
 // mu: a value that changes on every call costs no allocation.
 type nestedCell struct {
 	subkey string
-	cur    held   // under mu
-	epoch  uint64 // the interval in which the sub-key was last counted; under mu
+	cur    held          // under mu
+	epoch  uint64        // the interval in which the sub-key was last counted; under mu
+	record journal.Value // under mu
 }
 
 func newHeldState() *heldState { return &heldState{nested: newTable[string, *nestedCell]()} }
 
-func (h *heldState) retire() {
+// retire discards what h holds, in memory and in the journal.
+func (h *heldState) retire(j *journal.Journal) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.retired = true
-	h.mu.Unlock()
+	j.Drop(&h.valueRecord)
+	h.nested.each(func(c *nestedCell) { j.Drop(&c.record) })
+	for i := range h.list {
+		j.Drop(&h.list[i].record)
+	}
 }
 
 // held is one recorded value: int64, float64, string, bool or jsonText.
 type held struct {
-	v     any
-	seq   uint64
-	epoch uint64 // the interval in which it was recorded
+	v      any
+	seq    uint64
+	epoch  uint64         // the interval in which it was recorded
+	record journal.Value // a list element's journal record
 }

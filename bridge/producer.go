@@ -50,6 +50,9 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.b.raiseReportedHigh(upto)
 	p.lastEpoch.Store(p.b.limit.current())
 	if p == p.b.primary {
+		p.b.journal.MarkValues(p.b.hand.gen.Load(), upto)
+	}
+	if p == p.b.primary && !p.b.hand.checkpoint.Load() {
 		if dropped := p.b.endInterval(); dropped > 0 {
 			metrics = append(metrics, metricdata.Metrics{Name: payload.KeyDropped, Data: metricdata.Sum[int64]{
 				Temporality: metricdata.DeltaTemporality, IsMonotonic: true,

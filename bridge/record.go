@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/telemetrybridge/telemetry/internal/journal"
+
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -14,22 +16,19 @@ func (b *Bridge) Add(key string, n int) {
 	if b.closed.Load() {
 		return
 	}
-	for {
-		e := b.lookup(key, kindCounter, false)
-		if e == nil || !b.limit.admit(&e.epoch) {
-			return
-		}
-		if n == 0 {
-			// Adding nothing still puts the key, with 0, in the update; a
-			// tally cannot tell that from no call at all, so tell the SDK.
-			e.counter.record(0)
-			return
-		}
-		if e.counter.add(int64(n)) {
-			return
-		}
-		// The entry was evicted under us: look it up again.
+	e := b.lookup(key, kindCounter, false)
+	if e == nil || !b.limit.admit(&e.epoch) {
+		return
 	}
+	if n == 0 {
+		// Adding nothing still puts the key, with 0, in the update; a
+		// tally cannot tell that from no call at all, so tell the SDK.
+		e.counter.record(0)
+		return
+	}
+	// Should the entry be evicted meanwhile, its tally is still drained
+	// (retiringTally): the add is never lost and never retried.
+	e.counter.add(int64(n))
 }
 
 // Increment adds 1 to the counter named key.
@@ -46,26 +45,22 @@ func (b *Bridge) AppendUnique(key string, value any) {
 		b.misuse(key, fmt.Sprintf("AppendUnique got a %T, which cannot be a set member; ignored", value))
 		return
 	}
-	for {
-		e := b.lookup(key, kindSet, false)
-		if e == nil || !b.limit.admit(&e.epoch) {
-			return
-		}
-		v := b.setValue(e, value)
-		if v == nil || !b.limit.admit(&v.epoch) {
-			return
-		}
-		if v.add(1) {
-			return
-		}
+	e := b.lookup(key, kindSet, false)
+	if e == nil || !b.limit.admit(&e.epoch) {
+		return
 	}
+	v := b.setValue(e, value)
+	if v == nil || !b.limit.admit(&v.epoch) {
+		return
+	}
+	v.add(1)
 }
 
 // setValue returns the member of e's set for value, creating it on first
 // sight with its attribute option.
 func (b *Bridge) setValue(e *entry, value any) *setValue {
 	if s, isString := value.(string); isString {
-		if v, ok := e.set.strings.loadFast(s); ok && !v.evicted() {
+		if v, ok := e.set.strings.loadFast(s); ok && !v.retired.Load() {
 			return v
 		}
 		// The member keeps a copy of its own, not the caller's string: kept
@@ -76,7 +71,7 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 		own := strings.Clone(s)
 		return memberOf(b, e, e.set.strings, own, own)
 	}
-	if v, ok := e.set.others.loadFast(value); ok && !v.evicted() {
+	if v, ok := e.set.others.loadFast(value); ok && !v.retired.Load() {
 		return v
 	}
 	return memberOf(b, e, e.set.others, value, value)
@@ -94,11 +89,12 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if v, ok := t.loadLocked(k); ok && !v.evicted() {
+	if v, ok := t.loadLocked(k); ok && !v.retired.Load() {
 		return v
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
 	v := e.set.newMember()
+	v.Counted = b.newCount(journal.KindMember, e.key, captured)
 	v.option = metric.WithAttributeSet(attribute.NewSet(attrs...))
 	t.storeLocked(k, v)
 	return v
@@ -117,6 +113,7 @@ func (b *Bridge) Set(key string, value any) {
 	}
 	b.hold(key, kindValue, captured, func(h *heldState, v *held) bool {
 		h.value.Store(v)
+		b.journalValue(&h.valueRecord, journal.KindValue, key, "", v)
 		return true
 	})
 }
@@ -153,6 +150,7 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 			c.epoch = epoch
 		}
 		c.cur = held{v: captured, seq: b.seq.Add(1), epoch: epoch}
+		b.journalValue(&c.record, journal.KindNested, key, subkey, &c.cur)
 		if !ok {
 			h.nested.store(subkey, c)
 		}
@@ -171,6 +169,8 @@ func (b *Bridge) Append(key string, value any) {
 			return false
 		}
 		h.list = append(h.list, *v)
+		last := &h.list[len(h.list)-1]
+		b.journalValue(&last.record, journal.KindElement, key, "", last)
 		return true
 	})
 }

@@ -1,6 +1,10 @@
 package bridge
 
-import "math"
+import (
+	"math"
+
+	"github.com/telemetrybridge/telemetry/internal/journal"
+)
 
 // A producer that has not produced for stalledAfter intervals no longer
 // holds values back from being let go: a reader that stopped collecting
@@ -27,7 +31,7 @@ func (b *Bridge) sweep() {
 		case e.kind == kindSet:
 			e.set.each(func(v *setValue) {
 				if idle(v.epoch.Load()) {
-					v.evict(e.set.record(v))
+					b.evictMember(e, v)
 				}
 			})
 			e.set.prune()
@@ -35,7 +39,7 @@ func (b *Bridge) sweep() {
 				b.evict(e)
 			}
 		case e.held != nil:
-			if e.held.trim(seen) && idle(e.epoch.Load()) {
+			if e.held.trim(seen, b.journal) && idle(e.epoch.Load()) {
 				b.evict(e)
 			}
 		case idle(e.epoch.Load()):
@@ -58,18 +62,28 @@ func (b *Bridge) reportedByAll(cur uint64) uint64 {
 }
 
 // trim drops the held values numbered up to seen and reports whether
-// nothing is left.
-func (h *heldState) trim(seen uint64) (empty bool) {
+// nothing is left. Their journal records stay until the update that took
+// them is committed.
+func (h *heldState) trim(seen uint64, j *journal.Journal) (empty bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if v := h.value.Load(); v != nil && v.seq <= seen {
 		h.value.Store(nil)
+		j.Retire(&h.valueRecord, v.seq)
 	}
-	h.nested.prune(func(_ string, c *nestedCell) bool { return c.cur.seq <= seen })
+	h.nested.prune(func(_ string, c *nestedCell) bool {
+		if c.cur.seq > seen {
+			return false
+		}
+		j.Retire(&c.record, c.cur.seq)
+		return true
+	})
 	keep := h.list[:0]
-	for _, v := range h.list {
-		if v.seq > seen {
-			keep = append(keep, v)
+	for i := range h.list {
+		if v := &h.list[i]; v.seq > seen {
+			keep = append(keep, *v)
+		} else {
+			j.Retire(&v.record, v.seq)
 		}
 	}
 	clear(h.list[len(keep):])

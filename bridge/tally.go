@@ -1,53 +1,35 @@
 package bridge
 
-import (
-	"math"
-	"sync/atomic"
-)
-
-// evictedMark is what an evicted tally's count is set to: so far below
-// any real count that a recorder sees from the result of its own add that
-// the tally is gone, with no second memory access on the hot path.
-const evictedMark = math.MinInt64 / 2
+import "github.com/telemetrybridge/telemetry/internal/journal"
 
 // tally is a count that recording goroutines add to without locks and that
-// collections drain into an SDK instrument. Draining happens inside the SDK
-// collection (see flush), so each reader's own aggregation computes its
-// delta or cumulative view; the tally only batches the hot path.
+// collections drain into an SDK instrument. It lives in the journal (a
+// file mapped into memory, see the package doc) when the bridge has one,
+// so that a count whose call returned outlives the process. Draining
+// happens inside the SDK collection (see flush), so each reader's own
+// aggregation computes its delta or cumulative view; the tally only
+// batches the hot path.
+//
+// Sums wrap around as Go's int64 does: Add(k, math.MaxInt) then Add(k, 1)
+// sends math.MinInt64, the value an int counter would hold.
 type tally struct {
-	pending atomic.Int64
+	journal.Counted
 }
 
-// add records n. It reports false when the tally was evicted; the add has
-// then been taken back, and the caller records n elsewhere.
-func (t *tally) add(n int64) bool {
-	if t.pending.Add(n) > evictedMark/2 {
-		return true
-	}
-	t.pending.Add(-n)
-	return false
+// add records n: one atomic add, whatever n is.
+func (t *tally) add(n int64) { t.Add(n) }
+
+// retiringTally is the tally of an evicted entry or member. It is still
+// drained at every collection, since a call that found it just before the
+// eviction may add to it after; it is let go at the first telemetry
+// collection after the one under way at the eviction, once its last
+// figures are committed. A call would have to be suspended between
+// finding its key and adding to it for a whole update interval (a second
+// at the least, an hour usually) for its add to be lost.
+type retiringTally struct {
+	t      *tally
+	record func(int64)
+	gen    uint64 // the telemetry collection under way at the eviction
 }
 
-// drainTo moves the pending count into record, unless the tally is
-// evicted (its count then went out with the eviction).
-func (t *tally) drainTo(record func(int64)) {
-	for {
-		n := t.pending.Load()
-		if n == 0 || n < evictedMark/2 {
-			return
-		}
-		if t.pending.CompareAndSwap(n, 0) {
-			record(n)
-			return
-		}
-	}
-}
-
-// evict marks the tally dead and moves what it held into record.
-func (t *tally) evict(record func(int64)) {
-	if n := t.pending.Swap(evictedMark); n != 0 && n > evictedMark/2 {
-		record(n)
-	}
-}
-
-func (t *tally) evicted() bool { return t.pending.Load() < evictedMark/2 }
+const retireAfter = 1

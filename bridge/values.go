@@ -1,10 +1,13 @@
 package bridge
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"reflect"
+	"unsafe"
 
+	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -124,4 +127,48 @@ func hashable(v any) bool {
 		return true
 	}
 	return reflect.ValueOf(v).Comparable()
+}
+
+// journalForm returns the journal's form of a captured value: its type
+// and its bytes, which for a string are the string's own (read, never
+// written) and for a number are put in buf.
+func journalForm(v any, buf *[8]byte) (journal.Type, []byte) {
+	switch x := v.(type) {
+	case string:
+		return journal.TypeString, unsafe.Slice(unsafe.StringData(x), len(x))
+	case jsonText:
+		return journal.TypeJSON, unsafe.Slice(unsafe.StringData(string(x)), len(x))
+	case bool:
+		buf[0] = 0
+		if x {
+			buf[0] = 1
+		}
+		return journal.TypeBool, buf[:1]
+	case float64:
+		binary.LittleEndian.PutUint64(buf[:], math.Float64bits(x))
+		return journal.TypeFloat, buf[:]
+	}
+	n, _ := asInt64(v) // capture returns nothing else
+	binary.LittleEndian.PutUint64(buf[:], uint64(n))
+	return journal.TypeInt, buf[:]
+}
+
+// journalValue writes a held value to its journal record.
+func (b *Bridge) journalValue(rec *journal.Value, k journal.Kind, key, sub string, v *held) {
+	if b.journal == nil {
+		return
+	}
+	var buf [8]byte
+	t, raw := journalForm(v.v, &buf)
+	if !b.journal.Put(rec, k, key, sub, t, raw, v.seq) {
+		b.notJournaled(key)
+	}
+}
+
+// notJournaled reports, once per key and interval, a figure kept in memory
+// only: a value too large for a journal record, or a full journal.
+func (b *Bridge) notJournaled(key string) {
+	if b.journal != nil {
+		b.misuse(key, "is kept in memory only: the journal is full or the value is larger than a journal record, so a crash before the next update loses it")
+	}
 }

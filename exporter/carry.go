@@ -14,26 +14,38 @@ import (
 type carryOver struct {
 	mu      sync.Mutex
 	entries []entry
+	// meta is what the carried file says besides its figures: the latest
+	// generation they came from, and the owners whose files they absorbed.
+	meta spoolMeta
 	// save, when set, writes what is carried to the spool whenever it
 	// changes; it runs under mu, so that saves happen in order. It returns
 	// an error when the figures are not on disk.
-	save func([]entry) error
+	save func([]entry, spoolMeta) error
 }
 
-// take returns what is carried and forgets it. The spool still holds it
-// until persist: the caller first saves the update that now carries it.
-func (c *carryOver) take() []entry {
+// take returns what is carried, and the generation it came from, and
+// forgets it. It holds the carry-over until taken: the caller saves the
+// update that now carries the figures first, so that no other save can
+// leave them off the disk in between.
+func (c *carryOver) take() ([]entry, uint64) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	out := c.entries
 	c.entries = nil
-	return out
+	return out, c.meta.gen
 }
 
-// keep adds the entries of a failed update to what is carried, copied out
-// of the collection they came from (the SDK reuses it). It returns the
-// spool's error when what is carried now could not be saved.
-func (c *carryOver) keep(entries []entry) error {
+// taken saves the carry-over without what take returned, and lets go of
+// it.
+func (c *carryOver) taken() error {
+	defer c.mu.Unlock()
+	return c.persistLocked()
+}
+
+// keep adds the entries of a failed update (or a checkpoint) of
+// generation gen to what is carried, copied out of the collection they
+// came from (the SDK reuses it). It returns the spool's error when what is
+// carried now could not be saved.
+func (c *carryOver) keep(entries []entry, gen uint64) error {
 	kept := make([]entry, 0, len(entries))
 	for _, en := range entries {
 		if en.key == payload.KeyGoroutines || en.key == payload.KeyMemory {
@@ -46,19 +58,37 @@ func (c *carryOver) keep(entries []entry) error {
 	defer c.mu.Unlock()
 	merged, dropped := withCarried(kept, c.entries)
 	c.entries = addDropped(merged, dropped)
+	c.meta.gen = max(c.meta.gen, gen)
 	return c.persistLocked()
 }
 
-// persist saves what is carried now to the spool.
-func (c *carryOver) persist() error {
+// absorb keeps claimed figures like keep, and names the owners whose files
+// they came from in the carried file, so that a process that dies before
+// those files are deleted does not have them claimed twice.
+// The claimed figures are older than any this process carries.
+func (c *carryOver) absorb(entries []entry, owners []string) error {
+	for i := range entries {
+		entries[i].value = entries[i].value.detach()
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	merged, dropped := withCarried(c.entries, entries)
+	c.entries = addDropped(merged, dropped)
+	c.meta.absorbed = owners
 	return c.persistLocked()
+}
+
+// absorbed forgets the owners named by absorb once their files are gone.
+func (c *carryOver) absorbed() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.meta.absorbed = nil
+	_ = c.persistLocked()
 }
 
 func (c *carryOver) persistLocked() error {
 	if c.save != nil {
-		return c.save(c.entries)
+		return c.save(c.entries, c.meta)
 	}
 	return nil
 }

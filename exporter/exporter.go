@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/telemetrybridge/telemetry/internal/journal"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -27,7 +29,8 @@ type Exporter struct {
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 	buffers  buffers
-	spool    *spool // nil without WithSpool
+	spool    *spool           // nil without WithSpool
+	journal  *journal.Journal // nil without a spool; see Journal
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -46,6 +49,7 @@ func New(opts ...Option) (*Exporter, error) {
 	}
 	if cfg.spoolDir != "" && cfg.writer == nil {
 		e.openSpool()
+		e.openJournal()
 	}
 	return e, nil
 }
@@ -79,7 +83,10 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // server's answer. It returns when the update is delivered, has failed
 // every attempt, or ctx is done.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	_, err := e.deliver(ctx, rm, sendPolicy{})
+	u, _, err := e.prepare(rm, 0)
+	if u != nil {
+		_, err = e.deliver(ctx, u, sendPolicy{})
+	}
 	return err
 }
 
@@ -110,40 +117,77 @@ type sendPolicy struct {
 	abort <-chan struct{}
 }
 
-// deliver builds, sends and follows up one update.
-func (e *Exporter) deliver(ctx context.Context, rm *metricdata.ResourceMetrics, policy sendPolicy) (schedule, error) {
+// update is a collection written as one update, ready to be sent.
+type update struct {
+	conv    *converter
+	body    *[]byte
+	entries []entry
+	spooled string // its spool file, or ""
+	gen     uint64 // the collection's generation, 0 for a plain Export
+}
+
+// prepare builds the update of a collection and writes it to the spool;
+// once it is there, the journal hands the collection of generation gen
+// over to it. A nil update means there is nothing to send: the exporter is
+// shut down or stopped, or (local mode) the update was written out.
+func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update, schedule, error) {
 	if e.shutdown.Load() {
-		return schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
+		return nil, schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
 	}
 	if e.stopped.Load() {
-		return schedule{stop: true}, nil
+		return nil, schedule{stop: true}, nil
 	}
+	e.claimSpooled()
 	// The converter's buffers back the entries until they are written and,
 	// if carried over, detached.
-	e.claimSpooled()
-	c := e.buffers.takeConverter()
-	defer e.buffers.keepConverter(c)
-	entries, problems := e.convert(c, rm)
-	entries, dropped := withCarried(entries, e.carried.take())
-	entries = addDropped(entries, dropped)
-	body, encodeProblems := e.buildPayload(entries, time.Now())
-	defer e.buffers.keepBody(body)
+	u := &update{conv: e.buffers.takeConverter(), gen: gen}
+	entries, problems := e.convert(u.conv, rm)
+	carried, carriedGen := e.carried.take()
+	// Figures kept before their key was disabled (by configuration or by
+	// the server) are not sent.
+	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
+	entries, dropped := withCarried(entries, carried)
+	u.entries = addDropped(entries, dropped)
+	body, encodeProblems := e.buildPayload(u.entries, time.Now())
+	u.body = body
 	for _, p := range append(problems, encodeProblems...) {
 		e.report(p)
 	}
 	if e.cfg.writer != nil {
-		return e.writeLocal(*body)
+		_ = e.carried.taken()
+		defer e.release(u)
+		s, err := e.writeLocal(*u.body)
+		e.journal.Commit(gen)
+		return nil, s, err
 	}
-	spooled := e.spool.beginUpdate(entries)
-	e.carried.persist() // what take returned is in the update's file now
-	s, err := e.send(ctx, *body, policy)
+	var onDisk bool
+	u.spooled, onDisk = e.spool.beginUpdate(u.entries, max(gen, carriedGen))
+	_ = e.carried.taken() // what take returned is in the update's file now
+	if onDisk {
+		e.journal.Commit(gen)
+	}
+	return u, schedule{}, nil
+}
+
+// deliver sends a prepared update and follows up: figures not delivered,
+// when the server did not end reporting, go with the next update.
+func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (schedule, error) {
+	defer e.release(u)
+	s, err := e.send(ctx, *u.body, policy)
 	if err != nil && !s.stop {
-		// Not delivered, and the server did not end reporting: the next
-		// update carries these figures.
-		e.carried.keep(entries)
+		_ = e.carried.keep(u.entries, u.gen)
 	}
-	e.spool.endUpdate(spooled)
+	if err == nil {
+		e.journal.Commit(u.gen) // delivered, should the spool have failed
+	}
+	e.spool.endUpdate(u.spooled)
 	return s, err
+}
+
+// release gives an update's buffers back for the next one.
+func (e *Exporter) release(u *update) {
+	e.buffers.keepBody(u.body)
+	e.buffers.keepConverter(u.conv)
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // cardinalityLimit is the most attribute sets the Reader keeps per
@@ -34,6 +33,13 @@ type Reader struct {
 	// new, and an update in flight stops retrying.
 	stopping chan struct{}
 
+	// collectMu makes collections, and the writing of what they took to
+	// the spool, one at a time, so that generations hand over in order
+	// (see Handover); sending happens outside it.
+	collectMu sync.Mutex
+	gens      uint64 // the latest collection's generation; under collectMu
+	handover  Handover
+
 	mu      sync.Mutex
 	started bool
 	stopped bool
@@ -48,6 +54,7 @@ type ReaderOption interface{ applyReader(*readerConfig) }
 
 type readerConfig struct {
 	producers []sdkmetric.Producer
+	handover  Handover
 }
 
 type readerOptionFunc func(*readerConfig)
@@ -78,6 +85,7 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 	return &Reader{
 		Reader:   sdkmetric.NewManualReader(manualOpts...),
 		exp:      exp,
+		handover: cfg.handover,
 		inFlight: make(chan struct{}, 1),
 		stopping: make(chan struct{}),
 	}
@@ -142,20 +150,30 @@ func (r *Reader) scheduledUpdate(ctx context.Context, first bool) schedule {
 
 // update collects and delivers one update. The caller holds inFlight.
 func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error) {
-	var rm metricdata.ResourceMetrics
-	if err := r.Reader.Collect(ctx, &rm); err != nil {
+	u, s, err := r.prepareUpdate(ctx)
+	if u != nil {
+		s, err = r.exp.deliver(ctx, u, policy)
+	}
+	if !s.stop {
+		r.lastNext.Store(int64(s.next))
+	}
+	return s, err
+}
+
+// prepareUpdate collects an update and writes it to the spool.
+func (r *Reader) prepareUpdate(ctx context.Context) (*update, schedule, error) {
+	r.collectMu.Lock()
+	defer r.collectMu.Unlock()
+	c := r.collect(ctx, false)
+	if err := c.err; err != nil {
 		if errors.Is(err, sdkmetric.ErrReaderShutdown) || ctx.Err() != nil {
-			return schedule{stop: true}, err
+			return nil, schedule{stop: true}, err
 		}
 		// A failing producer must not cost the rest of the update, and an
 		// update with no data still serves the server as a heartbeat.
 		r.exp.reportf("collecting metrics: %w", err)
 	}
-	s, err := r.exp.deliver(ctx, &rm, policy)
-	if !s.stop {
-		r.lastNext.Store(int64(s.next))
-	}
-	return s, err
+	return r.exp.prepare(&c.rm, c.gen)
 }
 
 // ForceFlush sends an update now, after any update in flight, and returns

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -119,6 +121,7 @@ var ownedFiles = []struct {
 }{
 	{carriedPrefix, ".json", false},
 	{updatePrefix, ".json", true},
+	{journalPrefix, ".bin", false},
 }
 
 // InstanceHash names an instance in file and directory names without
@@ -184,19 +187,20 @@ func (s *spool) path(name string) string { return filepath.Join(s.dir, name) }
 // saveCarried writes the figures carried to the next update, or removes
 // the file when there are none. It returns an error when they are not on
 // disk as they are in memory.
-func (s *spool) saveCarried(entries []entry) error {
-	return s.save(carriedPrefix+s.token+".json", entries)
+func (s *spool) saveCarried(entries []entry, meta spoolMeta) error {
+	return s.save(carriedPrefix+s.token+".json", entries, meta)
 }
 
-// beginUpdate writes an update's figures before it is sent and returns
-// the file's name, for endUpdate.
-func (s *spool) beginUpdate(entries []entry) string {
+// beginUpdate writes an update's figures, of journal generations up to
+// gen, before it is sent. It returns the file's name, for endUpdate, and
+// whether the figures are on disk.
+func (s *spool) beginUpdate(entries []entry, gen uint64) (string, bool) {
 	if s == nil {
-		return ""
+		return "", false
 	}
 	name := fmt.Sprintf("%s%s-%d.json", updatePrefix, s.token, s.updates.Add(1))
-	_ = s.save(name, entries) // reported; the figures are in memory still
-	return name
+	err := s.save(name, entries, spoolMeta{gen: gen}) // reported; the figures are in memory still
+	return name, err == nil
 }
 
 // endUpdate removes an update's file: it was delivered, or its figures are
@@ -213,15 +217,15 @@ var errSpoolClosed = errors.New("telemetry spool: the exporter is shut down; not
 // save writes entries to the file name, or removes it when there are
 // none. A failure is reported, and returned: the caller must not then
 // delete figures that were to be kept in this file.
-func (s *spool) save(name string, entries []entry) error {
+func (s *spool) save(name string, entries []entry, meta spoolMeta) error {
 	if s.closed.Load() {
 		return errSpoolClosed
 	}
-	if len(entries) == 0 {
+	if len(entries) == 0 && len(meta.absorbed) == 0 {
 		return s.remove(name)
 	}
 	var w payload.Writer
-	dropped := writeSpool(&w, s.instance, entries, s.limit)
+	dropped := writeSpool(&w, s.instance, meta, entries, s.limit)
 	if dropped > 0 {
 		s.report(fmt.Errorf("telemetry spool: %d items did not fit in %d bytes and are counted as %s instead", dropped, s.limit, payload.KeyDropped))
 	}
@@ -289,19 +293,22 @@ func syncDir(dir string) {
 // spool file's worth of bytes; the rest wait for the next update. A file
 // that cannot be used is set aside, one of another instance left alone;
 // either is reported once.
-func (s *spool) claimOrphans() (files [][]entry, release func()) {
+func (s *spool) claimOrphans() (c claim, release func()) {
 	if s == nil {
-		return nil, func() {}
+		return c, func() {}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed.Load() {
-		return nil, func() {}
+		return c, func() {}
 	}
 	var owners []*claimedOwner
+	absorbed := map[string]bool{}
 	read := 0
-	for token, names := range s.orphans() {
-		if len(files) >= maxClaimFiles || read >= s.readLimit() {
+	orphans := s.orphans()
+	for _, token := range s.byAge(orphans) {
+		names := orphans[token]
+		if c.files >= maxClaimFiles || read >= s.readLimit() {
 			break
 		}
 		o := s.lockOrphan(token)
@@ -309,31 +316,130 @@ func (s *spool) claimOrphans() (files [][]entry, release func()) {
 			continue
 		}
 		owners = append(owners, o)
-		for _, name := range names {
-			if len(files) >= maxClaimFiles || read >= s.readLimit() {
-				o.whole = false
-				break
+		read += s.claimOwner(o, names, absorbed, read, &c)
+	}
+	// An owner that another claimed file names as absorbed was claimed by
+	// a process that died before it could delete its files: its figures
+	// are already there, so its files are deleted without being taken.
+	for _, o := range owners {
+		if absorbed[o.token] {
+			o.entries = nil
+		}
+		c.entries = append(c.entries, o.entries...)
+		c.owners = append(c.owners, o.token)
+	}
+	return c, s.releaser(owners)
+}
+
+// byAge lists the owners oldest first, by when each made its lock file
+// (when its process started), so that a later process's values are taken
+// as the newer ones. An owner without a lock file counts as the oldest.
+func (s *spool) byAge(orphans map[string][]string) []string {
+	started := make(map[string]time.Time, len(orphans))
+	tokens := make([]string, 0, len(orphans))
+	for token := range orphans {
+		if info, err := os.Lstat(s.path(ownerPrefix + token + ".lock")); err == nil {
+			started[token] = info.ModTime()
+		}
+		tokens = append(tokens, token)
+	}
+	slices.SortFunc(tokens, func(a, b string) int {
+		if c := started[a].Compare(started[b]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return tokens
+}
+
+// claim is what claimOrphans took: the figures of each file, oldest first,
+// and the owners they came from.
+type claim struct {
+	entries [][]entry
+	owners  []string
+	files   int
+}
+
+// claimOwner reads the files of one orphan: its spool files first, whose
+// generation stamps tell which of its journal's figures they hold, then
+// its journal. It returns the bytes read.
+func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]bool, read int, c *claim) int {
+	var stamped uint64
+	var journals []string
+	size := 0
+	// Oldest first: the carried file, the updates in the order they were
+	// written, then the journal, which holds what was recorded last.
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(fileOrder(a), fileOrder(b)) })
+	for _, name := range names {
+		if strings.HasPrefix(name, journalPrefix) {
+			journals = append(journals, name)
+			continue
+		}
+		if c.files >= maxClaimFiles || read+size >= s.readLimit() {
+			o.whole = false
+			return size
+		}
+		entries, meta, n, status := s.read(name)
+		switch status {
+		case fileUsed:
+			o.entries = append(o.entries, entries)
+			o.done = append(o.done, name)
+			stamped = max(stamped, meta.gen)
+			for _, t := range meta.absorbed {
+				absorbed[t] = true
 			}
-			entries, size, status := s.read(name)
-			switch status {
-			case fileUsed:
-				files = append(files, entries)
-				o.done = append(o.done, name)
-				read += size
-			case fileLeft:
-				o.whole = false
-			}
+			size += n
+			c.files++
+		case fileLeft:
+			o.whole = false
 		}
 	}
-	return files, s.releaser(owners)
+	for _, name := range journals {
+		entries, err := s.readJournal(name, stamped)
+		switch {
+		case errors.Is(err, errOtherInstance):
+			s.note(name, err)
+			o.whole = false
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			s.setAside(name, err)
+			continue
+		}
+		kept, dropped, why := boundEntries(entries)
+		if dropped > 0 {
+			s.report(fmt.Errorf("telemetry spool: %s: %d items are not sent and are counted as %s instead: %w", s.path(name), dropped, payload.KeyDropped, why))
+		}
+		o.entries = append(o.entries, kept)
+		o.done = append(o.done, name)
+		c.files++
+	}
+	return size
+}
+
+// fileOrder ranks an owner's files from the oldest figures to the newest.
+func fileOrder(name string) uint64 {
+	if strings.HasPrefix(name, carriedPrefix) {
+		return 0
+	}
+	if rest, ok := strings.CutPrefix(name, updatePrefix); ok {
+		_, n, _ := strings.Cut(strings.TrimSuffix(rest, ".json"), "-")
+		if v, err := strconv.ParseUint(n, 10, 63); err == nil {
+			return 1 + v
+		}
+	}
+	return math.MaxUint64
 }
 
 // claimedOwner is an orphan's lock, taken by a claim, and the files the
 // claim took from it.
 type claimedOwner struct {
-	lock  *lockFile
-	done  []string // files whose figures the claim returned
-	whole bool     // no file of the owner is left
+	token   string
+	lock    *lockFile
+	entries [][]entry // the figures of its files
+	done    []string  // files whose figures the claim returned
+	whole   bool      // no file of the owner is left
 }
 
 // lockOrphan takes the lock of the owner token, if it is gone.
@@ -351,7 +457,7 @@ func (s *spool) lockOrphan(token string) *claimedOwner {
 		return nil // its owner lives
 	}
 	s.held = append(s.held, lock)
-	return &claimedOwner{lock: lock, whole: true}
+	return &claimedOwner{token: token, lock: lock, whole: true}
 }
 
 // releaser returns the function that deletes what a claim took: the
@@ -475,29 +581,30 @@ var errOtherInstance = errors.New("it belongs to another instance, and is left a
 // read reads one figure file and returns its entries within the spool's
 // bounds (boundEntries), and its size. A file that cannot be used is set
 // aside.
-func (s *spool) read(name string) ([]entry, int, fileStatus) {
+func (s *spool) read(name string) ([]entry, spoolMeta, int, fileStatus) {
+	var meta spoolMeta
 	data, err := readRegular(s.path(name), s.readLimit())
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, 0, fileGone
+		return nil, meta, 0, fileGone
 	}
 	var instance string
 	var entries []entry
 	if err == nil {
-		instance, entries, err = readSpool(data)
+		instance, meta, entries, err = readSpool(data)
 	}
 	if err != nil {
 		s.setAside(name, err)
-		return nil, 0, fileGone
+		return nil, meta, 0, fileGone
 	}
 	if instance != s.instance {
 		s.note(name, errOtherInstance)
-		return nil, 0, fileLeft
+		return nil, meta, 0, fileLeft
 	}
 	kept, dropped, why := boundEntries(entries)
 	if dropped > 0 {
 		s.report(fmt.Errorf("telemetry spool: %s: %d items are not sent and are counted as %s instead: %w", s.path(name), dropped, payload.KeyDropped, why))
 	}
-	return kept, len(data), fileUsed
+	return kept, meta, len(data), fileUsed
 }
 
 // boundEntries keeps, in order, the entries of a spool file that hold to
@@ -630,15 +737,17 @@ func (s *spool) clear() {
 		return
 	}
 	for range maxClearClaims {
-		files, release := s.claimOrphans()
+		c, release := s.claimOrphans()
 		release()
-		if len(files) == 0 {
+		if c.files == 0 {
 			break
 		}
 	}
 	dirents, _ := os.ReadDir(s.dir)
 	for _, d := range dirents {
-		if token, ok := figuresOwner(d.Name()); ok && token == s.token {
+		// The journal stays mapped while the process lives (Windows cannot
+		// delete it); a stopped instance never sends what it holds.
+		if token, ok := figuresOwner(d.Name()); ok && token == s.token && !strings.HasPrefix(d.Name(), journalPrefix) {
 			_ = s.remove(d.Name())
 		}
 	}

@@ -11,9 +11,15 @@ import (
 
 // The spool file is one JSON object:
 //
-//	{"format": 1, "instance": "<hash>", "entries": [
+//	{"format": 1, "instance": "<hash>", "gen": 12, "absorbed": ["<token>"],
+//	 "entries": [
 //	  {"key": "k", "kind": "number", "additive": true, "float": false,
 //	   "metric_type": "", "value": <the value as an update carries it>}, ...]}
+//
+// gen is the latest journal generation whose figures the file holds (see
+// package internal/journal): a file of the pending generation commits it
+// should the process die before it could. absorbed names owners whose
+// files were claimed into this one and may not be deleted yet.
 //
 // Each value is written as an update would write it, by the same writer;
 // kind, additive and float are what the JSON alone cannot say and merging
@@ -26,6 +32,8 @@ const spoolFormat = 1
 const (
 	spoolFormatMember   = "format"
 	spoolInstanceMember = "instance"
+	spoolGenMember      = "gen"
+	spoolAbsorbedMember = "absorbed"
 	spoolEntriesMember  = "entries"
 	spoolKeyMember      = "key"
 	spoolKindMember     = "kind"
@@ -68,12 +76,22 @@ func spoolKind(v value) (kind string, float bool) {
 // writeSpool writes entries as a spool file into w, leaving out whole
 // entries once the file would pass limit bytes, and returns the items of
 // those left out. An entry that cannot be written is left out too.
-func writeSpool(w *payload.Writer, instance string, entries []entry, limit int) (dropped int) {
+func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []entry, limit int) (dropped int) {
 	w.BeginObject()
 	w.Name(spoolFormatMember)
 	w.Int(spoolFormat)
 	w.Name(spoolInstanceMember)
 	w.String(instance)
+	w.Name(spoolGenMember)
+	w.Uint(meta.gen)
+	if len(meta.absorbed) > 0 {
+		w.Name(spoolAbsorbedMember)
+		w.BeginList()
+		for _, token := range meta.absorbed {
+			w.String(token)
+		}
+		w.EndList()
+	}
 	w.Name(spoolEntriesMember)
 	w.BeginList()
 	// Room for closing the file and for the count of what was left out.
@@ -124,11 +142,18 @@ func writeSpoolEntry(w *payload.Writer, en entry) error {
 // errSpoolFormat marks a file this version cannot read.
 var errSpoolFormat = errors.New("not a spool file of a known format")
 
-// readSpool reads a spool file: the instance it is for, and its entries.
-func readSpool(data []byte) (instance string, entries []entry, err error) {
+// spoolMeta is what a spool file says besides its figures.
+type spoolMeta struct {
+	gen      uint64
+	absorbed []string
+}
+
+// readSpool reads a spool file: the instance it is for, what it says of
+// itself, and its entries.
+func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, err error) {
 	members, err := payload.RawMembers(data)
 	if err != nil {
-		return "", nil, err
+		return "", meta, nil, err
 	}
 	var format int64
 	var rawEntries string
@@ -138,28 +163,52 @@ func readSpool(data []byte) (instance string, entries []entry, err error) {
 			format, err = parseInt(m.Value)
 		case spoolInstanceMember:
 			instance, err = parseString(m.Value)
+		case spoolGenMember:
+			meta.gen, err = strconv.ParseUint(m.Value, 10, 64)
+		case spoolAbsorbedMember:
+			meta.absorbed, err = readTokens(m.Value)
 		case spoolEntriesMember:
 			rawEntries = m.Value
 		}
 		if err != nil {
-			return "", nil, fmt.Errorf("member %q: %w", m.Name, err)
+			return "", meta, nil, fmt.Errorf("member %q: %w", m.Name, err)
 		}
 	}
 	if format != spoolFormat {
-		return "", nil, fmt.Errorf("%w (format %d; this version reads %d)", errSpoolFormat, format, spoolFormat)
+		return "", meta, nil, fmt.Errorf("%w (format %d; this version reads %d)", errSpoolFormat, format, spoolFormat)
 	}
 	items, err := payload.RawElements([]byte(rawEntries))
 	if err != nil {
-		return "", nil, fmt.Errorf("entries: %w", err)
+		return "", meta, nil, fmt.Errorf("entries: %w", err)
 	}
 	for i, raw := range items {
 		en, err := readSpoolEntry(raw)
 		if err != nil {
-			return "", nil, fmt.Errorf("entry %d: %w", i, err)
+			return "", meta, nil, fmt.Errorf("entry %d: %w", i, err)
 		}
 		entries = append(entries, en)
 	}
-	return instance, entries, nil
+	return instance, meta, entries, nil
+}
+
+// maxAbsorbed bounds the owners one file may name as absorbed.
+const maxAbsorbed = 1024
+
+func readTokens(raw string) ([]string, error) {
+	elements, err := payload.RawElements([]byte(raw))
+	if err != nil {
+		return nil, err
+	}
+	if len(elements) > maxAbsorbed {
+		return nil, fmt.Errorf("%d owners, more than %d", len(elements), maxAbsorbed)
+	}
+	tokens := make([]string, len(elements))
+	for i, el := range elements {
+		if tokens[i], err = parseString(el); err != nil {
+			return nil, err
+		}
+	}
+	return tokens, nil
 }
 
 func readSpoolEntry(raw string) (entry, error) {

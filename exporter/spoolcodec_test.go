@@ -59,10 +59,14 @@ func TestSpoolFileReadsBackWhatWasWritten(t *testing.T) {
 		t.Fatal(problems)
 	}
 	var w payload.Writer
-	if dropped := writeSpool(&w, "abc", entries, DefaultSpoolLimit); dropped != 0 {
+	meta := spoolMeta{gen: 7, absorbed: []string{"t1", "t2"}}
+	if dropped := writeSpool(&w, "abc", meta, entries, DefaultSpoolLimit); dropped != 0 {
 		t.Fatalf("%d items left out", dropped)
 	}
-	instance, back, err := readSpool(w.Bytes())
+	instance, backMeta, back, err := readSpool(w.Bytes())
+	if backMeta.gen != meta.gen || !slices.Equal(backMeta.absorbed, meta.absorbed) {
+		t.Fatalf("read back %+v, wrote %+v", backMeta, meta)
+	}
 	if err != nil {
 		t.Fatalf("%v\n%s", err, w.Bytes())
 	}

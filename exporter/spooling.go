@@ -2,8 +2,10 @@ package exporter
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
@@ -34,13 +36,23 @@ func (e *Exporter) openSpool() {
 // once the figures are saved as this exporter's own; if that fails, the
 // files stay, and stay locked, for a later process.
 func (e *Exporter) claimSpooled() {
-	files, release := e.spool.claimOrphans()
-	var err error
-	for _, entries := range files {
-		err = e.carried.keep(entries) // each save holds all that is carried: the last decides
+	c, release := e.spool.claimOrphans()
+	if len(c.owners) == 0 {
+		return
 	}
-	if err == nil {
+	// One save holds all that was claimed, with the owners it came from;
+	// merged from the newest file back, so that the latest value of a key
+	// is the one kept.
+	var all []entry
+	dropped := 0
+	for i := len(c.entries) - 1; i >= 0; i-- {
+		var n int
+		all, n = withCarried(all, c.entries[i])
+		dropped += n
+	}
+	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil {
 		release()
+		e.carried.absorbed()
 	}
 }
 
@@ -62,16 +74,19 @@ func (e *Exporter) keepDirectives() {
 // spooling reports whether undelivered figures go to disk.
 func (e *Exporter) spooling() bool { return e.spool != nil }
 
-// carryToNext converts a collection and carries it to the next update, as
-// if it had failed: with a spool, it is on disk when this returns.
-func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics) {
+// carryToNext converts the collection of generation gen and carries it to
+// the next update, as if it had failed: with a spool, it is on disk when
+// this returns, and the journal hands it over.
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64) {
 	c := e.buffers.takeConverter()
 	defer e.buffers.keepConverter(c)
 	entries, problems := e.convert(c, rm)
 	for _, p := range problems {
 		e.report(p)
 	}
-	e.carried.keep(entries)
+	if e.carried.keep(entries, gen) == nil && e.spooling() {
+		e.journal.Commit(gen)
+	}
 }
 
 // spoolWhileInFlight keeps on disk, at once, what was recorded since the
@@ -88,10 +103,21 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 		return
 	default:
 	}
-	var rm metricdata.ResourceMetrics
-	if err := r.Reader.Collect(ctx, &rm); err != nil {
-		r.exp.reportf("collecting metrics to keep them on disk: %w", err)
-		return
+	r.checkpoint(ctx)
+}
+
+// checkpoint collects what was recorded since the last collection and
+// carries it to the next update, on disk. It does not end the update
+// interval.
+func (r *Reader) checkpoint(ctx context.Context) {
+	r.collectMu.Lock()
+	defer r.collectMu.Unlock()
+	c := r.collect(ctx, true)
+	if c.err != nil {
+		r.exp.reportf("collecting metrics to keep them on disk: %w", c.err)
+		if errors.Is(c.err, sdkmetric.ErrReaderShutdown) {
+			return
+		}
 	}
-	r.exp.carryToNext(&rm)
+	r.exp.carryToNext(&c.rm, c.gen)
 }

@@ -37,7 +37,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 )
 
@@ -311,12 +310,14 @@ func (j *Journal) Free(c Counted) {
 }
 
 // Committed reports whether the count's latest mark is committed and
-// nothing was recorded after it: a retired count can then be freed.
+// nothing was recorded or moved after it: a retired count can then be
+// freed.
 func (j *Journal) Committed(c Counted) bool {
 	if c.off == 0 {
 		return true
 	}
-	return j.u64(c.off+rSeq).Load() <= j.u64(offCommittedGen).Load() && c.recorded.Load() == c.marked.Load()
+	r := c.recorded.Load()
+	return j.u64(c.off+rSeq).Load() <= j.u64(offCommittedGen).Load() && r == c.flushed.Load() && r == c.marked.Load()
 }
 
 // Value is a journal-kept value (Set, a SetNested sub-key): two records
@@ -445,11 +446,3 @@ func (j *Journal) Commit(gen uint64) {
 func (j *Journal) Settled() bool {
 	return j == nil || j.u64(offPendingGen).Load() <= j.u64(offCommittedGen).Load()
 }
-
-// retireAge is how long a retired count's record waits before it is
-// reused, beyond its last commit: a recording call that found the count
-// just before it was retired has long since made its add by then.
-const retireAge = time.Minute
-
-// RetireAge is exported for the bridge's documentation and tests.
-const RetireAge = retireAge

@@ -28,10 +28,16 @@ type Figure struct {
 	Count int64
 }
 
+// HeaderSize is how many bytes ReadHeader reads.
+const HeaderSize = headerSize
+
 // Header is what the file says of itself, for the caller's checks.
 type Header struct {
 	Instance   string
 	PendingGen uint64
+	// Used is how many bytes from the start of the file hold the header
+	// and the records: what Recover needs to read.
+	Used uint64
 }
 
 // ReadHeader reads a journal image's header.
@@ -45,6 +51,7 @@ func ReadHeader(data []byte) (Header, error) {
 	return Header{
 		Instance:   string(bytes.TrimRight(data[offInstance:offInstance+16], "\x00")),
 		PendingGen: binary.LittleEndian.Uint64(data[offPendingGen:]),
+		Used:       binary.LittleEndian.Uint64(data[offTop:]),
 	}, nil
 }
 

@@ -1,0 +1,83 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/internal/journal"
+)
+
+// Handover is told of each collection a Reader makes, so that a recorder
+// keeping its own figures (the bridge, in its journal) can say what each
+// collection took. Collections are numbered from 1 (their generation) and
+// never overlap: BeginCollection is called before the SDK collects,
+// EndCollection once it returned. A checkpoint keeps figures on disk
+// between updates; it does not end the update interval.
+type Handover interface {
+	BeginCollection(gen uint64, checkpoint bool)
+	EndCollection()
+}
+
+// WithHandover tells h of each collection of the Reader.
+func WithHandover(h Handover) ReaderOption {
+	return readerOptionFunc(func(c *readerConfig) { c.handover = h })
+}
+
+// Journal is the memory-mapped journal of the exporter's spool, where a
+// recorder keeps what it recorded so that it outlives the process; nil
+// without a spool, or where files cannot be mapped (reported once).
+func (e *Exporter) Journal() *journal.Journal { return e.journal }
+
+const journalPrefix = "journal-"
+
+// openJournal makes this exporter's journal in its spool directory.
+func (e *Exporter) openJournal() {
+	if e.spool == nil {
+		return
+	}
+	j, err := journal.Create(e.spool.path(journalPrefix+e.spool.token+".bin"), e.spool.instance)
+	if err != nil {
+		if errors.Is(err, journal.ErrUnavailable) {
+			err = errors.New("telemetry journal: this platform cannot map files into memory; figures recorded since the last checkpoint are lost if the process dies")
+		}
+		e.report(err)
+		return
+	}
+	e.journal = j
+}
+
+// collection is one collection of the telemetry reader, taken under the
+// Reader's collect lock and numbered for the journal.
+type collection struct {
+	rm  metricdata.ResourceMetrics
+	gen uint64
+	err error
+}
+
+// collect takes the next collection; r.collectMu is held. The handover
+// hears of it, and the journal is told which generation is under way.
+func (r *Reader) collect(ctx context.Context, checkpoint bool) *collection {
+	r.gens++
+	c := &collection{gen: r.gens}
+	r.exp.journal.Begin(c.gen)
+	if h := r.handover; h != nil {
+		h.BeginCollection(c.gen, checkpoint)
+		defer h.EndCollection()
+	}
+	c.err = r.Reader.Collect(ctx, &c.rm)
+	return c
+}
+
+// Collect collects as the SDK's ManualReader does, for a caller that wants
+// the figures itself: the telemetry server is not sent them, and the
+// journal counts them as handed over.
+func (r *Reader) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) error {
+	r.collectMu.Lock()
+	defer r.collectMu.Unlock()
+	c := r.collect(ctx, false)
+	*rm = c.rm
+	r.exp.journal.Commit(c.gen)
+	return c.err
+}

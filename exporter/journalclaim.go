@@ -1,0 +1,117 @@
+package exporter
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/telemetrybridge/telemetry/internal/journal"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// readJournal reads what an orphaned journal holds that was not handed
+// over, given the highest generation stamped in its owner's spool files.
+// It reads the file as the spool reads any file (no links, no FIFOs,
+// within journal.Size), and only as far as its records go.
+func (s *spool) readJournal(name string, stamped uint64) ([]entry, error) {
+	f, err := openNoFollow(s.path(name), false)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if err := checkRegular(f); err != nil {
+		return nil, err
+	}
+	head := make([]byte, journal.HeaderSize)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return nil, fmt.Errorf("reading its header: %w", err)
+	}
+	h, err := journal.ReadHeader(head)
+	if err != nil {
+		return nil, err
+	}
+	if h.Instance != s.instance {
+		return nil, errOtherInstance
+	}
+	if h.Used > journal.Size {
+		return nil, fmt.Errorf("its records claim %d bytes, more than a journal's %d", h.Used, journal.Size)
+	}
+	data := make([]byte, h.Used)
+	copy(data, head)
+	if _, err := io.ReadFull(f, data[len(head):]); err != nil {
+		return nil, fmt.Errorf("reading its records: %w", err)
+	}
+	figs, err := journal.Recover(data, stamped)
+	if err != nil {
+		return nil, err
+	}
+	return journalEntries(figs), nil
+}
+
+// journalEntries turns a journal's figures into the entries an update
+// carries: a count per key, a counting set, the latest value, an object
+// of the latest value per sub-key, a list in call order. Where one key
+// holds figures of several kinds (a Set over a counter that was still
+// counting), the latest call's kind wins, as it does in memory.
+func journalEntries(figs []journal.Figure) []entry {
+	groups := make(map[string][]journal.Figure)
+	for _, f := range figs {
+		groups[f.Key] = append(groups[f.Key], f)
+	}
+	entries := make([]entry, 0, len(groups))
+	for key, fs := range groups {
+		latest := slices.MaxFunc(fs, bySeq)
+		fs = slices.DeleteFunc(fs, func(f journal.Figure) bool { return f.Kind != latest.Kind })
+		entries = append(entries, journalEntry(key, latest.Kind, fs))
+	}
+	slices.SortFunc(entries, byKey)
+	return entries
+}
+
+func journalEntry(key string, k journal.Kind, fs []journal.Figure) entry {
+	en := entry{key: key}
+	switch k {
+	case journal.KindCounter:
+		var sum int64
+		for _, f := range fs {
+			sum += f.Count
+		}
+		en.value, en.additive = newNumber(payload.IntNumber(sum)), true
+	case journal.KindMember:
+		s := &countingSet{}
+		for _, f := range fs {
+			start := len(s.arena)
+			s.arena = append(s.arena, f.Sub...)
+			s.add(start, f.Count)
+		}
+		s.settle()
+		en.value, en.additive = s, true
+	case journal.KindValue:
+		en.value = leaf{json: slices.MaxFunc(fs, bySeq).Value, isJSON: true}
+	case journal.KindNested:
+		latest := make(map[string]journal.Figure)
+		for _, f := range fs {
+			if cur, ok := latest[f.Sub]; !ok || f.Seq > cur.Seq {
+				latest[f.Sub] = f
+			}
+		}
+		o := make(object, 0, len(latest))
+		for sub, f := range latest {
+			o = append(o, member{name: sub, value: leaf{json: f.Value, isJSON: true}})
+		}
+		slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.name, b.name) })
+		en.value = o
+	case journal.KindElement:
+		slices.SortFunc(fs, bySeq)
+		l := make(list, len(fs))
+		for i, f := range fs {
+			l[i] = leaf{json: f.Value, isJSON: true}
+		}
+		en.value = l
+	}
+	return en
+}
+
+func bySeq(a, b journal.Figure) int { return cmp.Compare(a.Seq, b.Seq) }
