@@ -2,15 +2,19 @@ package exporter_test
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -417,4 +421,318 @@ func TestSpoolWriteFailureKeepsFiguresInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectJSON(t, lastData(t, s), map[string]string{"count": `5`})
+}
+
+// hostDeadline is the deadline of every call of a host whose spool holds
+// what someone planted there.
+const hostDeadline = 2 * time.Second
+
+// inTime runs f and fails t unless it returns within hostDeadline (and a
+// second of slack). A call that hangs is left behind.
+func inTime(t *testing.T, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(hostDeadline + time.Second):
+		t.Fatalf("%s did not return within its %v deadline", what, hostDeadline)
+	}
+}
+
+// runHost runs a host on the spool directory dir as a server would, each
+// call within its deadline: New; an update of its own figure (count 1)
+// that the server refuses; an update that delivers it; Shutdown. It
+// returns the server and what the exporter reported.
+func runHost(t *testing.T, dir string, opts ...exporter.Option) (*servertest.Server, *problems) {
+	t.Helper()
+	var seen problems
+	s := servertest.New(t, servertest.Reply{Status: http.StatusServiceUnavailable})
+	all := append([]exporter.Option{
+		exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(testID), exporter.WithRuntimeFigures(false),
+		fastRetry(1), exporter.WithSpool(dir), seen.option(),
+	}, opts...)
+	var exp *exporter.Exporter
+	var err error
+	inTime(t, "exporter.New", func() { exp, err = exporter.New(all...) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hostDeadline)
+	defer cancel()
+	inTime(t, "the refused Export", func() { err = exp.Export(ctx, collection(sum("count", pt(1)))) })
+	if err == nil {
+		t.Error("an update the server refused was reported delivered")
+	}
+	inTime(t, "Export", func() { err = exp.Export(ctx, collection()) })
+	if err != nil {
+		t.Errorf("the host's own update failed: %v", err)
+	}
+	inTime(t, "Shutdown", func() { err = exp.Shutdown(ctx) })
+	if err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	return s, &seen
+}
+
+// expectOwnFigures checks that the server received two updates, each
+// carrying want (the host's own count of 1, refused then carried, and what
+// else the test expects), and nothing else.
+func expectOwnFigures(t *testing.T, s *servertest.Server, want map[string]string) {
+	t.Helper()
+	got := s.Requests()
+	if len(got) != 2 {
+		t.Fatalf("the server received %d updates, want 2", len(got))
+	}
+	for _, r := range got {
+		expectJSON(t, encodeAll(t, r.Payload(t).Data), want)
+	}
+}
+
+// plant writes a file into the test instance's directory under dir.
+func plant(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	inst := instanceDir(dir)
+	if err := os.MkdirAll(inst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(inst, name)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// spoolText is a spool file of the test instance holding the additive
+// integers figures.
+func spoolText(figures map[string]string) string {
+	var entries []string
+	for key, v := range figures {
+		entries = append(entries, fmt.Sprintf(`{"key":%q,"kind":"number","additive":true,"float":false,"metric_type":"","value":%s}`, key, v))
+	}
+	return fmt.Sprintf(`{"format":1,"instance":%q,"entries":[%s]}`, exporter.InstanceHash(testID), strings.Join(entries, ","))
+}
+
+// A sparse file of 1 GiB in the spool is refused by its size, before it is
+// read: it costs neither the heap nor the time to read it.
+func TestGiantSpoolFileIsNotRead(t *testing.T) {
+	dir := t.TempDir()
+	path := plant(t, dir, "carried-giant.json", "")
+	if err := os.Truncate(path, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	s, seen := runHost(t, dir)
+	runtime.ReadMemStats(&after)
+	expectOwnFigures(t, s, map[string]string{"count": `1`})
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+		t.Errorf("the host allocated %d MiB with a 1 GiB file in its spool", grew>>20)
+	}
+	if n := seen.containing("carried-giant.json is not sent"); n != 1 {
+		t.Errorf("the giant file was reported %d times, want once: %v", n, seen.errs)
+	}
+}
+
+// A spool file of the instance's own with integers beyond ±2^53 (a
+// planted count of MaxInt64 would wrap when merged) or a key beyond 64 KiB
+// has those entries left out and counted as dropped; the rest of the file
+// is the instance's and is sent.
+func TestSpooledFiguresOutOfBoundsAreNotSent(t *testing.T) {
+	dir := t.TempDir()
+	plant(t, dir, "update-planted-1.json", spoolText(map[string]string{
+		"count":                     strconv.FormatInt(math.MaxInt64, 10),
+		"negative":                  strconv.FormatInt(math.MinInt64, 10),
+		strings.Repeat("k", 70_000): "1",
+		"other":                     "5",
+		"edge":                      strconv.FormatInt(1<<53, 10),
+	}))
+	s, seen := runHost(t, dir)
+	expectOwnFigures(t, s, map[string]string{
+		"count":            `1`,
+		"other":            `5`,
+		"edge":             strconv.FormatInt(1<<53, 10),
+		payload.KeyDropped: `3`,
+	})
+	if n := seen.containing("3 items are not sent"); n != 1 {
+		t.Errorf("leaving out the entries was reported %d times, want once: %v", n, seen.errs)
+	}
+}
+
+// Two instances configured with the same spool directory keep their
+// figures and the server's directives apart: each restarted process sends
+// exactly its own instance's figures and obeys its own server's disables.
+func TestInstancesSharingASpoolDirectoryKeepTheirOwn(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	otherID := uuid.MustParse("0b7e3a44-2f4b-4a39-8c1e-5d2b7c9e6f01")
+	// Each instance's server disables a key, then goes down.
+	for _, run := range []struct {
+		id    uuid.UUID
+		count int64
+		key   string
+	}{{testID, 3, "secret_a"}, {otherID, 5, "secret_b"}} {
+		s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{run.key}}))
+		s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+		exp := newExporter(t, s, fastRetry(1), exporter.WithSpool(dir), exporter.WithInstanceID(run.id))
+		_ = exp.Export(ctx, collection())
+		_ = exp.Export(ctx, collection(sum("count", pt(run.count))))
+		_ = exp.Shutdown(ctx)
+	}
+	for _, run := range []struct {
+		id       uuid.UUID
+		want     string
+		disabled string
+	}{{otherID, `5`, "secret_b"}, {testID, `3`, "secret_a"}} {
+		if _, err := os.Stat(filepath.Join(exporter.SpoolInstanceDir(dir, run.id), "directives.json")); err != nil {
+			t.Errorf("the instance has no directives of its own: %v", err)
+		}
+		up := servertest.New(t)
+		exp := newExporter(t, up, exporter.WithSpool(dir), exporter.WithInstanceID(run.id))
+		if err := exp.Export(ctx, collection(sum("secret_a", pt(1)), sum("secret_b", pt(1)))); err != nil {
+			t.Fatal(err)
+		}
+		_ = exp.Shutdown(ctx)
+		want := map[string]string{"count": run.want, "secret_a": `1`, "secret_b": `1`}
+		delete(want, run.disabled)
+		expectJSON(t, lastData(t, up), want)
+	}
+}
+
+// The server may disable keys of any length, but directives.json stays
+// within 1 MiB: keys beyond 64 KiB are not kept on disk, nor those past the
+// bound; they stay disabled in the process, and this is reported once.
+func TestSpooledDirectivesAreBoundedInBytes(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	long := func(prefix byte, n int) []string {
+		var keys []string
+		for i := range n {
+			keys = append(keys, fmt.Sprintf("%c%02d", prefix, i)+strings.Repeat("x", 60_000))
+		}
+		return keys
+	}
+	first, second := long('a', 15), long('b', 15)
+	huge := "0" + strings.Repeat("h", 900_000) // sorted first, as the file is written
+	s := servertest.New(t,
+		servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: first}),
+		servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: second}),
+		servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{huge}}),
+	)
+	var seen problems
+	exp := newExporter(t, s, exporter.WithSpool(dir), seen.option())
+	for range 3 {
+		if err := exp.Export(ctx, collection()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range append(append([]string{huge}, first...), second...) {
+		if !exp.KeyDisabled(k) {
+			t.Fatalf("a disabled key of %d bytes is enabled in the process", len(k))
+		}
+	}
+	_ = exp.Shutdown(ctx)
+	info, err := os.Stat(filepath.Join(instanceDir(dir), "directives.json"))
+	if err != nil || info.Size() > 1<<20 {
+		t.Fatalf("directives.json: %v, %d bytes; want at most 1 MiB", err, info.Size())
+	}
+	if n := seen.containing("are not kept in directives.json"); n != 1 {
+		t.Errorf("keys left off disk reported %d times, want once: %v", n, seen.errs)
+	}
+
+	if data, _ := os.ReadFile(filepath.Join(instanceDir(dir), "directives.json")); strings.Contains(string(data), huge[:1000]) {
+		t.Error("a key beyond 64 KiB was kept on disk")
+	}
+	restarted := newExporter(t, servertest.New(t), exporter.WithSpool(dir))
+	if restarted.KeyDisabled(huge) || !restarted.KeyDisabled(first[0]) {
+		t.Error("a restarted process does not obey the keys kept, or only those")
+	}
+	_ = restarted.Shutdown(ctx)
+
+	// Nor is a longer key read, should the file hold one.
+	dir = t.TempDir()
+	longKey := strings.Repeat("l", 70_000)
+	plant(t, dir, "directives.json", fmt.Sprintf(`{"format":1,"instance":%q,"stopped":false,"disabled_keys":[%q,"short"]}`,
+		exporter.InstanceHash(testID), longKey))
+	planted := newExporter(t, servertest.New(t), exporter.WithSpool(dir))
+	defer func() { _ = planted.Shutdown(ctx) }()
+	if planted.KeyDisabled(longKey) || !planted.KeyDisabled("short") {
+		t.Error("a key beyond 64 KiB was read from directives.json, or the short one was not")
+	}
+}
+
+// The figures of an owner that is gone are deleted only once they are
+// saved as the claiming exporter's own. When that save fails (here a
+// directory stands where its carried file goes), the orphan's files stay,
+// and stay locked while the claimer lives: no other exporter sends them
+// meanwhile, and the claimer sends them once.
+func TestOrphansStayWhenTheirFiguresCannotBeSaved(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	down := servertest.New(t)
+	down.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
+	gone := newExporter(t, down, fastRetry(1), exporter.WithSpool(dir))
+	_ = gone.Export(ctx, collection(sum("count", pt(7))))
+	_ = gone.Shutdown(ctx)
+	orphans := figureFiles(t, dir)
+	if len(orphans) != 1 {
+		t.Fatalf("spool holds %v", orphans)
+	}
+
+	up := servertest.New(t)
+	var seen problems
+	claimer := newExporter(t, up, exporter.WithSpool(dir), seen.option())
+	defer func() { _ = claimer.Shutdown(ctx) }()
+	blockCarriedFile(t, dir, strings.TrimSuffix(strings.TrimPrefix(orphans[0], "carried-"), ".json"))
+	for range 2 {
+		if err := claimer.Export(ctx, collection()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if seen.containing("stay in memory only") == 0 {
+		t.Fatalf("the failed save was not reported: %v", seen.errs)
+	}
+	if _, err := os.Stat(filepath.Join(instanceDir(dir), orphans[0])); err != nil {
+		t.Errorf("the orphan's file was deleted though its figures were not saved: %v", err)
+	}
+	other := servertest.New(t)
+	second := newExporter(t, other, exporter.WithSpool(dir))
+	defer func() { _ = second.Shutdown(ctx) }()
+	if err := second.Export(ctx, collection()); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, r := range append(up.Requests(), other.Requests()...) {
+		total += r.Payload(t).Int("count")
+	}
+	if total != 7 {
+		t.Errorf("%d counts sent while the claimer lives, want the orphan's 7 once", total)
+	}
+}
+
+// blockCarriedFile puts a directory, not empty, where the live exporter
+// (the owner that is not gone) keeps its carried figures, so that saving
+// them fails.
+func blockCarriedFile(t *testing.T, dir, gone string) {
+	t.Helper()
+	entries, err := os.ReadDir(instanceDir(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		token, ok := strings.CutPrefix(e.Name(), "owner-")
+		token = strings.TrimSuffix(token, ".lock")
+		if !ok || token == gone {
+			continue
+		}
+		block := filepath.Join(instanceDir(dir), "carried-"+token+".json")
+		if err := os.MkdirAll(filepath.Join(block, "in-the-way"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Fatal("the live exporter has no lock file")
 }

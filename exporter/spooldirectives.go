@@ -48,11 +48,13 @@ func (s *spool) saveDirectives(d directives) {
 	// Room for closing the list and the object.
 	const reserve = 16
 	for _, k := range d.disabled {
-		mark := w.Mark()
-		if len(k) <= maxSpoolKeyLen {
-			w.String(k)
+		if len(k) > maxSpoolKeyLen {
+			left++
+			continue
 		}
-		if len(k) > maxSpoolKeyLen || len(w.Bytes())+reserve > maxDirectivesBytes {
+		mark := w.Mark()
+		w.String(k)
+		if len(w.Bytes())+reserve > maxDirectivesBytes {
 			w.Rewind(mark)
 			left++
 		}
