@@ -78,6 +78,8 @@ func runChild(role string) int {
 		time.Sleep(exitDelay())
 	case deliverAndStop:
 		StopEmitting()
+	case crashExitAfterStop, crashPanic, crashRecordUntilKilled:
+		return runCrashChild(role) // crash_test.go
 	default:
 		fmt.Fprintln(os.Stderr, "unknown role", role)
 		return 2
