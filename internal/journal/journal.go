@@ -236,10 +236,30 @@ func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte
 	binary.LittleEndian.PutUint32(r[rValLen:], uint32(len(val)))
 	n := recordHeader
 	n += copy(r[n:], key)
-	n += copy(r[n:], sub)
-	copy(r[n:], val)
+	copy(r[n:], sub)
+	copy(r[valueAt(len(key), len(sub)):], val)
 	j.u64(off + rSeq).Store(seq)
 	j.u32(off + rState).Store(stateLive)
+}
+
+// valueAt is where a record's value starts: after the key and sub, on an
+// 8-byte boundary, so that a number can be replaced with one atomic store.
+func valueAt(keyLen, subLen int) int { return (recordHeader + keyLen + subLen + 7) &^ 7 }
+
+// replaceNumber writes an 8-byte number of the same type over the value of
+// the published record at off, then its sequence number. A death between
+// the two stores leaves the new number under the old sequence number: the
+// value of a call that had not returned, sent or not as the old one would
+// have been, which is what "the latest value" allows.
+func (j *Journal) replaceNumber(off uint32, t Type, val []byte, seq uint64) bool {
+	r := j.mem[off:]
+	if len(val) != 8 || Type(r[rValType]) != t || binary.LittleEndian.Uint32(r[rValLen:]) != 8 {
+		return false
+	}
+	at := off + uint32(valueAt(int(binary.LittleEndian.Uint32(r[rKeyLen:])), int(binary.LittleEndian.Uint32(r[rSubLen:]))))
+	j.u64(at).Store(binary.LittleEndian.Uint64(val))
+	j.u64(off + rSeq).Store(seq)
+	return true
 }
 
 // Count is a count kept in the journal, or in memory when the journal is
@@ -278,7 +298,7 @@ type Counted struct {
 // long, the count lives in memory, and ok is false.
 func (j *Journal) NewCount(k Kind, key string, t Type, sub []byte) (c Counted, ok bool) {
 	if j != nil {
-		if off, ok := j.alloc(recordHeader + len(key) + len(sub)); ok {
+		if off, ok := j.alloc(valueAt(len(key), len(sub))); ok {
 			j.write(off, k, key, t, sub, 0, nil, 0)
 			return Counted{Count: (*Count)(unsafe.Pointer(&j.mem[off+rCount])), off: off}, true
 		}
@@ -335,7 +355,10 @@ func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq
 	if j == nil {
 		return false
 	}
-	need := recordHeader + len(key) + len(sub) + len(val)
+	if (t == TypeInt || t == TypeFloat) && v.cur != 0 && j.replaceNumber(v.cur, t, val, seq) {
+		return true
+	}
+	need := valueAt(len(key), len(sub)) + len(val)
 	if v.spare == 0 || need > int(binary.LittleEndian.Uint32(j.mem[v.spare+rSize:])) {
 		if v.spare != 0 {
 			j.release(v.spare)

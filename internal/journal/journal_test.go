@@ -228,3 +228,29 @@ func FuzzRecover(f *testing.F) {
 		}
 	})
 }
+
+// A number replacing a number of the same type is written in place; any
+// other change takes the spare record. Either way the latest value is the
+// one recovered, and no record is left behind.
+func TestValuesReplacedInPlaceOrInTurn(t *testing.T) {
+	j := newJournal(t)
+	var v Value
+	j.Put(&v, KindNested, "cfg", "port", TypeInt, int64Bytes(1), 1)
+	first := v.cur
+	j.Put(&v, KindNested, "cfg", "port", TypeInt, int64Bytes(2), 2)
+	if v.cur != first {
+		t.Error("a number replacing a number was not written in place")
+	}
+	if got := recovered(t, j, 0)["cfg|port"]; got.Value != "2" || got.Seq != 2 {
+		t.Fatalf("recovered %+v, want 2 at seq 2", got)
+	}
+	j.Put(&v, KindNested, "cfg", "port", TypeString, []byte("auto"), 3)
+	if got := recovered(t, j, 0)["cfg|port"]; got.Value != `"auto"` || got.Seq != 3 {
+		t.Fatalf("recovered %+v, want \"auto\" at seq 3", got)
+	}
+	j.Put(&v, KindNested, "cfg", "port", TypeFloat, binary.LittleEndian.AppendUint64(nil, math.Float64bits(0.5)), 4)
+	figs, err := Recover(image(t, j), 0)
+	if err != nil || len(figs) != 1 || figs[0].Value != "0.5" {
+		t.Fatalf("recovered %+v (%v), want the one value 0.5", figs, err)
+	}
+}

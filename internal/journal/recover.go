@@ -111,12 +111,15 @@ func validSize(size uint64) bool {
 func readRecord(r []byte, committed, sentSeq uint64) (Figure, bool, error) {
 	le := binary.LittleEndian
 	keyLen, subLen, valLen := uint64(le.Uint32(r[rKeyLen:])), uint64(le.Uint32(r[rSubLen:])), uint64(le.Uint32(r[rValLen:]))
-	if recordHeader+keyLen+subLen+valLen > uint64(len(r)) {
+	if keyLen+subLen+valLen > uint64(len(r)) { // each is below 2^32: no overflow
 		return Figure{}, false, errors.New("its lengths pass its end")
 	}
-	data := r[recordHeader:]
-	f := Figure{Kind: Kind(r[rKind]), Key: string(data[:keyLen]), Seq: le.Uint64(r[rSeq:])}
-	sub, val := data[keyLen:keyLen+subLen], data[keyLen+subLen:keyLen+subLen+valLen]
+	at := uint64(valueAt(int(keyLen), int(subLen)))
+	if at+valLen > uint64(len(r)) {
+		return Figure{}, false, errors.New("its lengths pass its end")
+	}
+	f := Figure{Kind: Kind(r[rKind]), Key: string(r[recordHeader : recordHeader+keyLen]), Seq: le.Uint64(r[rSeq:])}
+	sub, val := r[recordHeader+keyLen:recordHeader+keyLen+subLen], r[at:at+valLen]
 	switch f.Kind {
 	case KindCounter, KindMember:
 		sent := le.Uint64(r[rCount+16:])
