@@ -67,18 +67,58 @@
 //     version; it is asked again only when the server changed its list.
 //  3. The item limit is checked against the entry's interval marker: two
 //     atomic loads once the key has been counted in this interval.
-//  4. Add and Increment add to the entry's tally with one atomic add;
-//     AppendUnique finds the value's member (a second map read, by the
-//     value's string) and adds to its tally. A string value seen for the
-//     first time is copied, so that the set does not hold on to the
-//     caller's per-request allocations. Collections drain the tallies
-//     into the SDK's instruments (flush.go), so each reader aggregates as
-//     it is configured.
+//  4. Add and Increment add to the entry's tally with one atomic add,
+//     into the journal (below); AppendUnique finds the value's member (a
+//     second map read, by the value's string) and adds to its tally. A
+//     string value seen for the first time is copied, so that the set
+//     does not hold on to the caller's per-request allocations.
+//     Collections drain the tallies into the SDK's instruments (flush.go),
+//     so each reader aggregates as it is configured.
 //  5. Set, SetNested and Append take the entry's own mutex, number the
-//     change for the producers, and store the value: SetNested writes the
-//     sub-key's cell in place, and a captured integer keeps the caller's
-//     own box, so a value that changes on every call allocates nothing.
-//     A value equal to the one held and not yet reported is not written.
+//     change for the producers, store the value, and write it to the
+//     journal: SetNested writes the sub-key's cell in place, a captured
+//     integer keeps the caller's own box, and a number replacing a number
+//     is one store in the journal, so a value that changes on every call
+//     allocates nothing. A value equal to the one held and not yet
+//     reported is not written.
+//
+// # Surviving the process
+//
+// With a spool (exporter.WithSpool, on by default in compat), counts and
+// values are kept in the exporter's journal, a file of the spool mapped
+// into memory (package internal/journal): a figure is in the kernel's page
+// cache when its call returns, and outlives the process however it ends.
+// A figure is held, in turn, by
+//
+//	recorded   the journal: the count's record, or the value's record
+//	collected  the telemetry reader's collection of generation g: at its
+//	           start (handover.BeginCollection) every count is moved into
+//	           the SDK and marked with g; the primary producer marks the
+//	           values up to the sequence number it reported
+//	written    the update's spool file (or the carried file, for a
+//	           checkpoint), stamped with g; the journal then commits g
+//	delivered  the server; the spool file is deleted
+//
+// The next process with the same spool directory and instance claims what
+// a dead one left: its spool files, and from its journal only what g's
+// marks say no file holds (counts above the last committed mark, values
+// numbered after it). A file stamped with g commits g even if the process
+// died before it could, so a figure is in the journal or in a file, never
+// in both and never in neither. Until a collection ends, the flushes that
+// other readers start move nothing, so that the telemetry collection holds
+// exactly what was marked.
+//
+// What the journal does not hold: figures of native OpenTelemetry
+// instruments (the exporter checkpoints those into the spool), a value
+// larger than a journal record (64 KiB) or one recorded while the journal
+// is full, both reported once per key and interval; and on platforms that
+// cannot map files, everything (reported once).
+//
+// Sums wrap around as Go's int64 does: Add(k, math.MaxInt) then Add(k, 1)
+// sends math.MinInt64. No recording call loops or waits on another: an
+// evicted entry's tally is drained at later collections for as long as a
+// call that found it just before the eviction could still add to it (see
+// retiringTally).
 //
 // The value a caller passes escapes to the heap: the first sighting of a
 // value keeps it (a counting set's member, a held value), and encoding an
