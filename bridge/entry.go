@@ -352,6 +352,6 @@ func (h *heldState) retire(j *journal.Journal) {
 type held struct {
 	v      any
 	seq    uint64
-	epoch  uint64         // the interval in which it was recorded
+	epoch  uint64        // the interval in which it was recorded
 	record journal.Value // a list element's journal record
 }
