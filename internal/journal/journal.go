@@ -31,6 +31,7 @@
 package journal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -246,6 +247,21 @@ func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte
 // 8-byte boundary, so that a number can be replaced with one atomic store.
 func valueAt(keyLen, subLen int) int { return (recordHeader + keyLen + subLen + 7) &^ 7 }
 
+// renumber gives the published record at off a new sequence number when
+// it already holds val: one store, however long the value.
+func (j *Journal) renumber(off uint32, t Type, val []byte, seq uint64) bool {
+	r := j.mem[off:]
+	if Type(r[rValType]) != t || int(binary.LittleEndian.Uint32(r[rValLen:])) != len(val) {
+		return false
+	}
+	at := valueAt(int(binary.LittleEndian.Uint32(r[rKeyLen:])), int(binary.LittleEndian.Uint32(r[rSubLen:])))
+	if !bytes.Equal(r[at:at+len(val)], val) {
+		return false
+	}
+	j.u64(off + rSeq).Store(seq)
+	return true
+}
+
 // replaceNumber writes an 8-byte number of the same type over the value of
 // the published record at off, then its sequence number. A death between
 // the two stores leaves the new number under the old sequence number: the
@@ -355,7 +371,7 @@ func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq
 	if j == nil {
 		return false
 	}
-	if (t == TypeInt || t == TypeFloat) && v.cur != 0 && j.replaceNumber(v.cur, t, val, seq) {
+	if v.cur != 0 && (j.renumber(v.cur, t, val, seq) || j.replaceNumber(v.cur, t, val, seq)) {
 		return true
 	}
 	need := valueAt(len(key), len(sub)) + len(val)

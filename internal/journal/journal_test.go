@@ -248,7 +248,16 @@ func TestValuesReplacedInPlaceOrInTurn(t *testing.T) {
 	if got := recovered(t, j, 0)["cfg|port"]; got.Value != `"auto"` || got.Seq != 3 {
 		t.Fatalf("recovered %+v, want \"auto\" at seq 3", got)
 	}
-	j.Put(&v, KindNested, "cfg", "port", TypeFloat, binary.LittleEndian.AppendUint64(nil, math.Float64bits(0.5)), 4)
+	again := v.cur
+	j.Put(&v, KindNested, "cfg", "port", TypeString, []byte("auto"), 4)
+	if got := recovered(t, j, 0)["cfg|port"]; v.cur != again || got.Seq != 4 {
+		t.Fatalf("the same value again: record %d then %d, recovered %+v; want one record, seq 4", again, v.cur, got)
+	}
+	j.Put(&v, KindNested, "cfg", "port", TypeString, []byte("aut0"), 5)
+	if got := recovered(t, j, 0)["cfg|port"]; got.Value != `"aut0"` {
+		t.Fatalf("a string of the same length: recovered %+v", got)
+	}
+	j.Put(&v, KindNested, "cfg", "port", TypeFloat, binary.LittleEndian.AppendUint64(nil, math.Float64bits(0.5)), 6)
 	figs, err := Recover(image(t, j), 0)
 	if err != nil || len(figs) != 1 || figs[0].Value != "0.5" {
 		t.Fatalf("recovered %+v (%v), want the one value 0.5", figs, err)
