@@ -21,6 +21,9 @@ type carryOver struct {
 	// changes; it runs under mu, so that saves happen in order. It returns
 	// an error when the figures are not on disk.
 	save func([]entry, spoolMeta) error
+	// unmerged, when set, hears of items that merging lost (see
+	// mergeCarried); they are counted as dropped as well.
+	unmerged func(n int)
 }
 
 // take returns what is carried, and the generation it came from, and
@@ -56,8 +59,9 @@ func (c *carryOver) keep(entries []entry, gen uint64) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	merged, dropped := withCarried(kept, c.entries)
-	c.entries = addDropped(merged, dropped)
+	merged, dropped, unmerged := mergeCarried(kept, c.entries)
+	c.noteUnmerged(unmerged)
+	c.entries = addDropped(merged, dropped+unmerged)
 	c.meta.gen = max(c.meta.gen, gen)
 	return c.persistLocked()
 }
@@ -72,8 +76,9 @@ func (c *carryOver) absorb(entries []entry, owners []string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	merged, dropped := withCarried(c.entries, entries)
-	c.entries = addDropped(merged, dropped)
+	merged, dropped, unmerged := mergeCarried(c.entries, entries)
+	c.noteUnmerged(unmerged)
+	c.entries = addDropped(merged, dropped+unmerged)
 	c.meta.absorbed = owners
 	return c.persistLocked()
 }
@@ -86,6 +91,12 @@ func (c *carryOver) absorbed() {
 	_ = c.persistLocked()
 }
 
+func (c *carryOver) noteUnmerged(n int) {
+	if n > 0 && c.unmerged != nil {
+		c.unmerged(n)
+	}
+}
+
 func (c *carryOver) persistLocked() error {
 	if c.save != nil {
 		return c.save(c.entries, c.meta)
@@ -95,10 +106,20 @@ func (c *carryOver) persistLocked() error {
 
 // withCarried merges carried entries into newer ones and returns the
 // result, sorted by key, within payload.MaxItems, and how many carried
-// items did not fit. The newer figures always stay.
+// items did not fit or could not be merged. The newer figures always stay.
 func withCarried(cur, carried []entry) ([]entry, int) {
+	merged, dropped, unmerged := mergeCarried(cur, carried)
+	return merged, dropped + unmerged
+}
+
+// mergeCarried is withCarried, telling apart the carried items that did
+// not fit (dropped) and those that could not be merged (unmerged, also
+// counted as dropped): figures that a newer value of the same key could
+// not take in (two summaries of one attribute set), or that were additive
+// but replaced by a value of another shape.
+func mergeCarried(cur, carried []entry) (_ []entry, dropped, unmerged int) {
 	if len(carried) == 0 {
-		return cur, 0
+		return cur, 0, 0
 	}
 	at := make(map[string]int, len(cur))
 	total := 0
@@ -106,7 +127,6 @@ func withCarried(cur, carried []entry) ([]entry, int) {
 		at[en.key] = i
 		total += en.value.items()
 	}
-	dropped := 0
 	for _, old := range carried {
 		i, both := at[old.key]
 		if !both {
@@ -119,19 +139,26 @@ func withCarried(cur, carried []entry) ([]entry, int) {
 			}
 			continue
 		}
-		merged, ok := cur[i].value.mergeOlder(old.value, old.additive && cur[i].additive)
+		additive := old.additive && cur[i].additive
+		merged, lost, ok := cur[i].value.mergeOlder(old.value, additive)
 		if !ok {
-			continue // the newer value replaces the carried one
+			// The newer value replaces the carried one: by design for
+			// values and gauges; sums of another shape are lost.
+			if additive {
+				unmerged += old.value.items()
+			}
+			continue
 		}
 		if grow := merged.items() - cur[i].value.items(); total+grow <= payload.MaxItems {
 			cur[i].value = merged
 			total += grow
+			unmerged += lost
 		} else {
 			dropped += old.value.items()
 		}
 	}
 	slices.SortFunc(cur, byKey)
-	return cur, dropped
+	return cur, dropped, unmerged
 }
 
 // addDropped adds n to the count of dropped items in entries, which are

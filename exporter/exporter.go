@@ -31,6 +31,8 @@ type Exporter struct {
 	buffers  buffers
 	spool    *spool           // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
+	// unmergedOnce reports carried figures that merging lost, once.
+	unmergedOnce sync.Once
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -47,6 +49,7 @@ func New(opts ...Option) (*Exporter, error) {
 		redacted: cfg.endpoint + "<instance-id>",
 		filter:   newKeyFilter(cfg.disabledKeys),
 	}
+	e.carried.unmerged = e.noteUnmerged
 	if cfg.spoolDir != "" && cfg.writer == nil {
 		e.openSpool()
 		e.openJournal()
@@ -146,8 +149,9 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
 	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
-	entries, dropped := withCarried(entries, carried)
-	u.entries = addDropped(entries, dropped)
+	entries, dropped, unmerged := mergeCarried(entries, carried)
+	e.noteUnmerged(unmerged)
+	u.entries = addDropped(entries, dropped+unmerged)
 	body, encodeProblems := e.buildPayload(u.entries, time.Now())
 	u.body = body
 	for _, p := range append(problems, encodeProblems...) {

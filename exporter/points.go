@@ -3,6 +3,7 @@ package exporter
 import (
 	"bytes"
 	"slices"
+	"sort"
 
 	"go.opentelemetry.io/otel/attribute"
 
@@ -111,8 +112,9 @@ func (a *attributed[P]) write(w *payload.Writer, members func(*payload.Writer, *
 func (a *attributed[P]) items() int { return len(a.points) }
 
 // mergeOlder joins the points of an older value with these, combining the
-// two points of equal attributes with add (false: the newer replaces).
-func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) (P, bool)) *attributed[P] {
+// two points of equal attributes with add. When add cannot (false), the
+// newer point stays and the older is lost: lost counts those.
+func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) (P, bool)) (merged *attributed[P], lost int) {
 	out := &attributed[P]{arena: slices.Clone(a.arena), points: slices.Clone(a.points)}
 	for i := range old.points {
 		attrs := old.attrsOf(i)
@@ -122,6 +124,8 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 		if found {
 			if sum, ok := add(old.points[i].p, out.points[j].p); ok {
 				out.points[j].p = sum
+			} else {
+				lost++
 			}
 			continue
 		}
@@ -130,7 +134,7 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 		out.points = append(out.points, withAttrs[P]{start: start, end: len(out.arena), p: old.points[i].p})
 	}
 	out.sort()
-	return out
+	return out, lost
 }
 
 // sumPoints is the generic shape of sums and gauges with attributes:
@@ -149,19 +153,40 @@ func (s *sumPoints) detach() value {
 }
 func (s *sumPoints) assumedType() string { return payload.MetricTypeGauge }
 
-// mergeOlder adds up the points of two sums with equal attributes.
-func (s *sumPoints) mergeOlder(old value, additive bool) (value, bool) {
-	prev, same := old.(*sumPoints)
-	if !additive || !same {
-		return nil, false
+// bareSumPoints is the one point without attributes that a number is, for
+// merging with points of the same key.
+func bareSumPoints(n payload.Number) *sumPoints {
+	return &sumPoints{attributed[payload.Number]{points: []withAttrs[payload.Number]{{p: n}}}}
+}
+
+// mergeOlder adds up the points of two sums with equal attributes (an
+// integer and a float as a float); of a gauge's, the newer point stays.
+// Points of attributes in only one of them are kept either way. An older
+// number is the point without attributes.
+func (s *sumPoints) mergeOlder(old value, additive bool) (value, int, bool) {
+	var prev *sumPoints
+	switch o := old.(type) {
+	case *sumPoints:
+		prev = o
+	case *number:
+		prev = bareSumPoints(payload.Number(*o))
+	default:
+		return nil, 0, false
 	}
-	merged := s.attributed.mergeOlder(&prev.attributed, func(o, n payload.Number) (payload.Number, bool) {
-		if o.IsFloat != n.IsFloat {
-			return n, false
+	merged, _ := s.attributed.mergeOlder(&prev.attributed, func(o, n payload.Number) (payload.Number, bool) {
+		if !additive {
+			return n, true
 		}
-		return payload.Number{Int: o.Int + n.Int, Float: o.Float + n.Float, IsFloat: n.IsFloat}, true
+		return addNumbers(o, n), true
 	})
-	return &sumPoints{*merged}, true
+	// One key's points are all integers or all floats, as the spool
+	// keeps them (spoolKind).
+	if slices.ContainsFunc(merged.points, func(p withAttrs[payload.Number]) bool { return p.p.IsFloat }) {
+		for i := range merged.points {
+			merged.points[i].p = addNumbers(merged.points[i].p, payload.FloatNumber(0))
+		}
+	}
+	return &sumPoints{*merged}, 0, true
 }
 
 // histograms are explicit-bucket histogram points.
@@ -179,30 +204,60 @@ func (h *histograms) detach() value {
 	})}
 }
 
-// mergeOlder adds up points of equal attributes and equal buckets.
-func (h *histograms) mergeOlder(old value, additive bool) (value, bool) {
+// mergeOlder adds up points of equal attributes (see addHistograms).
+func (h *histograms) mergeOlder(old value, additive bool) (value, int, bool) {
 	prev, same := old.(*histograms)
 	if !additive || !same {
-		return nil, false
+		return nil, 0, false
 	}
-	merged := h.attributed.mergeOlder(&prev.attributed, addHistograms)
-	return &histograms{*merged}, true
+	merged, _ := h.attributed.mergeOlder(&prev.attributed, func(o, n payload.Histogram) (payload.Histogram, bool) {
+		return addHistograms(o, n), true
+	})
+	// One key's sums are all integers or all floats (see sumPoints).
+	if slices.ContainsFunc(merged.points, func(p withAttrs[payload.Histogram]) bool { return p.p.Sum.IsFloat }) {
+		for i := range merged.points {
+			p := &merged.points[i].p
+			p.Sum = addNumbers(p.Sum, payload.FloatNumber(0))
+			if p.HasMin {
+				p.Min = addNumbers(p.Min, payload.FloatNumber(0))
+			}
+			if p.HasMax {
+				p.Max = addNumbers(p.Max, payload.FloatNumber(0))
+			}
+		}
+	}
+	return &histograms{*merged}, 0, true
 }
 
-func addHistograms(o, n payload.Histogram) (payload.Histogram, bool) {
-	if !slices.Equal(o.Bounds, n.Bounds) || len(o.BucketCounts) != len(n.BucketCounts) || o.Sum.IsFloat != n.Sum.IsFloat {
-		return n, false
-	}
+// addHistograms adds up two histograms of one attribute set. Count, sum,
+// min and max are exact. When the bounds are equal, so are the buckets.
+// When they changed (a view was changed between the two), the older
+// histogram is re-bucketed into the newer's bounds: each older bucket
+// counts into the newer bucket that holds its upper bound, so a figure is
+// never placed below a bound it may have exceeded (quantiles read from the
+// result err upward, never down). That is exact when every older bucket
+// lies within one newer bucket, as when bounds were only taken away.
+func addHistograms(o, n payload.Histogram) payload.Histogram {
 	sum := n
 	sum.BucketCounts = slices.Clone(n.BucketCounts)
-	for i := range sum.BucketCounts {
-		sum.BucketCounts[i] += o.BucketCounts[i]
+	if slices.Equal(o.Bounds, n.Bounds) && len(o.BucketCounts) == len(n.BucketCounts) {
+		for i := range sum.BucketCounts {
+			sum.BucketCounts[i] += o.BucketCounts[i]
+		}
+	} else if last := len(sum.BucketCounts) - 1; last >= 0 {
+		for i, c := range o.BucketCounts {
+			j := last // the older overflow bucket, or past malformed bounds
+			if i < len(o.Bounds) {
+				j = min(sort.SearchFloat64s(n.Bounds, o.Bounds[i]), last)
+			}
+			sum.BucketCounts[j] += c
+		}
 	}
 	sum.Count += o.Count
-	sum.Sum = payload.Number{Int: o.Sum.Int + n.Sum.Int, Float: o.Sum.Float + n.Sum.Float, IsFloat: n.Sum.IsFloat}
+	sum.Sum = addNumbers(o.Sum, n.Sum)
 	sum.Min, sum.HasMin = extreme(o.Min, o.HasMin, n.Min, n.HasMin, -1)
 	sum.Max, sum.HasMax = extreme(o.Max, o.HasMax, n.Max, n.HasMax, 1)
-	return sum, true
+	return sum
 }
 
 // extreme picks the smaller (sign -1) or larger (sign 1) of two optional
@@ -227,8 +282,7 @@ func asFloat(n payload.Number) float64 {
 	return float64(n.Int)
 }
 
-// expHistograms are exponential histogram points. They are not merged:
-// two of them rarely share a scale.
+// expHistograms are exponential histogram points.
 type expHistograms struct {
 	attributed[payload.ExpHistogram]
 }
@@ -237,8 +291,21 @@ func (h *expHistograms) write(w *payload.Writer) error {
 	return h.attributed.write(w, func(w *payload.Writer, p *payload.ExpHistogram) error { return p.WriteMembers(w) })
 }
 
-func (h *expHistograms) assumedType() string                  { return "" }
-func (h *expHistograms) mergeOlder(value, bool) (value, bool) { return nil, false }
+func (h *expHistograms) assumedType() string { return "" }
+
+// mergeOlder adds up points of equal attributes (see addExpHistograms).
+// Exponential histograms are delta by the exporter's temporality, so they
+// add up whatever their entry says.
+func (h *expHistograms) mergeOlder(old value, _ bool) (value, int, bool) {
+	prev, same := old.(*expHistograms)
+	if !same {
+		return nil, 0, false
+	}
+	merged, _ := h.attributed.mergeOlder(&prev.attributed, func(o, n payload.ExpHistogram) (payload.ExpHistogram, bool) {
+		return addExpHistograms(o, n), true
+	})
+	return &expHistograms{*merged}, 0, true
+}
 
 func (h *expHistograms) detach() value {
 	return &expHistograms{h.detached(func(p *payload.ExpHistogram) {
@@ -253,8 +320,21 @@ func (s *summaries) write(w *payload.Writer) error {
 	return s.attributed.write(w, func(w *payload.Writer, p *payload.Summary) error { return p.WriteMembers(w) })
 }
 
-func (s *summaries) assumedType() string                  { return "" }
-func (s *summaries) mergeOlder(value, bool) (value, bool) { return nil, false }
+func (s *summaries) assumedType() string { return "" }
+
+// mergeOlder keeps the points of both; of two with equal attributes, whose
+// quantiles cannot be added up, the newer stays and the older is lost
+// (counted by the caller as dropped).
+func (s *summaries) mergeOlder(old value, _ bool) (value, int, bool) {
+	prev, same := old.(*summaries)
+	if !same {
+		return nil, 0, false
+	}
+	merged, lost := s.attributed.mergeOlder(&prev.attributed, func(_, n payload.Summary) (payload.Summary, bool) {
+		return n, false
+	})
+	return &summaries{*merged}, lost, true
+}
 
 func (s *summaries) detach() value {
 	return &summaries{s.detached(func(p *payload.Summary) { p.Quantiles = slices.Clone(p.Quantiles) })}

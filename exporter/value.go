@@ -19,10 +19,14 @@ type value interface {
 	write(w *payload.Writer) error
 	// items is what the value counts for against payload.MaxItems.
 	items() int
-	// mergeOlder combines a value carried from a failed update with this
-	// newer one of the same key; ok is false when the newer one simply
-	// replaces it (values and gauges keep the newest).
-	mergeOlder(old value, additive bool) (merged value, ok bool)
+	// mergeOlder combines a value carried from a failed update (or a
+	// checkpoint) with this newer one of the same key. ok is false when
+	// the newer one simply replaces it: values and gauges keep the newest,
+	// and so does a key whose shape changed. lost is how many of old's
+	// items held figures that could not be merged (summaries' quantiles
+	// do not add up) and are in neither: the caller counts them as
+	// dropped, never loses them silently.
+	mergeOlder(old value, additive bool) (merged value, lost int, ok bool)
 	// detach copies what still points into the collection.
 	detach() value
 	// assumedType is the metric type a server reads from the JSON alone
@@ -42,15 +46,30 @@ func (n *number) write(w *payload.Writer) error { return w.Number(payload.Number
 func (n *number) items() int                    { return 1 }
 func (n *number) detach() value                 { return n } // its block is never reused
 
-func (n *number) mergeOlder(old value, additive bool) (value, bool) {
-	o, same := old.(*number)
-	if !additive || !same || o.IsFloat != n.IsFloat {
-		return nil, false
+// mergeOlder adds up two sums; an integer and a float sum add up as a
+// float. A number that meets the points of the same key (the instrument
+// was recorded without attributes, then with) is their point without
+// attributes.
+func (n *number) mergeOlder(old value, additive bool) (value, int, bool) {
+	switch o := old.(type) {
+	case *number:
+		if !additive {
+			return nil, 0, false
+		}
+		return newNumber(addNumbers(payload.Number(*o), payload.Number(*n))), 0, true
+	case *sumPoints:
+		return bareSumPoints(payload.Number(*n)).mergeOlder(o, additive)
 	}
-	if n.IsFloat {
-		return newNumber(payload.FloatNumber(o.Float + n.Float)), true
+	return nil, 0, false
+}
+
+// addNumbers adds two numbers; integers wrap as Go's do, and an integer
+// and a float add up as a float.
+func addNumbers(a, b payload.Number) payload.Number {
+	if a.IsFloat || b.IsFloat {
+		return payload.FloatNumber(asFloat(a) + asFloat(b))
 	}
-	return newNumber(payload.IntNumber(o.Int + n.Int)), true
+	return payload.IntNumber(a.Int + b.Int)
 }
 
 func (n *number) assumedType() string {
@@ -75,9 +94,9 @@ func (l leaf) write(w *payload.Writer) error {
 	return writeAttrValue(w, l.attr)
 }
 
-func (l leaf) items() int                           { return 1 }
-func (l leaf) detach() value                        { return l }
-func (l leaf) mergeOlder(value, bool) (value, bool) { return nil, false }
+func (l leaf) items() int                                { return 1 }
+func (l leaf) detach() value                             { return l }
+func (l leaf) mergeOlder(value, bool) (value, int, bool) { return nil, 0, false }
 
 func (l leaf) assumedType() string {
 	switch {
@@ -126,18 +145,29 @@ func (o object) items() int          { return len(o) }
 func (o object) detach() value       { return o }
 func (o object) assumedType() string { return payload.MetricTypeGauge }
 
-// mergeOlder keeps every member of both, the newer winning.
-func (o object) mergeOlder(old value, _ bool) (value, bool) {
+// mergeOlder keeps every member of both, the newer winning; the numbers
+// of a sum's members in both add up.
+func (o object) mergeOlder(old value, additive bool) (value, int, bool) {
 	prev, same := old.(object)
 	if !same {
-		return nil, false
+		return nil, 0, false
 	}
-	out := make(object, 0, len(prev)+len(o))
-	out = append(out, o...)
-	out = append(out, prev...)
+	all := make(object, 0, len(prev)+len(o))
+	all = append(all, o...)
+	all = append(all, prev...)
 	// Stable: for a name in both, the newer member (first) stays first.
-	slices.SortStableFunc(out, func(a, b member) int { return strings.Compare(a.name, b.name) })
-	return slices.CompactFunc(out, func(a, b member) bool { return a.name == b.name }), true
+	slices.SortStableFunc(all, func(a, b member) int { return strings.Compare(a.name, b.name) })
+	out := all[:0]
+	for _, m := range all {
+		if n := len(out); n > 0 && out[n-1].name == m.name {
+			if newer := &out[n-1]; additive && newer.isNumber && m.isNumber {
+				newer.num = addNumbers(m.num, newer.num)
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, 0, true
 }
 
 // list is a key recorded element by element (payload.AttrIndex), in order.
@@ -159,12 +189,12 @@ func (l list) detach() value       { return l }
 func (l list) assumedType() string { return "" }
 
 // mergeOlder keeps every element of both, the older first.
-func (l list) mergeOlder(old value, _ bool) (value, bool) {
+func (l list) mergeOlder(old value, _ bool) (value, int, bool) {
 	prev, same := old.(list)
 	if !same {
-		return nil, false
+		return nil, 0, false
 	}
-	return append(slices.Clone(prev), l...), true
+	return append(slices.Clone(prev), l...), 0, true
 }
 
 // countingSet is a key recorded with AppendUnique: the JSON of each
@@ -215,10 +245,10 @@ func (s *countingSet) detach() value       { return s }
 func (s *countingSet) assumedType() string { return payload.MetricTypeCounter }
 
 // mergeOlder adds up the counts of both sets.
-func (s *countingSet) mergeOlder(old value, _ bool) (value, bool) {
+func (s *countingSet) mergeOlder(old value, _ bool) (value, int, bool) {
 	prev, same := old.(*countingSet)
 	if !same {
-		return nil, false
+		return nil, 0, false
 	}
 	out := &countingSet{arena: make([]byte, 0, len(prev.arena)+len(s.arena))}
 	for _, from := range []*countingSet{prev, s} {
@@ -229,5 +259,5 @@ func (s *countingSet) mergeOlder(old value, _ bool) (value, bool) {
 		}
 	}
 	out.settle()
-	return out, true
+	return out, 0, true
 }
