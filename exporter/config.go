@@ -213,17 +213,22 @@ func WithCompression(enabled bool) Option {
 }
 
 // WithSpool keeps the figures the exporter could not deliver in files under
-// dir (made with mode 0700 if missing), so that they outlive the process:
-// an update whose attempts all failed, and every update while it is being
-// sent, the final one included. The next exporter that uses dir with the
-// same instance ID sends them in its first update. The server's
-// disable_keys and stop are kept there too, and obeyed after a restart.
+// dir, so that they outlive the process: an update whose attempts all
+// failed, and every update while it is being sent, the final one included.
+// It also gives recorders a journal (Journal) in which what they record
+// outlives the process however it ends. The next exporter that uses dir
+// with the same instance ID sends all of it in its first update. The
+// server's disable_keys and stop are kept there too, and obeyed after a
+// restart.
 //
-// Files are 0600, written atomically, at most WithSpoolLimit bytes each,
-// and removed once delivered; "stop", 410 and 451 remove them all.
-// Removing dir forgets everything, the server's directives included.
-// Without WithSpool nothing is written and undelivered figures live in
-// memory only.
+// Each instance has its own directory, dir/instance-<InstanceHash>
+// (SpoolInstanceDir); both are made with mode 0700 if missing, and a
+// directory that another user owns or may write is refused (reported; the
+// figures then stay in memory). Files are 0600, written atomically, at
+// most WithSpoolLimit bytes each, and removed once delivered; "stop", 410
+// and 451 remove them all. Removing the directory forgets everything, the
+// server's directives included. Without WithSpool nothing is written and
+// undelivered figures live in memory only.
 func WithSpool(dir string) Option {
 	return optionFunc(func(c *config) { c.spoolDir = dir })
 }
