@@ -49,6 +49,12 @@ func (c *carryOver) taken() error {
 // came from (the SDK reuses it). It returns the spool's error when what is
 // carried now could not be saved.
 func (c *carryOver) keep(entries []entry, gen uint64) error {
+	return c.keepSynced(entries, gen, true)
+}
+
+// keepSynced is keep; unless synced, the carried file is written without
+// syncing it (replaceFile), as checkpoints write it.
+func (c *carryOver) keepSynced(entries []entry, gen uint64, synced bool) error {
 	kept := make([]entry, 0, len(entries))
 	for _, en := range entries {
 		if en.key == payload.KeyGoroutines || en.key == payload.KeyMemory {
@@ -63,6 +69,8 @@ func (c *carryOver) keep(entries []entry, gen uint64) error {
 	c.noteUnmerged(unmerged)
 	c.entries = addDropped(merged, dropped+unmerged)
 	c.meta.gen = max(c.meta.gen, gen)
+	c.meta.unsynced = !synced
+	defer func() { c.meta.unsynced = false }()
 	return c.persistLocked()
 }
 

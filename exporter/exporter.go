@@ -31,8 +31,15 @@ type Exporter struct {
 	buffers  buffers
 	spool    *spool           // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
+	// journalTaken is set once a recorder took the journal.
+	journalTaken atomic.Bool
 	// unmergedOnce reports carried figures that merging lost, once.
 	unmergedOnce sync.Once
+	// spoolQuiet holds back the spool's reports during checkpoints.
+	spoolQuiet spoolQuiet
+	// carriedUnsaved is set when a checkpoint could not write the carried
+	// figures: the next writes them even if it collected nothing.
+	carriedUnsaved atomic.Bool
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)

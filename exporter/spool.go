@@ -229,7 +229,7 @@ func (s *spool) save(name string, entries []entry, meta spoolMeta) error {
 	if dropped > 0 {
 		s.report(fmt.Errorf("telemetry spool: %d items did not fit in %d bytes and are counted as %s instead", dropped, s.limit, payload.KeyDropped))
 	}
-	if err := writeAtomically(s.dir, name, w.Bytes()); err != nil {
+	if err := replaceFile(s.dir, name, w.Bytes(), !meta.unsynced); err != nil {
 		err = fmt.Errorf("telemetry spool: the figures stay in memory only: %w", err)
 		s.report(err)
 		return err
@@ -252,13 +252,22 @@ func (s *spool) remove(name string) error {
 // writeAtomically replaces dir/name with data: written to a temporary file,
 // synced, renamed over the old one. A reader sees the old file or the new,
 // never a part.
-func writeAtomically(dir, name string, data []byte) error {
+func writeAtomically(dir, name string, data []byte) error { return replaceFile(dir, name, data, true) }
+
+// replaceFile is writeAtomically, syncing only when durable. Without the
+// syncs the replacement is as atomic for every process, and survives the
+// process dying (the kernel has the file); only the machine losing power
+// before the kernel writes it back may lose it. Checkpoints write so: a
+// sync takes milliseconds to tens of them, which at four checkpoints a
+// second would stretch their adaptive period far beyond 250 ms, to guard
+// against what the memory-mapped journal does not guard against either.
+func replaceFile(dir, name string, data []byte, durable bool) error {
 	tmp, err := os.CreateTemp(dir, ".tmp-*") // mode 0600
 	if err != nil {
 		return err
 	}
 	_, err = tmp.Write(data)
-	if err == nil {
+	if err == nil && durable {
 		err = tmp.Sync()
 	}
 	if cerr := tmp.Close(); err == nil {
@@ -271,7 +280,9 @@ func writeAtomically(dir, name string, data []byte) error {
 		_ = os.Remove(tmp.Name())
 		return err
 	}
-	syncDir(dir)
+	if durable {
+		syncDir(dir)
+	}
 	return nil
 }
 

@@ -146,6 +146,9 @@ var errSpoolFormat = errors.New("not a spool file of a known format")
 type spoolMeta struct {
 	gen      uint64
 	absorbed []string
+	// unsynced asks the save not to sync the file (replaceFile); it is not
+	// written.
+	unsynced bool
 }
 
 // readSpool reads a spool file: the instance it is for, what it says of

@@ -17,7 +17,7 @@ import (
 // server told an earlier process. A directory that cannot be used is
 // reported, and the exporter keeps its figures in memory only.
 func (e *Exporter) openSpool() {
-	s, err := openSpool(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit, e.report)
+	s, err := openSpool(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit, e.reportSpool)
 	if err != nil {
 		e.report(fmt.Errorf("%w; undelivered figures are kept in memory only", err))
 		return
@@ -76,18 +76,33 @@ func (e *Exporter) spooling() bool { return e.spool != nil }
 
 // carryToNext converts the collection of generation gen and carries it to
 // the next update, as if it had failed: with a spool, it is on disk when
-// this returns, and the journal hands it over.
-func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64) {
+// this returns, and the journal hands it over. A collection that converts
+// to nothing (nothing was recorded since the last) leaves the carried file
+// as it is, unless the last one could not write it; its generation holds
+// nothing and is committed all the same. It returns the problems met, for
+// the caller to report; an error among them that wraps errNotKept means
+// the figures are not on disk.
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64) []error {
 	c := e.buffers.takeConverter()
 	defer e.buffers.keepConverter(c)
 	entries, problems := e.convert(c, rm)
-	for _, p := range problems {
-		e.report(p)
+	if len(entries) > 0 || e.carriedUnsaved.Load() {
+		// Not synced: a sync would cost more than the rest of a
+		// checkpoint, and a process that dies does not need it.
+		err := e.carried.keepSynced(entries, gen, false)
+		e.carriedUnsaved.Store(err != nil)
+		if err != nil {
+			return append(problems, fmt.Errorf("%w: %w", errNotKept, err))
+		}
 	}
-	if e.carried.keep(entries, gen) == nil && e.spooling() {
+	if e.spooling() {
 		e.journal.Commit(gen)
 	}
+	return problems
 }
+
+// errNotKept says that a checkpoint's figures are in memory only.
+var errNotKept = errors.New("telemetry exporter: a checkpoint could not keep its figures on disk")
 
 // spoolWhileInFlight keeps on disk, at once, what was recorded since the
 // update that is still in flight when Shutdown begins. The final update
@@ -103,21 +118,24 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 		return
 	default:
 	}
-	r.checkpoint(ctx)
+	for _, err := range r.checkpoint(ctx) {
+		r.exp.report(err)
+	}
 }
 
 // checkpoint collects what was recorded since the last collection and
 // carries it to the next update, on disk. It does not end the update
-// interval.
-func (r *Reader) checkpoint(ctx context.Context) {
+// interval. It returns the problems met, unreported.
+func (r *Reader) checkpoint(ctx context.Context) []error {
 	r.collectMu.Lock()
 	defer r.collectMu.Unlock()
 	c := r.collect(ctx, true)
+	var errs []error
 	if c.err != nil {
-		r.exp.reportf("collecting metrics to keep them on disk: %w", c.err)
+		errs = append(errs, fmt.Errorf("collecting metrics to keep them on disk: %w", c.err))
 		if errors.Is(c.err, sdkmetric.ErrReaderShutdown) {
-			return
+			return errs
 		}
 	}
-	r.exp.carryToNext(&c.rm, c.gen)
+	return append(errs, r.exp.carryToNext(&c.rm, c.gen)...)
 }

@@ -1,0 +1,121 @@
+package exporter
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Checkpoints bound what a process that dies loses of the figures that
+// only the SDK holds: those of native OpenTelemetry instruments on the
+// Reader's provider. (The bridge's figures are in the spool's journal from
+// the moment they are recorded.) While the Reader runs and its exporter
+// has a spool, it collects every checkpointEvery, without ending the update
+// interval, and carries what it collected to the next update: merged into
+// the carried figures and written to the spool's carried file before the
+// journal's generation is committed (see Handover). A collection that holds
+// nothing new writes nothing.
+//
+// Cost: a checkpoint converts what was recorded since the last one and
+// rewrites the carried file whole, so it grows with what is carried. The
+// wait after a checkpoint is at least 100 times its duration, so that
+// checkpoints take at most about 1 % of one core however large the update
+// grows; a process then loses at most that wait.
+
+// checkpointCostFactor is the least wait after a checkpoint, in multiples
+// of its duration: 100, for at most 1 % of one core.
+const checkpointCostFactor = 100
+
+// checkpoints runs until quit is closed, Shutdown begins or ctx is done.
+// It never holds Shutdown up: Shutdown waits for it (through the schedule
+// loop's done) only within its deadline, and ctx, which that deadline
+// cancels, bounds the collection.
+func (r *Reader) checkpoints(ctx context.Context, quit <-chan struct{}) {
+	t := time.NewTimer(r.checkpointEvery)
+	defer t.Stop()
+	var failed int // checkpoints failed in a row
+	for {
+		select {
+		case <-t.C:
+		case <-quit:
+			return
+		case <-r.stopping:
+			return
+		case <-ctx.Done():
+			return
+		}
+		if r.shuttingDown() || r.exp.Stopped() || r.exp.shutdown.Load() {
+			return
+		}
+		start := time.Now()
+		errs := r.exp.quietly(func() []error { return r.checkpoint(ctx) })
+		took := time.Since(start)
+		failed = r.exp.noteCheckpoint(errs, failed)
+		t.Reset(max(r.checkpointEvery, checkpointCostFactor*took))
+	}
+}
+
+// noteCheckpoint reports the problems of a checkpoint that starts a
+// streak of failed ones, and nothing more until a checkpoint succeeds
+// again: at 4 a second, a full disk would fill the log. It returns the
+// length of the streak.
+func (e *Exporter) noteCheckpoint(errs []error, failed int) int {
+	if len(errs) == 0 {
+		if failed > 0 {
+			e.reportf("checkpoints keep figures on disk again, after %d failed", failed)
+		}
+		return 0
+	}
+	if failed == 0 {
+		for _, err := range errs {
+			e.report(err)
+		}
+		e.reportf("checkpoints: more problems are not reported until one succeeds")
+	}
+	return failed + 1
+}
+
+// spoolQuiet gathers the problems the spool reports while a checkpoint
+// runs, for the checkpoint to report (see noteCheckpoint).
+type spoolQuiet struct {
+	mu   sync.Mutex
+	on   bool
+	errs []error
+}
+
+// quietly runs f with the spool's reports gathered, and returns f's
+// problems with them. A problem reported meanwhile by an update on its
+// way (a concurrent delivery) is gathered too: reported with the
+// checkpoint's, or held back with them during a streak of failures.
+func (e *Exporter) quietly(f func() []error) []error {
+	q := &e.spoolQuiet
+	q.mu.Lock()
+	q.on = true
+	q.mu.Unlock()
+	errs := f()
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.on = false
+	for _, err := range q.errs {
+		if !slices.ContainsFunc(errs, func(e error) bool { return errors.Is(e, err) }) {
+			errs = append(errs, err)
+		}
+	}
+	q.errs = nil
+	return errs
+}
+
+// reportSpool is the spool's report: gathered while a checkpoint runs.
+func (e *Exporter) reportSpool(err error) {
+	q := &e.spoolQuiet
+	q.mu.Lock()
+	if q.on {
+		q.errs = append(q.errs, err)
+		q.mu.Unlock()
+		return
+	}
+	q.mu.Unlock()
+	e.report(err)
+}
