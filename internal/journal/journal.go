@@ -125,6 +125,12 @@ var sizeClasses = [...]uint32{128, 256, 512, 1 << 10, 4 << 10, 16 << 10, MaxReco
 type Journal struct {
 	mem  []byte
 	path string
+	// file stays open so that disk blocks can be reserved (reserved bytes
+	// from the start) before records are placed on them: a store into a
+	// page of a sparse file with no block behind it, on a full disk, would
+	// end the process with SIGBUS.
+	file     *os.File
+	reserved uint64
 
 	mu   sync.Mutex // the free lists and the top
 	free [len(sizeClasses)][]uint32
@@ -151,17 +157,23 @@ func Create(path, instance string) (*Journal, error) {
 	if err != nil {
 		return nil, fmt.Errorf("telemetry journal: %w", err)
 	}
-	defer f.Close() // the mapping outlives the descriptor
-	if err := f.Truncate(Size); err != nil {
+	fail := func(err error) (*Journal, error) {
+		_ = f.Close()
 		_ = os.Remove(path)
-		return nil, fmt.Errorf("telemetry journal: sizing %s: %w", path, err)
+		return nil, fmt.Errorf("telemetry journal: %s: %w", path, err)
+	}
+	if err := f.Truncate(Size); err != nil {
+		return fail(err)
+	}
+	j := &Journal{path: path, file: f}
+	if err := j.reserve(reserveStep); err != nil {
+		return fail(err)
 	}
 	mem, _, err := mapFile(f, Size)
 	if err != nil {
-		_ = os.Remove(path)
-		return nil, fmt.Errorf("telemetry journal: %w", err)
+		return fail(err)
 	}
-	j := &Journal{mem: mem, path: path}
+	j.mem = mem
 	copy(mem[offInstance:offInstance+16], instance)
 	binary.LittleEndian.PutUint64(mem[offVersion:], version)
 	binary.LittleEndian.PutUint64(mem[offSize:], Size)
@@ -205,9 +217,31 @@ func (j *Journal) alloc(n int) (uint32, bool) {
 	if top+size > uint64(len(j.mem)) {
 		return 0, false
 	}
+	if top+size > j.reserved && j.reserve(top+size-j.reserved) != nil {
+		return 0, false // no room on disk: the caller keeps the figure in memory
+	}
 	binary.LittleEndian.PutUint32(j.mem[top+rSize:], uint32(size))
 	j.u64(offTop).Store(top + size) // after the size: a reader never meets a sizeless record
 	return uint32(top), true
+}
+
+// reserveStep is how much of the file is given disk blocks at a time.
+const reserveStep = 1 << 20
+
+// reserve gives the next n bytes of the file (rounded up to reserveStep)
+// disk blocks, by writing zeros over them: portable, and a write that
+// fails for want of space fails here, as an error, not later as a fault.
+func (j *Journal) reserve(n uint64) error {
+	n = (n + reserveStep - 1) / reserveStep * reserveStep
+	n = min(n, Size-j.reserved)
+	if n == 0 {
+		return errors.New("the journal is full")
+	}
+	if _, err := j.file.WriteAt(make([]byte, n), int64(j.reserved)); err != nil {
+		return err
+	}
+	j.reserved += n
+	return nil
 }
 
 // release frees the record at off at once: its figures are no longer
