@@ -27,8 +27,16 @@ func WithHandover(h Handover) ReaderOption {
 
 // Journal is the memory-mapped journal of the exporter's spool, where a
 // recorder keeps what it recorded so that it outlives the process; nil
-// without a spool, or where files cannot be mapped (reported once).
-func (e *Exporter) Journal() *journal.Journal { return e.journal }
+// without a spool, or where files cannot be mapped (reported once). The
+// first caller owns it and later callers get nil: the generations of one
+// journal follow one Reader's collections, so two recorders cannot share
+// it.
+func (e *Exporter) Journal() *journal.Journal {
+	if e.journalTaken.Swap(true) {
+		return nil
+	}
+	return e.journal
+}
 
 const journalPrefix = "journal-"
 
