@@ -30,11 +30,15 @@ type carryOver struct {
 // forgets it. It holds the carry-over until taken: the caller saves the
 // update that now carries the figures first, so that no other save can
 // leave them off the disk in between.
-func (c *carryOver) take() ([]entry, uint64) {
+func (c *carryOver) take() (taken []entry, meta spoolMeta) {
 	c.mu.Lock()
-	out := c.entries
+	taken = c.entries
 	c.entries = nil
-	return out, c.meta.gen
+	meta.gen = c.meta.gen
+	if len(taken) > 0 {
+		meta.took = c.meta.version // the carried file on disk holds them
+	}
+	return taken, meta
 }
 
 // taken saves the carry-over without what take returned, and lets go of
@@ -50,6 +54,25 @@ func (c *carryOver) taken() error {
 // carried now could not be saved.
 func (c *carryOver) keep(entries []entry, gen uint64) error {
 	return c.keepSynced(entries, gen, true)
+}
+
+// keepUpdate keeps the entries of an update that failed, whose spool file
+// is spooled, and names that file in the carried file until forget: the
+// figures are in both files until the update's is deleted.
+func (c *carryOver) keepUpdate(entries []entry, gen uint64, spooled string) error {
+	if spooled != "" {
+		c.mu.Lock()
+		c.meta.replaces = append(c.meta.replaces, spooled)
+		c.mu.Unlock()
+	}
+	return c.keep(entries, gen)
+}
+
+// forget stops naming an update file that is deleted.
+func (c *carryOver) forget(spooled string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.meta.replaces = slices.DeleteFunc(c.meta.replaces, func(n string) bool { return n == spooled })
 }
 
 // keepSynced is keep; unless synced, the carried file is written without
@@ -107,6 +130,7 @@ func (c *carryOver) noteUnmerged(n int) {
 
 func (c *carryOver) persistLocked() error {
 	if c.save != nil {
+		c.meta.version++
 		return c.save(c.entries, c.meta)
 	}
 	return nil

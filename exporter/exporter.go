@@ -152,7 +152,7 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 	// if carried over, detached.
 	u := &update{conv: e.buffers.takeConverter(), gen: gen}
 	entries, problems := e.convert(u.conv, rm)
-	carried, carriedGen := e.carried.take()
+	carried, took := e.carried.take()
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
 	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
@@ -172,7 +172,7 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 		return nil, s, err
 	}
 	var onDisk bool
-	u.spooled, onDisk = e.spool.beginUpdate(u.entries, max(gen, carriedGen))
+	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: max(gen, took.gen), took: took.took})
 	_ = e.carried.taken() // what take returned is in the update's file now
 	if onDisk {
 		e.journal.Commit(gen)
@@ -186,12 +186,13 @@ func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (s
 	defer e.release(u)
 	s, err := e.send(ctx, *u.body, policy)
 	if err != nil && !s.stop {
-		_ = e.carried.keep(u.entries, u.gen)
+		_ = e.carried.keepUpdate(u.entries, u.gen, u.spooled)
 	}
 	if err == nil {
 		e.journal.Commit(u.gen) // delivered, should the spool have failed
 	}
 	e.spool.endUpdate(u.spooled)
+	e.carried.forget(u.spooled)
 	return s, err
 }
 

@@ -194,12 +194,12 @@ func (s *spool) saveCarried(entries []entry, meta spoolMeta) error {
 // beginUpdate writes an update's figures, of journal generations up to
 // gen, before it is sent. It returns the file's name, for endUpdate, and
 // whether the figures are on disk.
-func (s *spool) beginUpdate(entries []entry, gen uint64) (string, bool) {
+func (s *spool) beginUpdate(entries []entry, meta spoolMeta) (string, bool) {
 	if s == nil {
 		return "", false
 	}
 	name := fmt.Sprintf("%s%s-%d.json", updatePrefix, s.token, s.updates.Add(1))
-	err := s.save(name, entries, spoolMeta{gen: gen}) // reported; the figures are in memory still
+	err := s.save(name, entries, meta) // reported; the figures are in memory still
 	return name, err == nil
 }
 
@@ -377,6 +377,7 @@ type claim struct {
 func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]bool, read int, c *claim) int {
 	var stamped uint64
 	var journals []string
+	var files []claimedFile
 	size := 0
 	// Oldest first: the carried file, the updates in the order they were
 	// written, then the journal, which holds what was recorded last.
@@ -387,13 +388,15 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 			continue
 		}
 		if c.files >= maxClaimFiles || read+size >= s.readLimit() {
-			o.whole = false
-			return size
+			// An owner is claimed whole or not at all: its files may hold
+			// a figure on its way from one to another (withoutMoved).
+			o.whole, o.done = false, nil
+			return 0
 		}
 		entries, meta, n, status := s.read(name)
 		switch status {
 		case fileUsed:
-			o.entries = append(o.entries, entries)
+			files = append(files, claimedFile{name: name, meta: meta, entries: entries})
 			o.done = append(o.done, name)
 			stamped = max(stamped, meta.gen)
 			for _, t := range meta.absorbed {
@@ -405,6 +408,7 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 			o.whole = false
 		}
 	}
+	o.entries = append(o.entries, withoutMoved(files)...)
 	for _, name := range journals {
 		entries, err := s.readJournal(name, stamped)
 		switch {
@@ -427,6 +431,51 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 		c.files++
 	}
 	return size
+}
+
+// claimedFile is one spool file of an orphan, read.
+type claimedFile struct {
+	name    string
+	meta    spoolMeta
+	entries []entry
+}
+
+// withoutMoved returns the figures of an owner's spool files, leaving out
+// those it was moving from one file to another when it died: the carried
+// file's, when an update file took its version; an update file's, when
+// the carried file replaces it.
+func withoutMoved(files []claimedFile) [][]entry {
+	replaced := map[string]bool{}
+	var carriedVersion uint64
+	for _, f := range files {
+		if strings.HasPrefix(f.name, carriedPrefix) {
+			carriedVersion = f.meta.version
+			for _, name := range f.meta.replaces {
+				replaced[name] = true
+			}
+		}
+	}
+	var out [][]entry
+	for _, f := range files {
+		if strings.HasPrefix(f.name, carriedPrefix) && tookVersion(files, carriedVersion) {
+			continue
+		}
+		if !replaced[f.name] {
+			out = append(out, f.entries)
+		}
+	}
+	return out
+}
+
+// tookVersion reports whether an update file took the carried file's
+// figures as of version v.
+func tookVersion(files []claimedFile, v uint64) bool {
+	for _, f := range files {
+		if v != 0 && f.meta.took == v && strings.HasPrefix(f.name, updatePrefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // fileOrder ranks an owner's files from the oldest figures to the newest.

@@ -19,7 +19,9 @@ import (
 // gen is the latest journal generation whose figures the file holds (see
 // package internal/journal): a file of the pending generation commits it
 // should the process die before it could. absorbed names owners whose
-// files were claimed into this one and may not be deleted yet.
+// files were claimed into this one and may not be deleted yet. version,
+// took and replaces keep a figure that moves between the carried file and
+// an update file from being claimed from both (see spoolMeta).
 //
 // Each value is written as an update would write it, by the same writer;
 // kind, additive and float are what the JSON alone cannot say and merging
@@ -34,6 +36,9 @@ const (
 	spoolInstanceMember = "instance"
 	spoolGenMember      = "gen"
 	spoolAbsorbedMember = "absorbed"
+	spoolVersionMember  = "version"
+	spoolTookMember     = "took"
+	spoolReplacesMember = "replaces"
 	spoolEntriesMember  = "entries"
 	spoolKeyMember      = "key"
 	spoolKindMember     = "kind"
@@ -84,6 +89,23 @@ func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []en
 	w.String(instance)
 	w.Name(spoolGenMember)
 	w.Uint(meta.gen)
+	for _, n := range []struct {
+		name string
+		v    uint64
+	}{{spoolVersionMember, meta.version}, {spoolTookMember, meta.took}} {
+		if n.v != 0 {
+			w.Name(n.name)
+			w.Uint(n.v)
+		}
+	}
+	if len(meta.replaces) > 0 {
+		w.Name(spoolReplacesMember)
+		w.BeginList()
+		for _, name := range meta.replaces {
+			w.String(name)
+		}
+		w.EndList()
+	}
 	if len(meta.absorbed) > 0 {
 		w.Name(spoolAbsorbedMember)
 		w.BeginList()
@@ -146,6 +168,15 @@ var errSpoolFormat = errors.New("not a spool file of a known format")
 type spoolMeta struct {
 	gen      uint64
 	absorbed []string
+	// version numbers the carried file's saves; took, in an update file,
+	// is the version of the carried file whose figures the update took:
+	// should the process die before the carried file is rewritten without
+	// them, the claim knows that file's figures are in the update.
+	version, took uint64
+	// replaces, in a carried file, names update files whose figures it
+	// holds: should the process die before deleting them, the claim skips
+	// them.
+	replaces []string
 	// unsynced asks the save not to sync the file (replaceFile); it is not
 	// written.
 	unsynced bool
@@ -170,6 +201,12 @@ func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, e
 			meta.gen, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolAbsorbedMember:
 			meta.absorbed, err = readTokens(m.Value)
+		case spoolVersionMember:
+			meta.version, err = strconv.ParseUint(m.Value, 10, 64)
+		case spoolTookMember:
+			meta.took, err = strconv.ParseUint(m.Value, 10, 64)
+		case spoolReplacesMember:
+			meta.replaces, err = readTokens(m.Value)
 		case spoolEntriesMember:
 			rawEntries = m.Value
 		}
