@@ -82,10 +82,29 @@ func (r *Reader) collect(ctx context.Context, checkpoint bool) *collection {
 // the figures itself: the telemetry server is not sent them, and the
 // journal counts them as handed over.
 func (r *Reader) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	r.collectMu.Lock()
-	defer r.collectMu.Unlock()
+	if err := r.collectMu.lock(ctx); err != nil {
+		return err
+	}
+	defer r.collectMu.unlock()
 	c := r.collect(ctx, false)
 	*rm = c.rm
 	r.exp.journal.Commit(c.gen)
 	return c.err
 }
+
+// ctxMutex is a mutex whose lock gives up when the caller's context is
+// done: a collection waiting behind another that is slow (a claim of many
+// orphaned files, a spool on a slow disk) must not hold Shutdown past its
+// deadline.
+type ctxMutex chan struct{}
+
+func (m ctxMutex) lock(ctx context.Context) error {
+	select {
+	case m <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m ctxMutex) unlock() { <-m }

@@ -2,11 +2,18 @@ package exporter_test
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -47,5 +54,55 @@ func TestSpooledFiguresOfDisabledKeysAreNotSent(t *testing.T) {
 			_ = next.Shutdown(ctx)
 			expectJSON(t, lastData(t, up), map[string]string{"open": "3"})
 		})
+	}
+}
+
+// Orphaned journals count against what one claim may read: three hundred
+// planted journals whose records claim the whole 32 MiB (sparse files)
+// cost an update at most about one of them, and Shutdown keeps its
+// deadline.
+func TestManyLargeOrphanedJournalsKeepDeadlines(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plants 300 sparse files")
+	}
+	dir := t.TempDir()
+	id := testID
+	inst := exporter.SpoolInstanceDir(dir, id)
+	if err := os.MkdirAll(inst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Create(filepath.Join(inst, "journal-model.bin"), exporter.InstanceHash(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := os.ReadFile(j.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head = head[:journal.HeaderSize]
+	binary.LittleEndian.PutUint64(head[80:], journal.Size) // records "end" at the file's end
+	for i := range 300 {
+		name := filepath.Join(inst, fmt.Sprintf("journal-planted%03d.bin", i))
+		if err := os.WriteFile(name, head, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(name, journal.Size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(j.Path()); err != nil {
+		t.Fatal(err)
+	}
+	up := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	exp := newExporter(t, up, exporter.WithSpool(dir))
+	r := exporter.NewReader(exp)
+	_ = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	r.Start()
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = r.Shutdown(ctx)
+	if took := time.Since(start); took > 4*time.Second {
+		t.Fatalf("Shutdown with a 2 s deadline took %v", took)
 	}
 }

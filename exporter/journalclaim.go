@@ -14,40 +14,42 @@ import (
 // readJournal reads what an orphaned journal holds that was not handed
 // over, given the highest generation stamped in its owner's spool files.
 // It reads the file as the spool reads any file (no links, no FIFOs,
-// within journal.Size), and only as far as its records go.
-func (s *spool) readJournal(name string, stamped uint64) ([]entry, error) {
+// within journal.Size), and only as far as its records go; it returns the
+// bytes it read, which count against the claim's bound whether or not the
+// journal could be used.
+func (s *spool) readJournal(name string, stamped uint64) ([]entry, int, error) {
 	f, err := openNoFollow(s.path(name), false)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer func() { _ = f.Close() }()
 	if err := checkRegular(f); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	head := make([]byte, journal.HeaderSize)
 	if _, err := io.ReadFull(f, head); err != nil {
-		return nil, fmt.Errorf("reading its header: %w", err)
+		return nil, 0, fmt.Errorf("reading its header: %w", err)
 	}
 	h, err := journal.ReadHeader(head)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if h.Instance != s.instance {
-		return nil, errOtherInstance
+		return nil, 0, errOtherInstance
 	}
-	if h.Used > journal.Size {
-		return nil, fmt.Errorf("its records claim %d bytes, more than a journal's %d", h.Used, journal.Size)
+	if h.Used > journal.Size || h.Used < journal.HeaderSize {
+		return nil, 0, fmt.Errorf("its records claim %d bytes, not within a journal's %d", h.Used, journal.Size)
 	}
 	data := make([]byte, h.Used)
 	copy(data, head)
 	if _, err := io.ReadFull(f, data[len(head):]); err != nil {
-		return nil, fmt.Errorf("reading its records: %w", err)
+		return nil, len(data), fmt.Errorf("reading its records: %w", err)
 	}
 	figs, err := journal.Recover(data, stamped)
 	if err != nil {
-		return nil, err
+		return nil, len(data), err
 	}
-	return journalEntries(figs), nil
+	return journalEntries(figs), len(data), nil
 }
 
 // journalEntries turns a journal's figures into the entries an update

@@ -36,7 +36,7 @@ type Reader struct {
 	// collectMu makes collections, and the writing of what they took to
 	// the spool, one at a time, so that generations hand over in order
 	// (see Handover); sending happens outside it.
-	collectMu sync.Mutex
+	collectMu ctxMutex
 	gens      uint64 // the latest collection's generation; under collectMu
 	handover  Handover
 	// checkpointEvery is the least wait between two checkpoints (see
@@ -104,11 +104,12 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 		manualOpts = append(manualOpts, sdkmetric.WithProducer(p))
 	}
 	return &Reader{
-		Reader:   sdkmetric.NewManualReader(manualOpts...),
-		exp:      exp,
-		handover: cfg.handover,
-		inFlight: make(chan struct{}, 1),
-		stopping: make(chan struct{}),
+		Reader:    sdkmetric.NewManualReader(manualOpts...),
+		exp:       exp,
+		handover:  cfg.handover,
+		inFlight:  make(chan struct{}, 1),
+		collectMu: make(ctxMutex, 1),
+		stopping:  make(chan struct{}),
 
 		checkpointEvery: cfg.checkpointEvery,
 	}
@@ -195,8 +196,10 @@ func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error
 
 // prepareUpdate collects an update and writes it to the spool.
 func (r *Reader) prepareUpdate(ctx context.Context) (*update, schedule, error) {
-	r.collectMu.Lock()
-	defer r.collectMu.Unlock()
+	if err := r.collectMu.lock(ctx); err != nil {
+		return nil, schedule{stop: true}, err
+	}
+	defer r.collectMu.unlock()
 	c := r.collect(ctx, false)
 	if err := c.err; err != nil {
 		if errors.Is(err, sdkmetric.ErrReaderShutdown) || ctx.Err() != nil {

@@ -262,7 +262,7 @@ func writeAtomically(dir, name string, data []byte) error { return replaceFile(d
 // second would stretch their adaptive period far beyond 250 ms, to guard
 // against what the memory-mapped journal does not guard against either.
 func replaceFile(dir, name string, data []byte, durable bool) error {
-	tmp, err := os.CreateTemp(dir, ".tmp-*") // mode 0600
+	tmp, err := os.CreateTemp(dir, tempPrefix+"*") // mode 0600
 	if err != nil {
 		return err
 	}
@@ -410,7 +410,14 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 	}
 	o.entries = append(o.entries, withoutMoved(files)...)
 	for _, name := range journals {
-		entries, err := s.readJournal(name, stamped)
+		if read > 0 && read+size >= s.readLimit() {
+			// The rest wait for the next update, and the owner with them:
+			// its journal needs the stamps of its spool files.
+			o.whole, o.done, o.entries = false, nil, nil
+			return 0
+		}
+		entries, n, err := s.readJournal(name, stamped)
+		size += n // its bytes count against the claim's bound, as a file's do
 		switch {
 		case errors.Is(err, errOtherInstance):
 			s.note(name, err)
@@ -576,6 +583,10 @@ func (s *spool) orphans() map[string][]string {
 		if s.isNoted(name) {
 			continue
 		}
+		if strings.HasPrefix(name, tempPrefix) && olderThan(d, staleTempAge) {
+			_ = os.Remove(s.path(name)) // a write that died before its rename
+			continue
+		}
 		if token, ok := figuresOwner(name); ok && token != s.token {
 			out[token] = append(out[token], name)
 		} else if token, ok := lockOwner(name); ok && token != s.token && olderThan(d, staleLockAge) {
@@ -591,6 +602,13 @@ func (s *spool) orphans() map[string][]string {
 }
 
 const staleLockAge = time.Hour
+
+// tempPrefix names the files writeAtomically writes before renaming them;
+// one older than staleTempAge was left by a process that died mid-write.
+const (
+	tempPrefix   = ".tmp-"
+	staleTempAge = 10 * time.Minute
+)
 
 func olderThan(d fs.DirEntry, age time.Duration) bool {
 	info, err := d.Info()

@@ -127,8 +127,10 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 // carries it to the next update, on disk. It does not end the update
 // interval. It returns the problems met, unreported.
 func (r *Reader) checkpoint(ctx context.Context) []error {
-	r.collectMu.Lock()
-	defer r.collectMu.Unlock()
+	if err := r.collectMu.lock(ctx); err != nil {
+		return []error{fmt.Errorf("keeping metrics on disk: %w", err)}
+	}
+	defer r.collectMu.unlock()
 	c := r.collect(ctx, true)
 	var errs []error
 	if c.err != nil {
