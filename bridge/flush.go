@@ -109,21 +109,36 @@ func (b *Bridge) retire(t *tally, record func(int64)) {
 	h := &b.hand
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.retiring = append(h.retiring, retiringTally{t: t, record: record, gen: h.gen.Load()})
+	h.retiring = append(h.retiring, retiringTally{t: t, record: record, epoch: b.limit.current()})
 }
 
-// drainRetiring drains the retiring tallies, and lets go of those whose
-// figures are all committed and that have waited retireAfter telemetry
-// collections. h.mu is held.
+// drainRetiring drains the retiring tallies that are still needed (see
+// freeRetired); h.mu is held.
 func (b *Bridge) drainRetiring(gen uint64) {
+	b.freeRetiredLocked()
+	for _, r := range b.hand.retiring {
+		b.drain(r.t, r.record, gen)
+	}
+}
+
+// freeRetired lets go of the retiring tallies whose update interval has
+// ended and whose figures are all committed; sweep calls it when an
+// interval ends.
+func (b *Bridge) freeRetired() {
+	b.hand.mu.Lock()
+	defer b.hand.mu.Unlock()
+	b.freeRetiredLocked()
+}
+
+func (b *Bridge) freeRetiredLocked() {
 	h := &b.hand
+	cur := b.limit.current()
 	keep := h.retiring[:0]
 	for _, r := range h.retiring {
-		if gen >= r.gen+retireAfter && b.journal.Committed(r.t.Counted) {
+		if cur > r.epoch && b.journal.Committed(r.t.Counted) {
 			b.journal.Free(r.t.Counted)
 			continue
 		}
-		b.drain(r.t, r.record, gen)
 		keep = append(keep, r)
 	}
 	clear(h.retiring[len(keep):])

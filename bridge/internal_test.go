@@ -123,3 +123,45 @@ func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 		t.Fatalf("the set has %d members, want 1", keys)
 	}
 }
+
+// A call that found a counter just before it was evicted still adds to
+// its tally; the count is sent, by the old entry's instrument, at the next
+// collection, and the tally is let go only after the interval has ended.
+func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = b.Shutdown(context.Background()) }()
+	ctx := context.Background()
+	b.Increment("hits")
+	found, _ := b.entries.load("hits") // what a call in flight holds
+	if err := b.Reader().ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	b.evict(found) // as sweep does for an idle key
+	b.mu.Unlock()
+	found.counter.add(5) // the call in flight makes its add after the eviction
+	if err := b.Reader().ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reqs := s.Requests()
+	if got := reqs[len(reqs)-1].Payload(t).Data["hits"]; got != float64(5) {
+		t.Fatalf("the late add sent %v, want 5", got)
+	}
+	if len(b.hand.retiring) != 1 {
+		t.Errorf("%d retiring tallies before the update that took the late add is committed, want 1", len(b.hand.retiring))
+	}
+	if err := b.Reader().ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.hand.retiring) != 0 {
+		t.Errorf("%d retiring tallies kept once their interval ended and was committed", len(b.hand.retiring))
+	}
+}

@@ -47,6 +47,7 @@ func (b *Bridge) sweep() {
 		}
 	})
 	b.entries.prune(func(_ string, e *entry) bool { return e.retired.Load() })
+	b.freeRetired()
 }
 
 // reportedByAll is the highest sequence number that every producer still

@@ -21,15 +21,14 @@ func (t *tally) add(n int64) { t.Add(n) }
 
 // retiringTally is the tally of an evicted entry or member. It is still
 // drained at every collection, since a call that found it just before the
-// eviction may add to it after; it is let go at the first telemetry
-// collection after the one under way at the eviction, once its last
-// figures are committed. A call would have to be suspended between
-// finding its key and adding to it for a whole update interval (a second
-// at the least, an hour usually) for its add to be lost.
+// eviction may add to it after; it is let go once the update interval of
+// the eviction has ended and its last figures are committed. A call would
+// have to be suspended between finding its key and adding to it for a
+// whole update interval (a second at the least, an hour usually) for its
+// add to be lost, or, once the journal record is reused, to be counted
+// under the key that reuses it.
 type retiringTally struct {
 	t      *tally
 	record func(int64)
-	gen    uint64 // the telemetry collection under way at the eviction
+	epoch  uint64 // the update interval of the eviction
 }
-
-const retireAfter = 1
