@@ -58,7 +58,7 @@ func TestSpooledFiguresOfDisabledKeysAreNotSent(t *testing.T) {
 }
 
 // Orphaned journals count against what one claim may read: three hundred
-// planted journals whose records claim the whole 32 MiB (sparse files)
+// planted journals whose records claim the whole 64 MiB (sparse files)
 // cost an update at most about one of them, and Shutdown keeps its
 // deadline.
 func TestManyLargeOrphanedJournalsKeepDeadlines(t *testing.T) {

@@ -41,10 +41,12 @@ import (
 	"unsafe"
 )
 
-// Size is the size of a journal file. Pages that were never written take
-// no memory and, on file systems with sparse files, no disk; 32 MiB holds
-// the protocol's 100,000 items with keys and values of ordinary length.
-const Size = 32 << 20
+// Size is the most a journal file grows to: the file takes disk space
+// only as records need it (reserved 1 MiB at a time), and memory only for
+// pages in use. 64 MiB holds the protocol's 100,000 items twice over (an
+// interval's, and the previous one's until committed) with keys and
+// members of up to 192 bytes.
+const Size = 64 << 20
 
 // MaxRecord is the largest record: a value longer than about 64 KiB is not
 // kept in the journal (the caller reports it) and is as safe as the spool's
