@@ -322,7 +322,7 @@ type heldState struct {
 	valueRecord journal.Value // its journal record
 	// nested holds the latest value of each SetNested sub-key.
 	nested *table[string, *nestedCell]
-	list   []held
+	list   []element
 }
 
 // nestedCell is one sub-key. Its value is held in place, under the key's
@@ -350,8 +350,13 @@ func (h *heldState) retire(j *journal.Journal) {
 
 // held is one recorded value: int64, float64, string, bool or jsonText.
 type held struct {
-	v      any
-	seq    uint64
-	epoch  uint64        // the interval in which it was recorded
-	record journal.Value // a list element's journal record
+	v     any
+	seq   uint64
+	epoch uint64 // the interval in which it was recorded
+}
+
+// element is one Append, with its journal record.
+type element struct {
+	held
+	record journal.Value
 }

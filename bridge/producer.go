@@ -170,10 +170,10 @@ func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now ti
 }
 
 // listGauge has one point per element, in call order, numbered from 0.
-func listGauge(list []held, in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
+func listGauge(list []element, in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
 	var pts []metricdata.DataPoint[int64]
 	for i := range list {
-		if h := &list[i]; in(h) {
+		if h := &list[i].held; in(h) {
 			idx := attribute.Int(payload.AttrIndex, len(pts))
 			pts = append(pts, metricdata.DataPoint[int64]{Attributes: attribute.NewSet(idx, valueAttribute(h.v)), Time: now, Value: 1})
 		}

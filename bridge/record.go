@@ -168,9 +168,9 @@ func (b *Bridge) Append(key string, value any) {
 		if !b.limit.admitNew() {
 			return false
 		}
-		h.list = append(h.list, *v)
+		h.list = append(h.list, element{held: *v})
 		last := &h.list[len(h.list)-1]
-		b.journalValue(&last.record, journal.KindElement, key, "", last)
+		b.journalValue(&last.record, journal.KindElement, key, "", &last.held)
 		return true
 	})
 }

@@ -283,35 +283,20 @@ func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte
 // 8-byte boundary, so that a number can be replaced with one atomic store.
 func valueAt(keyLen, subLen int) int { return (recordHeader + keyLen + subLen + 7) &^ 7 }
 
-// renumber gives the published record at off a new sequence number when
-// it already holds val: one store, however long the value.
-func (j *Journal) renumber(off uint32, t Type, val []byte, seq uint64) bool {
-	r := j.mem[off:]
-	if Type(r[rValType]) != t || int(binary.LittleEndian.Uint32(r[rValLen:])) != len(val) {
-		return false
-	}
-	at := valueAt(int(binary.LittleEndian.Uint32(r[rKeyLen:])), int(binary.LittleEndian.Uint32(r[rSubLen:])))
-	if !bytes.Equal(r[at:at+len(val)], val) {
-		return false
-	}
+// replaceNumber writes an 8-byte number over the value of the same type
+// at value (in the published record at off), then the record's sequence
+// number. A death between the two stores leaves the new number under the
+// old sequence number: the value of a call that had not returned, sent or
+// not as the old one would have been, which is what "the latest value"
+// allows.
+//
+// The number is one plain 8-byte store (the record is written only under
+// its owner's lock, and read only by a later process): a process is
+// stopped between instructions, never within one, and the atomic store of
+// the sequence number after it keeps the compiler from moving it later.
+func (j *Journal) replaceNumber(value uint32, val []byte, seq uint64, off uint32) {
+	binary.LittleEndian.PutUint64((*[8]byte)(j.mem[value:value+8])[:], binary.LittleEndian.Uint64(val))
 	j.u64(off + rSeq).Store(seq)
-	return true
-}
-
-// replaceNumber writes an 8-byte number of the same type over the value of
-// the published record at off, then its sequence number. A death between
-// the two stores leaves the new number under the old sequence number: the
-// value of a call that had not returned, sent or not as the old one would
-// have been, which is what "the latest value" allows.
-func (j *Journal) replaceNumber(off uint32, t Type, val []byte, seq uint64) bool {
-	r := j.mem[off:]
-	if len(val) != 8 || Type(r[rValType]) != t || binary.LittleEndian.Uint32(r[rValLen:]) != 8 {
-		return false
-	}
-	at := off + uint32(valueAt(int(binary.LittleEndian.Uint32(r[rKeyLen:])), int(binary.LittleEndian.Uint32(r[rSubLen:]))))
-	j.u64(at).Store(binary.LittleEndian.Uint64(val))
-	j.u64(off + rSeq).Store(seq)
-	return true
 }
 
 // Count is a count kept in the journal, or in memory when the journal is
@@ -398,6 +383,11 @@ func (j *Journal) Committed(c Counted) bool {
 type Value struct {
 	cur   uint32 // the published record, or 0
 	spare uint32
+	// What cur holds, remembered so that replacing it reads nothing back
+	// from the mapping: where its value starts, its type and length.
+	at      uint32
+	typ     Type
+	typeLen uint32
 }
 
 // Put writes the value of key (sub-key sub for KindNested) with sequence
@@ -407,8 +397,15 @@ func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq
 	if j == nil {
 		return false
 	}
-	if v.cur != 0 && (j.renumber(v.cur, t, val, seq) || j.replaceNumber(v.cur, t, val, seq)) {
-		return true
+	if v.cur != 0 && v.typ == t && int(v.typeLen) == len(val) {
+		if len(val) == 8 && (t == TypeInt || t == TypeFloat) {
+			j.replaceNumber(v.cur+v.at, val, seq, v.cur)
+			return true
+		}
+		if bytes.Equal(j.mem[v.cur+v.at:v.cur+v.at+v.typeLen], val) {
+			j.u64(v.cur + rSeq).Store(seq) // the same value: only its number changes
+			return true
+		}
 	}
 	need := valueAt(len(key), len(sub)) + len(val)
 	if v.spare == 0 || need > int(binary.LittleEndian.Uint32(j.mem[v.spare+rSize:])) {
@@ -424,6 +421,7 @@ func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq
 	}
 	j.write(v.spare, k, key, TypeString, []byte(sub), t, val, seq)
 	v.cur, v.spare = v.spare, v.cur
+	v.at, v.typ, v.typeLen = uint32(valueAt(len(key), len(sub))), t, uint32(len(val))
 	if v.spare != 0 {
 		j.u32(v.spare + rState).Store(stateFree) // superseded: the next Put reuses it
 	}
