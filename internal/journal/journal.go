@@ -295,7 +295,7 @@ func valueAt(keyLen, subLen int) int { return (recordHeader + keyLen + subLen + 
 // stopped between instructions, never within one, and the atomic store of
 // the sequence number after it keeps the compiler from moving it later.
 func (j *Journal) replaceNumber(value uint32, val []byte, seq uint64, off uint32) {
-	binary.LittleEndian.PutUint64((*[8]byte)(j.mem[value:value+8])[:], binary.LittleEndian.Uint64(val))
+	binary.LittleEndian.PutUint64(j.mem[value:], binary.LittleEndian.Uint64(val))
 	j.u64(off + rSeq).Store(seq)
 }
 
