@@ -89,31 +89,7 @@ func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []en
 	w.String(instance)
 	w.Name(spoolGenMember)
 	w.Uint(meta.gen)
-	for _, n := range []struct {
-		name string
-		v    uint64
-	}{{spoolVersionMember, meta.version}, {spoolTookMember, meta.took}} {
-		if n.v != 0 {
-			w.Name(n.name)
-			w.Uint(n.v)
-		}
-	}
-	if len(meta.replaces) > 0 {
-		w.Name(spoolReplacesMember)
-		w.BeginList()
-		for _, name := range meta.replaces {
-			w.String(name)
-		}
-		w.EndList()
-	}
-	if len(meta.absorbed) > 0 {
-		w.Name(spoolAbsorbedMember)
-		w.BeginList()
-		for _, token := range meta.absorbed {
-			w.String(token)
-		}
-		w.EndList()
-	}
+	writeMeta(w, meta)
 	w.Name(spoolEntriesMember)
 	w.BeginList()
 	// Room for closing the file and for the count of what was left out.
@@ -159,6 +135,33 @@ func writeSpoolEntry(w *payload.Writer, en entry) error {
 	}
 	w.EndObject()
 	return nil
+}
+
+// writeMeta writes the members of meta that say something (see spoolMeta).
+func writeMeta(w *payload.Writer, meta spoolMeta) {
+	for _, n := range []struct {
+		name string
+		v    uint64
+	}{{spoolVersionMember, meta.version}, {spoolTookMember, meta.took}} {
+		if n.v != 0 {
+			w.Name(n.name)
+			w.Uint(n.v)
+		}
+	}
+	for _, l := range []struct {
+		name  string
+		names []string
+	}{{spoolReplacesMember, meta.replaces}, {spoolAbsorbedMember, meta.absorbed}} {
+		if len(l.names) == 0 {
+			continue
+		}
+		w.Name(l.name)
+		w.BeginList()
+		for _, name := range l.names {
+			w.String(name)
+		}
+		w.EndList()
+	}
 }
 
 // errSpoolFormat marks a file this version cannot read.

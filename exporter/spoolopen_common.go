@@ -109,3 +109,17 @@ func tryLockFile(path string) (*lockFile, error) {
 
 // unlock lets go of the lock, which goes with the open file.
 func (l *lockFile) unlock() { _ = l.f.Close() }
+
+// onDescriptor runs call on f's descriptor, returning what call returns,
+// or why the descriptor could not be had.
+func onDescriptor(f *os.File, call func(fd uintptr) error) error {
+	conn, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var callErr error
+	if err := conn.Control(func(fd uintptr) { callErr = call(fd) }); err != nil {
+		return err
+	}
+	return callErr
+}

@@ -36,20 +36,11 @@ func openNoFollow(path string, create bool) (*os.File, error) {
 // in one process exclude each other too; it goes when the file is
 // closed, or when the process dies.
 func tryLock(f *os.File) (bool, error) {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var lockErr error
-	if err := conn.Control(func(fd uintptr) {
-		lockErr = unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB)
-	}); err != nil {
-		return false, err
-	}
-	if errors.Is(lockErr, unix.EWOULDBLOCK) {
+	err := onDescriptor(f, func(fd uintptr) error { return unix.Flock(int(fd), unix.LOCK_EX|unix.LOCK_NB) })
+	if errors.Is(err, unix.EWOULDBLOCK) {
 		return false, nil
 	}
-	return lockErr == nil, lockErr
+	return err == nil, err
 }
 
 // checkPrivateDir refuses a spool directory that someone else could

@@ -58,21 +58,14 @@ func checkHandle(h windows.Handle) error {
 // tryLock takes an exclusive lock on f's first byte without waiting. It
 // goes when the handle is closed, or when the process dies.
 func tryLock(f *os.File) (bool, error) {
-	conn, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	var lockErr error
-	if err := conn.Control(func(fd uintptr) {
-		lockErr = windows.LockFileEx(windows.Handle(fd),
+	err := onDescriptor(f, func(fd uintptr) error {
+		return windows.LockFileEx(windows.Handle(fd),
 			windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, &windows.Overlapped{})
-	}); err != nil {
-		return false, err
-	}
-	if errors.Is(lockErr, windows.ERROR_LOCK_VIOLATION) {
+	})
+	if errors.Is(err, windows.ERROR_LOCK_VIOLATION) {
 		return false, nil
 	}
-	return lockErr == nil, lockErr
+	return err == nil, err
 }
 
 // checkPrivateDir only checks that path is a directory. Windows grants
