@@ -24,7 +24,7 @@ import (
 // whole.
 //
 // ns/op is the checkpoint's wall time, which sets the adaptive period
-// (max(250 ms, 100 × it)); cpu-ns/op is the CPU time the process spent
+// (max(250 ms, checkpointCostFactor × it)); cpu-ns/op is the CPU time the process spent
 // in it, every thread (GC included); cpu% is that CPU time over the
 // period: the share of one core that checkpoints take.
 func BenchmarkCheckpoint(b *testing.B) {
