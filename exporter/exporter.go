@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,11 @@ func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
 // in the spool stay there for the next process.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.shutdown.Store(true)
+	if e.journal.Empty() && e.spool != nil {
+		// Everything was handed over: nothing for a later process to
+		// claim. (Windows keeps a mapped file; it is claimed, empty.)
+		_ = e.spool.remove(filepath.Base(e.journal.Path()))
+	}
 	e.spool.close()
 	return ctx.Err()
 }

@@ -519,3 +519,15 @@ func (j *Journal) Commit(gen uint64) {
 func (j *Journal) Settled() bool {
 	return j == nil || j.u64(offPendingGen).Load() <= j.u64(offCommittedGen).Load()
 }
+
+// Empty reports whether the journal holds nothing that a later process
+// would send: every generation begun is committed and no figure was
+// recorded after the last one. A process that stopped cleanly then removes
+// its journal instead of leaving it to be claimed.
+func (j *Journal) Empty() bool {
+	if j == nil || !j.Settled() {
+		return j == nil
+	}
+	figs, err := Recover(j.mem[:j.u64(offTop).Load()], 0)
+	return err == nil && len(figs) == 0
+}

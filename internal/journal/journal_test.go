@@ -296,3 +296,25 @@ func TestAFullDiskIsAFullJournalNotAFault(t *testing.T) {
 	}
 	t.Logf("%d counts fit before the disk was full", n)
 }
+
+func TestEmptyOnlyOnceEverythingIsHandedOver(t *testing.T) {
+	j := newJournal(t)
+	if !j.Empty() {
+		t.Fatal("a new journal is not empty")
+	}
+	c, _ := j.NewCount(KindCounter, "k", 0, nil)
+	c.Add(1)
+	if j.Empty() {
+		t.Fatal("a journal with an unsent count is empty")
+	}
+	j.Begin(1)
+	c.Drain()
+	j.Mark(c, 1)
+	if j.Empty() {
+		t.Fatal("a journal whose generation is not committed is empty")
+	}
+	j.Commit(1)
+	if !j.Empty() {
+		t.Fatal("a journal whose figures are all committed is not empty")
+	}
+}
