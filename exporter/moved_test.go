@@ -2,16 +2,14 @@ package exporter
 
 import (
 	"context"
-	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/internal/servertest"
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
 // A figure on its way between the carried file and an update file is in
@@ -57,22 +55,8 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 			dieMidway(t, first, entries)
 			first.spool.owner.unlock() // dead: its lock is free, its files stay
 
-			var mu sync.Mutex
-			var sent []map[string]json.RawMessage
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				body, _ := io.ReadAll(r.Body)
-				var p struct {
-					Data map[string]json.RawMessage `json:"data"`
-				}
-				_ = json.Unmarshal(body, &p)
-				mu.Lock()
-				sent = append(sent, p.Data)
-				mu.Unlock()
-				w.Header().Set("Content-Type", "application/json")
-				_, _ = io.WriteString(w, `{"next_update": 3600000000000}`)
-			}))
-			defer srv.Close()
-			next, err := New(WithInstanceID(id), WithSpool(dir), WithEndpoint(srv.URL+"/v1/update/"), WithRuntimeFigures(false))
+			up := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+			next, err := New(WithInstanceID(id), WithSpool(dir), WithEndpoint(up.Endpoint()), WithRuntimeFigures(false))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,10 +66,12 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = next.Shutdown(ctx)
-			mu.Lock()
-			defer mu.Unlock()
-			if len(sent) != 1 || string(sent[0]["hits"]) != "7" {
-				t.Fatalf("sent %v, want one update with hits 7", sent)
+			var sent []any
+			for _, r := range up.Requests() {
+				sent = append(sent, r.Payload(t).Data["hits"])
+			}
+			if len(sent) != 1 || sent[0] != float64(7) {
+				t.Fatalf("hits sent in each update: %v, want one update with 7", sent)
 			}
 		})
 	}
