@@ -16,15 +16,7 @@ import (
 // again while disabled.
 func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{"secret"}}))
-	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Shutdown(context.Background()) }()
+	b := newBridgeTo(t, s)
 	held := func(key string) bool { _, ok := b.entries.load(key); return ok }
 
 	b.Set("secret", "x")
@@ -53,15 +45,7 @@ func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 // with equal text at another address still reaches the same entry.
 func TestRecentEntriesFollowReplacement(t *testing.T) {
 	s := servertest.New(t)
-	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Shutdown(context.Background()) }()
+	b := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
 	const key = "requests"
 	slot := &b.recent[recentSlot(key)]
 
@@ -96,15 +80,7 @@ func TestRecentEntriesFollowReplacement(t *testing.T) {
 // copy: a string the caller made for one call is not held for good.
 func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 	s := servertest.New(t)
-	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithRuntimeFigures(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Shutdown(context.Background()) }()
+	b := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
 	member := string([]byte("3fa2c1b0"))
 	b.AppendUnique("agents", member)
 	e, _ := b.entries.load("agents")
@@ -129,15 +105,7 @@ func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 // collection, and the tally is let go only after the interval has ended.
 func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
-	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()), exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New(exp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = b.Shutdown(context.Background()) }()
+	b := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
 	ctx := context.Background()
 	b.Increment("hits")
 	found, _ := b.entries.load("hits") // what a call in flight holds
@@ -164,4 +132,19 @@ func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	if len(b.hand.retiring) != 0 {
 		t.Errorf("%d retiring tallies kept once their interval ended and was committed", len(b.hand.retiring))
 	}
+}
+
+// newBridgeTo returns a bridge reporting to s, shut down when the test ends.
+func newBridgeTo(t *testing.T, s *servertest.Server, opts ...exporter.Option) *Bridge {
+	t.Helper()
+	exp, err := exporter.New(append([]exporter.Option{exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New())}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
+	return b
 }
