@@ -89,3 +89,13 @@ const (
 	MemberHeapAlloc = "heap_alloc"
 	MemberSys       = "sys"
 )
+
+// HeaderIdempotencyKey names the request header that identifies one update
+// across its retries: a client sends the same opaque, unique value every
+// time it sends the same update (again after a lost answer, or from a later
+// process that found the update in its spool), and a server that remembers
+// the values it accepted can answer a repeat without counting it twice.
+// The header follows the IETF httpapi draft "The Idempotency-Key HTTP
+// Header Field". It extends the documented protocol; servers that do not
+// know it ignore it, as they ignore any unknown header.
+const HeaderIdempotencyKey = "Idempotency-Key"
