@@ -23,10 +23,20 @@ type ParseOptions struct {
 	// and scalars alike) that one call reads: a small body of tiny values
 	// ("[1,1,1,...]") cannot then take memory out of proportion.
 	MaxValues int
+	// MaxNameBytes, when positive, bounds the length of every member name
+	// (a key, a sub-key, an attribute name), unquoted.
+	MaxNameBytes int
+	// FiniteNumbers refuses, with UseNumber, a number that does not fit a
+	// float64 (1e999999), as decoding into float64 would: such a number
+	// would otherwise reach a server's pipeline as an infinity.
+	FiniteNumbers bool
 }
 
 // ErrTooManyValues reports input over ParseOptions.MaxValues.
 var ErrTooManyValues = errors.New("payload: too many JSON values")
+
+// ErrNameTooLong reports a member name over ParseOptions.MaxNameBytes.
+var ErrNameTooLong = errors.New("payload: a member name is too long")
 
 // ParseValue reads one JSON value into the forms encoding/json gives an
 // `any`: map[string]any, []any, string, float64 or json.Number, bool and
@@ -64,7 +74,9 @@ type valueReader struct {
 	text      string       // the input, which raw values are slices of
 	members   []namedValue // the members of the objects being read
 	useNumber bool
-	left      int // values still allowed; negative: no limit
+	finite    bool // refuse numbers beyond float64, also with useNumber
+	left      int  // values still allowed; negative: no limit
+	maxName   int  // longest member name allowed; 0: no limit
 }
 
 var readerPool = sync.Pool{New: func() any { return new(valueReader) }}
@@ -79,6 +91,8 @@ func (r *valueReader) reset(data []byte, opts ParseOptions) {
 		r.left = -1
 	}
 	r.useNumber = opts.UseNumber
+	r.finite = opts.FiniteNumbers
+	r.maxName = opts.MaxNameBytes
 	r.text = string(data)
 	r.in = *bytes.NewBuffer(data)
 	r.dec.Reset(&r.in, decodeOptions...)
@@ -104,7 +118,10 @@ func (r *valueReader) end() error {
 }
 
 func (r *valueReader) describe(err error) error {
-	if errors.Is(err, ErrTooManyValues) {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, ErrTooManyValues) || errors.Is(err, ErrNameTooLong) || errors.Is(err, errNotFinite) {
 		return err
 	}
 	if err == io.EOF {
@@ -113,11 +130,19 @@ func (r *valueReader) describe(err error) error {
 	return fmt.Errorf("payload: invalid JSON: %w", err)
 }
 
-func (r *valueReader) value() (any, error) {
+// count takes one value from what is still allowed.
+func (r *valueReader) count() error {
 	if r.left == 0 {
-		return nil, ErrTooManyValues
+		return ErrTooManyValues
 	}
 	r.left--
+	return nil
+}
+
+func (r *valueReader) value() (any, error) {
+	if err := r.count(); err != nil {
+		return nil, err
+	}
 	switch r.dec.PeekKind() {
 	case '{':
 		if _, err := r.dec.ReadToken(); err != nil {
@@ -176,15 +201,36 @@ func (r *valueReader) str() (string, error) {
 	return string(b), nil
 }
 
+// name reads a member name, within the bound on its length.
+func (r *valueReader) name() (string, error) {
+	name, err := r.str()
+	if err == nil && r.maxName > 0 && len(name) > r.maxName {
+		return "", fmt.Errorf("%w: %d bytes, over the limit of %d (%.40q...)", ErrNameTooLong, len(name), r.maxName, name)
+	}
+	return name, err
+}
+
+var errNotFinite = errors.New("payload: a number is beyond the range of float64")
+
 func (r *valueReader) number(text string) (any, error) {
-	if r.useNumber {
+	if r.useNumber && (!r.finite || !mayOverflow(text)) {
 		return json.Number(text), nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil { // out of float64's range, as encoding/json refuses it
-		return nil, fmt.Errorf("number %s does not fit a float64", text)
+		return nil, fmt.Errorf("%w: %.40s", errNotFinite, text)
+	}
+	if r.useNumber {
+		return json.Number(text), nil
 	}
 	return f, nil
+}
+
+// mayOverflow reports whether a JSON number could lie beyond float64:
+// only one with an exponent or with more than 300 digits can, so most
+// numbers skip parsing.
+func mayOverflow(text string) bool {
+	return len(text) > 300 || strings.ContainsAny(text, "eE")
 }
 
 // object reads the members of an object. They are gathered on a stack
@@ -195,7 +241,7 @@ func (r *valueReader) object() (map[string]any, error) {
 	base := len(r.members)
 	defer func() { r.members = r.members[:base] }()
 	for r.dec.PeekKind() == '"' {
-		key, err := r.str()
+		key, err := r.name()
 		if err != nil {
 			return nil, err
 		}

@@ -136,7 +136,7 @@ func FuzzDecodeResponse(f *testing.F) {
 func TestMembersApplyInDocumentOrder(t *testing.T) {
 	body := []byte(`{"Data":{"a":1,"b":2},"dAta":{"a":9},"INSTANCE_ID":"x","instance_id":"y","Metric_Types":{"a":"gauge"},"metric_types":{"a":"counter"}}`)
 	for range 20 { // map order would show within a few tries
-		u, err := payload.ParseUpdate(body, 0)
+		u, err := payload.ParseUpdate(body, payload.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}

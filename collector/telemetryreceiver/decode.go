@@ -53,7 +53,7 @@ func readUpdate(body io.Reader, id uuid.UUID) (update, error) {
 // with the protocol's one decoder; others are ignored, as encoding/json
 // would.
 func decodeUpdate(body []byte, id uuid.UUID) (update, error) {
-	u, err := payload.ParseUpdate(body, MaxValuesPerUpdate)
+	u, err := payload.ParseUpdate(body, payload.Limits{MaxValues: MaxValuesPerUpdate})
 	if errors.Is(err, payload.ErrTooManyValues) {
 		return u, fmt.Errorf("%w: it holds more than %d JSON values", errTooLarge, MaxValuesPerUpdate)
 	}
