@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -163,7 +164,9 @@ func TestTooManyRequestsCountsAsAttempt(t *testing.T) {
 func TestFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
 	for name, r := range map[string]servertest.Reply{
 		"500":               {Status: 500, Body: "boom"},
-		"400":               {Status: 400, Body: `{"error":"bad"}`, ContentType: "application/json"},
+		"408":               {Status: 408},
+		"409":               {Status: 409, Body: "the same key is being handled"},
+		"504":               {Status: 504},
 		"non-JSON body":     {Status: 200, Body: "<html>", ContentType: "application/json"},
 		"non-JSON type":     {Status: 200, Body: `{"next_update":1}`, ContentType: "text/html"},
 		"oversized answer":  {Status: 200, Body: `{"error":"` + string(make([]byte, 2<<20)) + `"}`, ContentType: "application/json"},
@@ -173,15 +176,26 @@ func TestFailuresRetryWithBackoffThenGiveUp(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := servertest.New(t)
 			s.SetFallback(r)
-			var waits []int
-			exp := newExporter(t, s, recordingRetry(&waits), exporter.WithRequestTimeout(200*time.Millisecond))
+			exp := newExporter(t, s, fastRetry(4), exporter.WithRequestTimeout(200*time.Millisecond))
 			err := exp.Export(context.Background(), counterData("x", 1))
 			mustContain(t, err, "4 attempts")
 			if n := len(s.Requests()); n != 4 {
 				t.Errorf("%d requests, want 4", n)
 			}
-			if len(waits) != 3 || waits[0] != 1 || waits[2] != 3 {
-				t.Errorf("back-off asked for attempts %v, want [1 2 3]", waits)
+		})
+	}
+}
+
+func TestPermanentRefusalIsNotRetried(t *testing.T) {
+	for _, status := range []int{400, 401, 403, 404, 413, 415, 422} {
+		t.Run(strconv.Itoa(status), func(t *testing.T) {
+			s := servertest.New(t)
+			s.SetFallback(servertest.Reply{Status: status, Body: `{"error":"no"}`, ContentType: "application/json"})
+			exp := newExporter(t, s, fastRetry(4))
+			err := exp.Export(context.Background(), counterData("x", 1))
+			mustContain(t, err, "refused", "dropped")
+			if n := len(s.Requests()); n != 1 {
+				t.Errorf("%d requests, want 1: a refusal is not retried", n)
 			}
 		})
 	}
@@ -198,7 +212,7 @@ func TestNetworkErrorIsRetriedAndRedacted(t *testing.T) {
 func TestExportHonoursContext(t *testing.T) {
 	s := servertest.New(t)
 	s.SetFallback(servertest.Reply{Status: 500})
-	exp := newExporter(t, s, exporter.WithRetry(exporter.RetryConfig{MaxAttempts: 4, Backoff: func(int) time.Duration { return time.Hour }}))
+	exp := newExporter(t, s, slowRetry())
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()

@@ -41,6 +41,13 @@ func (c *carryOver) take() (taken []entry, meta spoolMeta) {
 	return taken, meta
 }
 
+// holds reports whether figures are carried.
+func (c *carryOver) holds() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries) > 0
+}
+
 // taken saves the carry-over without what take returned, and lets go of
 // it.
 func (c *carryOver) taken() error {

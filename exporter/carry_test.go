@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 )
 
@@ -55,8 +56,8 @@ func histogram(count uint64, s float64, buckets ...uint64) metricdata.Metrics {
 
 func TestFailedUpdateIsCarriedIntoTheNext(t *testing.T) {
 	s := servertest.New(t)
-	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
-	exp := newExporter(t, s, fastRetry(2))
+	// The server cannot be reached: the figures go with the next update.
+	exp := newExporter(t, s, fastRetry(2), exporter.WithHTTPClient(refusingClient(t, 2)))
 	ctx := context.Background()
 	first := collection(
 		sum("count", pt(5)),
@@ -69,7 +70,6 @@ func TestFailedUpdateIsCarriedIntoTheNext(t *testing.T) {
 	if err := exp.Export(ctx, first); err == nil {
 		t.Fatal("the update was delivered although the server is down")
 	}
-	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
 	second := collection(
 		sum("count", pt(2)),
 		sum("set", member("a", 1), member("b", 1)),
@@ -115,8 +115,7 @@ func TestStopAndRetirementDropWhatIsCarried(t *testing.T) {
 
 func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
 	s := servertest.New(t)
-	s.SetFallback(servertest.Reply{Status: 503})
-	exp := newExporter(t, s, fastRetry(1))
+	exp := newExporter(t, s, fastRetry(1), exporter.WithHTTPClient(refusingClient(t, 1)))
 	values := func(prefix string, n int) metricdata.Metrics {
 		pts := make([]metricdata.DataPoint[int64], n)
 		for i := range pts {
@@ -125,7 +124,6 @@ func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
 		return sum("set_"+prefix, pts...)
 	}
 	_ = exp.Export(context.Background(), collection(values("old", 60_000)))
-	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
 	if err := exp.Export(context.Background(), collection(values("new", 60_000))); err != nil {
 		t.Fatal(err)
 	}
@@ -141,10 +139,9 @@ func TestCarriedFiguresStayWithinTheItemBound(t *testing.T) {
 
 func TestConcurrentFailedUpdatesMergeTheirFigures(t *testing.T) {
 	s := servertest.New(t)
-	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
-	exp := newExporter(t, s, fastRetry(1))
-	ctx := context.Background()
 	const updates = 8
+	exp := newExporter(t, s, fastRetry(1), exporter.WithHTTPClient(refusingClient(t, updates)))
+	ctx := context.Background()
 	var wg sync.WaitGroup
 	for i := range updates {
 		wg.Go(func() {
@@ -166,7 +163,6 @@ func TestConcurrentFailedUpdatesMergeTheirFigures(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
 	// Other attributes, written into the buffers the failed updates used:
 	// what is carried must not change with them.
 	if err := exp.Export(ctx, collection(sum("requests", pt(1, attribute.String("method", "POST"))))); err != nil {
@@ -194,11 +190,9 @@ func TestConcurrentFailedUpdatesMergeTheirFigures(t *testing.T) {
 
 func TestCarriedPointsKeepTheirAttributes(t *testing.T) {
 	s := servertest.New(t)
-	s.SetFallback(servertest.Reply{Status: http.StatusServiceUnavailable})
-	exp := newExporter(t, s, fastRetry(1))
+	exp := newExporter(t, s, fastRetry(1), exporter.WithHTTPClient(refusingClient(t, 1)))
 	ctx := context.Background()
 	_ = exp.Export(ctx, collection(sum("failed", pt(3, attribute.String("route", "/carried")), pt(1, attribute.String("route", "/kept")))))
-	s.SetFallback(servertest.Reply{Status: http.StatusNoContent})
 	// The exporter reuses its buffers: this update's attributes are written
 	// where the failed one's were.
 	if err := exp.Export(ctx, collection(sum("next", pt(1, attribute.String("route", "/overwrites-it"))))); err != nil {

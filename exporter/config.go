@@ -37,28 +37,6 @@ func defaultNextUpdate() time.Duration {
 	return defaultInterval + rand.N(defaultJitter)
 }
 
-// RetryConfig says how often an update is attempted and how long to wait
-// between attempts that failed.
-type RetryConfig struct {
-	// MaxAttempts is the number of attempts per update, the first included.
-	// Values under 1 mean 1.
-	MaxAttempts int
-	// Backoff returns the wait after failed attempt number attempt (1-based).
-	// A nil Backoff waits (attempt+1)³ seconds: 8 s, 27 s, 64 s.
-	Backoff func(attempt int) time.Duration
-}
-
-// DefaultRetry is what an exporter uses without WithRetry: four attempts,
-// waiting 8 s, 27 s and 64 s in between, as the original client did.
-func DefaultRetry() RetryConfig {
-	return RetryConfig{MaxAttempts: 4, Backoff: cubicBackoff}
-}
-
-func cubicBackoff(attempt int) time.Duration {
-	n := time.Duration(attempt + 1)
-	return n * n * n * time.Second
-}
-
 type config struct {
 	endpoint       string
 	instanceID     uuid.UUID
@@ -98,12 +76,6 @@ func newConfig(opts []Option) (config, error) {
 	}
 	if cfg.client == nil {
 		cfg.client = &http.Client{CheckRedirect: sameHostRedirects}
-	}
-	if cfg.retry.MaxAttempts < 1 {
-		cfg.retry.MaxAttempts = 1
-	}
-	if cfg.retry.Backoff == nil {
-		cfg.retry.Backoff = cubicBackoff
 	}
 	if cfg.requestTimeout <= 0 {
 		cfg.requestTimeout = DefaultRequestTimeout
@@ -157,7 +129,8 @@ func WithDisabledKeys(keys ...string) Option {
 	return optionFunc(func(c *config) { c.disabledKeys = append(c.disabledKeys, keys...) })
 }
 
-// WithRetry sets how failed updates are retried.
+// WithRetry sets how an update whose attempt failed is retried within one
+// send; the default is DefaultRetry.
 func WithRetry(rc RetryConfig) Option {
 	return optionFunc(func(c *config) { c.retry = rc })
 }

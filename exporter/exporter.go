@@ -11,7 +11,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/telemetrybridge/telemetry/internal/journal"
+	"github.com/telemetrybridge/telemetry/payload"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -41,6 +44,9 @@ type Exporter struct {
 	// carriedUnsaved is set when a checkpoint could not write the carried
 	// figures: the next writes them even if it collected nothing.
 	carriedUnsaved atomic.Bool
+	// pending are updates that may have reached the server without being
+	// delivered: they go again, as they are, before any newer figures.
+	pending pendingUpdates
 }
 
 var _ sdkmetric.Exporter = (*Exporter)(nil)
@@ -135,17 +141,32 @@ type sendPolicy struct {
 
 // update is a collection written as one update, ready to be sent.
 type update struct {
-	conv    *converter
+	conv    *converter // nil for an update claimed from the spool
 	body    *[]byte
 	entries []entry
 	spooled string // its spool file, or ""
 	gen     uint64 // the collection's generation, 0 for a plain Export
+	// key identifies the update to the server (payload.HeaderIdempotencyKey)
+	// however often it is sent, by this process or a later one.
+	key string
+	// maybeSeen is set once an attempt may have reached the server: the
+	// figures may then go only in this update, never merged into another.
+	maybeSeen bool
+	// resent marks an update sent again (see pendingUpdates).
+	resent bool
 }
+
+// newUpdateKey returns a fresh update key: a random UUID, opaque to the
+// server.
+func newUpdateKey() string { return uuid.NewString() }
 
 // prepare builds the update of a collection and writes it to the spool;
 // once it is there, the journal hands the collection of generation gen
-// over to it. A nil update means there is nothing to send: the exporter is
-// shut down or stopped, or (local mode) the update was written out.
+// over to it. While an update that may have reached the server is
+// pending, that one is returned instead, to be sent again, and the
+// collection is carried to the update after it. A nil update means there
+// is nothing to send: the exporter is shut down or stopped, or (local
+// mode) the update was written out.
 func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update, schedule, error) {
 	if e.shutdown.Load() {
 		return nil, schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
@@ -153,10 +174,18 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 	if e.stopped.Load() {
 		return nil, schedule{stop: true}, nil
 	}
-	e.claimSpooled()
+	if e.pending.empty() {
+		e.claimSpooled() // may leave updates of a process now gone pending
+	}
+	if p := e.pending.take(); p != nil {
+		for _, err := range e.carryToNext(rm, gen, true) {
+			e.report(err)
+		}
+		return p, schedule{}, nil
+	}
 	// The converter's buffers back the entries until they are written and,
 	// if carried over, detached.
-	u := &update{conv: e.buffers.takeConverter(), gen: gen}
+	u := &update{conv: e.buffers.takeConverter(), gen: gen, key: newUpdateKey()}
 	entries, problems := e.convert(u.conv, rm)
 	carried, took := e.carried.take()
 	// Figures kept before their key was disabled (by configuration or by
@@ -178,7 +207,7 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 		return nil, s, err
 	}
 	var onDisk bool
-	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: max(gen, took.gen), took: took.took})
+	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: max(gen, took.gen), took: took.took, key: u.key})
 	_ = e.carried.taken() // what take returned is in the update's file now
 	if onDisk {
 		e.journal.Commit(gen)
@@ -186,26 +215,74 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 	return u, schedule{}, nil
 }
 
-// deliver sends a prepared update and follows up: figures not delivered,
-// when the server did not end reporting, go with the next update.
+// maxFollowUps bounds the updates one deliver sends after an update sent
+// again: the rest of the pending ones, then what was carried meanwhile.
+const maxFollowUps = 4
+
+// deliver sends a prepared update and follows up. Once an update sent
+// again is delivered, what waited behind it goes at once, rather than an
+// update interval later.
 func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (schedule, error) {
-	defer e.release(u)
-	s, err := e.send(ctx, *u.body, policy)
-	if err != nil && !s.stop {
-		_ = e.carried.keepUpdate(u.entries, u.gen, u.spooled)
+	s, err := e.deliverOne(ctx, u, policy)
+	for range maxFollowUps {
+		if err != nil || s.stop || !u.resent || (e.pending.empty() && !e.carried.holds()) {
+			break
+		}
+		var next schedule
+		if u, next, err = e.prepare(&metricdata.ResourceMetrics{}, 0); u == nil {
+			return next, err
+		}
+		s, err = e.deliverOne(ctx, u, policy)
 	}
-	if err == nil {
+	return s, err
+}
+
+// deliverOne sends one update and disposes of it by the outcome: figures
+// that never reached the server go with the next update; an update that
+// may have reached it stays pending, file and key, to be sent again as it
+// is; a refused one is dropped and counted.
+func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy) (schedule, error) {
+	s, out, err := e.send(ctx, u, policy)
+	switch out {
+	case sentOK:
 		e.journal.Commit(u.gen) // delivered, should the spool have failed
+	case sentRefused:
+		err = e.drop(u, err)
+	case sentUnreached:
+		_ = e.carried.keepUpdate(u.entries, u.gen, u.spooled)
+	case sentUnsure:
+		u.resent = true
+		e.pending.putBack(u)
+		return s, err
 	}
 	e.spool.endUpdate(u.spooled)
 	e.carried.forget(u.spooled)
+	e.release(u)
 	return s, err
+}
+
+// drop counts the items of a refused update under payload.KeyDropped in
+// the next update; none of its figures is carried. why is the refusal.
+func (e *Exporter) drop(u *update, why error) error {
+	n := 0
+	for _, en := range u.entries {
+		if num, ok := en.value.(*number); ok && en.key == payload.KeyDropped && !num.IsFloat {
+			n += int(num.Int) // what the update counted as dropped before
+			continue
+		}
+		n += en.value.items()
+	}
+	_ = e.carried.keep(addDropped(nil, n), u.gen)
+	e.journal.Commit(u.gen) // its figures are gone for good
+	return fmt.Errorf("%w; its %d items are dropped and counted under %s in the next update", why, n, payload.KeyDropped)
 }
 
 // release gives an update's buffers back for the next one.
 func (e *Exporter) release(u *update) {
 	e.buffers.keepBody(u.body)
-	e.buffers.keepConverter(u.conv)
+	if u.conv != nil {
+		e.buffers.keepConverter(u.conv)
+	}
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -52,7 +52,12 @@ func TestSpooledFiguresOfDisabledKeysAreNotSent(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = next.Shutdown(ctx)
-			expectJSON(t, lastData(t, up), map[string]string{"open": "3"})
+			if n := countOver(t, up, "open"); n != 3 {
+				t.Errorf("the server received open = %d over all updates, want 3", n)
+			}
+			if n := countOver(t, up, "secret"); n != 0 {
+				t.Errorf("the disabled key was sent: %d", n)
+			}
 		})
 	}
 }

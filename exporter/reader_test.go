@@ -161,9 +161,7 @@ func TestShutdownWaitsForInFlightUpdateThenSendsFinal(t *testing.T) {
 func TestShutdownStopsRetriesOfInFlightUpdate(t *testing.T) {
 	s := servertest.New(t)
 	s.SetFallback(servertest.Reply{Status: 503})
-	r := exporter.NewReader(newExporter(t, s, exporter.WithRetry(exporter.RetryConfig{
-		MaxAttempts: 4, Backoff: func(int) time.Duration { return time.Hour },
-	})))
+	r := exporter.NewReader(newExporter(t, s, slowRetry()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	defer func() { _ = mp.Shutdown(context.Background()) }()
 	r.Start()

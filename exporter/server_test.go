@@ -14,12 +14,21 @@ import (
 
 var testID = uuid.MustParse("6a0f5f7e-7c1b-4c55-9b55-3f6f3a5e2b11")
 
-// fastRetry keeps retry tests short.
+// fastRetry keeps retry tests short: attempts attempts per send, a
+// millisecond apart at most.
 func fastRetry(attempts int) exporter.Option {
 	return exporter.WithRetry(exporter.RetryConfig{
-		MaxAttempts: attempts,
-		Backoff:     func(int) time.Duration { return time.Millisecond },
+		Enabled:         true,
+		InitialInterval: time.Millisecond,
+		MaxInterval:     time.Millisecond,
+		MaxAttempts:     attempts,
 	})
+}
+
+// slowRetry waits up to an hour between attempts: a test sees whether
+// something ends the wait.
+func slowRetry() exporter.Option {
+	return exporter.WithRetry(exporter.RetryConfig{Enabled: true, InitialInterval: time.Hour, MaxInterval: time.Hour, MaxAttempts: 4})
 }
 
 func newExporter(t *testing.T, s *servertest.Server, opts ...exporter.Option) *exporter.Exporter {
@@ -55,18 +64,6 @@ func mustContain(t *testing.T, err error, parts ...string) {
 	if strings.Contains(err.Error(), testID.String()) {
 		t.Errorf("error %q reveals the instance ID", err)
 	}
-}
-
-// recordingRetry retries four times without waiting and notes which attempt
-// numbers the back-off was asked about.
-func recordingRetry(attempts *[]int) exporter.Option {
-	return exporter.WithRetry(exporter.RetryConfig{
-		MaxAttempts: 4,
-		Backoff: func(n int) time.Duration {
-			*attempts = append(*attempts, n)
-			return time.Millisecond
-		},
-	})
 }
 
 // encode renders a decoded JSON value again (maps come out with sorted keys).

@@ -334,9 +334,10 @@ func (s *spool) claimOrphans() (c claim, release func()) {
 	// are already there, so its files are deleted without being taken.
 	for _, o := range owners {
 		if absorbed[o.token] {
-			o.entries = nil
+			o.entries, o.updates = nil, nil
 		}
 		c.entries = append(c.entries, o.entries...)
+		c.updates = append(c.updates, o.updates...)
 		c.owners = append(c.owners, o.token)
 	}
 	return c, s.releaser(owners)
@@ -363,10 +364,12 @@ func (s *spool) byAge(orphans map[string][]string) []string {
 	return tokens
 }
 
-// claim is what claimOrphans took: the figures of each file, oldest first,
+// claim is what claimOrphans took: the figures of each carried file and
+// journal, oldest first, the update files to be sent again as they are,
 // and the owners they came from.
 type claim struct {
 	entries [][]entry
+	updates []claimedFile
 	owners  []string
 	files   int
 }
@@ -408,12 +411,14 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 			o.whole = false
 		}
 	}
-	o.entries = append(o.entries, withoutMoved(files)...)
+	carried, updates := withoutMoved(files)
+	o.entries = append(o.entries, carried...)
+	o.updates = append(o.updates, updates...)
 	for _, name := range journals {
 		if read > 0 && read+size >= s.readLimit() {
 			// The rest wait for the next update, and the owner with them:
 			// its journal needs the stamps of its spool files.
-			o.whole, o.done, o.entries = false, nil, nil
+			o.whole, o.done, o.entries, o.updates = false, nil, nil, nil
 			return 0
 		}
 		entries, n, err := s.readJournal(name, stamped)
@@ -450,8 +455,9 @@ type claimedFile struct {
 // withoutMoved returns the figures of an owner's spool files, leaving out
 // those it was moving from one file to another when it died: the carried
 // file's, when an update file took its version; an update file's, when
-// the carried file replaces it.
-func withoutMoved(files []claimedFile) [][]entry {
+// the carried file replaces it. The carried file's figures come back as
+// entries; the update files whole, to be sent again as they are.
+func withoutMoved(files []claimedFile) (carried [][]entry, updates []claimedFile) {
 	replaced := map[string]bool{}
 	var carriedVersion uint64
 	for _, f := range files {
@@ -462,16 +468,17 @@ func withoutMoved(files []claimedFile) [][]entry {
 			}
 		}
 	}
-	var out [][]entry
 	for _, f := range files {
-		if strings.HasPrefix(f.name, carriedPrefix) && tookVersion(files, carriedVersion) {
-			continue
-		}
-		if !replaced[f.name] {
-			out = append(out, f.entries)
+		switch {
+		case strings.HasPrefix(f.name, carriedPrefix):
+			if !tookVersion(files, carriedVersion) {
+				carried = append(carried, f.entries)
+			}
+		case !replaced[f.name]:
+			updates = append(updates, f)
 		}
 	}
-	return out
+	return carried, updates
 }
 
 // tookVersion reports whether an update file took the carried file's
@@ -504,9 +511,10 @@ func fileOrder(name string) uint64 {
 type claimedOwner struct {
 	token   string
 	lock    *lockFile
-	entries [][]entry // the figures of its files
-	done    []string  // files whose figures the claim returned
-	whole   bool      // no file of the owner is left
+	entries [][]entry     // the figures of its carried file and journal
+	updates []claimedFile // its update files
+	done    []string      // files whose figures the claim returned
+	whole   bool          // no file of the owner is left
 }
 
 // lockOrphan takes the lock of the owner token, if it is gone.

@@ -32,20 +32,21 @@ const spoolFormat = 1
 
 // Members of a spool file and of its entries.
 const (
-	spoolFormatMember   = "format"
-	spoolInstanceMember = "instance"
-	spoolGenMember      = "gen"
-	spoolAbsorbedMember = "absorbed"
-	spoolVersionMember  = "version"
-	spoolTookMember     = "took"
-	spoolReplacesMember = "replaces"
-	spoolEntriesMember  = "entries"
-	spoolKeyMember      = "key"
-	spoolKindMember     = "kind"
-	spoolAdditiveMember = "additive"
-	spoolFloatMember    = "float"
-	spoolTypeMember     = "metric_type"
-	spoolValueMember    = "value"
+	spoolFormatMember    = "format"
+	spoolInstanceMember  = "instance"
+	spoolGenMember       = "gen"
+	spoolAbsorbedMember  = "absorbed"
+	spoolVersionMember   = "version"
+	spoolTookMember      = "took"
+	spoolReplacesMember  = "replaces"
+	spoolUpdateKeyMember = "update_key"
+	spoolEntriesMember   = "entries"
+	spoolKeyMember       = "key"
+	spoolKindMember      = "kind"
+	spoolAdditiveMember  = "additive"
+	spoolFloatMember     = "float"
+	spoolTypeMember      = "metric_type"
+	spoolValueMember     = "value"
 )
 
 // Kinds of spooled values.
@@ -139,6 +140,10 @@ func writeSpoolEntry(w *payload.Writer, en entry) error {
 
 // writeMeta writes the members of meta that say something (see spoolMeta).
 func writeMeta(w *payload.Writer, meta spoolMeta) {
+	if meta.key != "" {
+		w.Name(spoolUpdateKeyMember)
+		w.String(meta.key)
+	}
 	for _, n := range []struct {
 		name string
 		v    uint64
@@ -180,6 +185,9 @@ type spoolMeta struct {
 	// holds: should the process die before deleting them, the claim skips
 	// them.
 	replaces []string
+	// key, in an update file, is the update's key, with which it is sent
+	// again (payload.HeaderIdempotencyKey).
+	key string
 	// unsynced asks the save not to sync the file (replaceFile); it is not
 	// written.
 	unsynced bool
@@ -210,6 +218,8 @@ func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, e
 			meta.took, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolReplacesMember:
 			meta.replaces, err = readTokens(m.Value)
+		case spoolUpdateKeyMember:
+			meta.key, err = readUpdateKey(m.Value)
 		case spoolEntriesMember:
 			rawEntries = m.Value
 		}
@@ -232,6 +242,28 @@ func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, e
 		entries = append(entries, en)
 	}
 	return instance, meta, entries, nil
+}
+
+// maxUpdateKeyLen bounds an update key read from the spool: this package
+// writes 36 bytes; a longer key is not one of its own.
+const maxUpdateKeyLen = 64
+
+func readUpdateKey(raw string) (string, error) {
+	key, err := parseString(raw)
+	if err == nil && (len(key) > maxUpdateKeyLen || !printableASCII(key)) {
+		err = fmt.Errorf("an update key of %d bytes that is not %d printable ASCII bytes at most", len(key), maxUpdateKeyLen)
+	}
+	return key, err
+}
+
+// printableASCII reports whether s may go in an HTTP header as it is.
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // maxAbsorbed bounds the owners one file may name as absorbed.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -32,13 +34,20 @@ func (e *Exporter) openSpool() {
 }
 
 // claimSpooled takes over the figures that exporters now gone left in the
-// spool, so that this update carries them. Their files are deleted only
-// once the figures are saved as this exporter's own; if that fails, the
-// files stay, and stay locked, for a later process.
+// spool. Their update files, which may have reached the server, become
+// this exporter's pending updates, with their keys, to be sent again as
+// they are; the rest (carried files, journals) is carried into this
+// update. The claimed files are deleted only once all of it is saved as
+// this exporter's own; if that fails, they stay, and stay locked, for a
+// later process.
 func (e *Exporter) claimSpooled() {
 	c, release := e.spool.claimOrphans()
 	if len(c.owners) == 0 {
 		return
+	}
+	saved := true
+	for _, f := range c.updates {
+		saved = e.adoptUpdate(f) && saved
 	}
 	// One save holds all that was claimed, with the owners it came from;
 	// merged from the newest file back, so that the latest value of a key
@@ -50,10 +59,32 @@ func (e *Exporter) claimSpooled() {
 		all, n = withCarried(all, c.entries[i])
 		dropped += n
 	}
-	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil {
+	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil && saved {
 		release()
 		e.carried.absorbed()
 	}
+}
+
+// adoptUpdate makes the update file of a process now gone a pending
+// update of this exporter: same key (a fresh one for a file written
+// before updates had keys), same figures but for keys disabled since
+// (which a server that honours the key never reads again anyway), written
+// to a file of its own. It reports whether that file is on disk.
+func (e *Exporter) adoptUpdate(f claimedFile) bool {
+	entries := slices.DeleteFunc(f.entries, func(en entry) bool { return e.filter.disabled(en.key) })
+	u := &update{entries: entries, key: f.meta.key, maybeSeen: true, resent: true}
+	if u.key == "" {
+		u.key = newUpdateKey()
+	}
+	body, problems := e.buildPayload(u.entries, time.Now())
+	for _, p := range problems {
+		e.report(p)
+	}
+	u.body = body
+	var onDisk bool
+	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{key: u.key})
+	e.pending.add(u)
+	return onDisk
 }
 
 // stopForGood records that the server wants nothing more from this
@@ -61,6 +92,7 @@ func (e *Exporter) claimSpooled() {
 // uses the same spool, and spooled figures are deleted.
 func (e *Exporter) stopForGood() {
 	e.stopped.Store(true)
+	e.pending.clear()
 	e.spool.clear()
 	e.keepDirectives()
 }
@@ -81,15 +113,16 @@ func (e *Exporter) spooling() bool { return e.spool != nil }
 // as it is, unless the last one could not write it; its generation holds
 // nothing and is committed all the same. It returns the problems met, for
 // the caller to report; an error among them that wraps errNotKept means
-// the figures are not on disk.
-func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64) []error {
+// the figures are not on disk. Unless synced, the carried file is not
+// synced (see replaceFile).
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool) []error {
 	c := e.buffers.takeConverter()
 	defer e.buffers.keepConverter(c)
 	entries, problems := e.convert(c, rm)
 	if len(entries) > 0 || e.carriedUnsaved.Load() {
-		// Not synced: a sync would cost more than the rest of a
-		// checkpoint, and a process that dies does not need it.
-		err := e.carried.keepSynced(entries, gen, false)
+		// Checkpoints do not sync: a sync would cost more than the rest
+		// of a checkpoint, and a process that dies does not need it.
+		err := e.carried.keepSynced(entries, gen, synced)
 		e.carriedUnsaved.Store(err != nil)
 		if err != nil {
 			return append(problems, fmt.Errorf("%w: %w", errNotKept, err))
@@ -139,5 +172,5 @@ func (r *Reader) checkpoint(ctx context.Context) []error {
 			return errs
 		}
 	}
-	return append(errs, r.exp.carryToNext(&c.rm, c.gen)...)
+	return append(errs, r.exp.carryToNext(&c.rm, c.gen, false)...)
 }
