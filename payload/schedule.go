@@ -1,0 +1,167 @@
+package payload
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Defaults of ScheduleConfig.
+const (
+	// DefaultJitter spreads next_update over ±10 %: a fleet restarted at
+	// once reports again over a fifth of the interval, not in one burst.
+	DefaultJitter = 0.1
+	// DefaultEarlyShare: an update that comes before half the interval it
+	// was told is early. Jitter and clock drift move an update by far
+	// less; a client that ignores next_update, or follows another
+	// server's, by far more.
+	DefaultEarlyShare = 0.5
+	// DefaultEarlyAllowance is how many early updates in a row an instance
+	// may send before it gets 429. Two, because a restart is two early
+	// updates on purpose: the stopping process's final update, which must
+	// not be refused (the client does not wait out a 429 then, and the
+	// figures would be lost without a spool), and the next process's
+	// first, which goes out at once.
+	DefaultEarlyAllowance = 2
+	// DefaultScheduleInstances bounds the instances a Schedule remembers,
+	// at about 100 bytes each (TestScheduleMemoryIsBounded).
+	DefaultScheduleInstances = 100_000
+)
+
+// ScheduleConfig says how a server spreads and enforces its schedule.
+type ScheduleConfig struct {
+	// Jitter spreads next_update uniformly over ±Jitter of it (0: exact).
+	Jitter float64
+	// EarlyShare is the share of the told interval before which an update
+	// is early (0: no update is early, nothing is refused).
+	EarlyShare float64
+	// EarlyAllowance is how many early updates in a row are taken before
+	// 429.
+	EarlyAllowance int
+	// MaxInstances bounds the instances remembered (0:
+	// DefaultScheduleInstances). An instance forgotten is taken at once.
+	MaxInstances int
+	// Clock tells the time (nil: time.Now); tests set it.
+	Clock func() time.Time
+}
+
+// DefaultSchedule returns the defaults above.
+func DefaultSchedule() ScheduleConfig {
+	return ScheduleConfig{Jitter: DefaultJitter, EarlyShare: DefaultEarlyShare, EarlyAllowance: DefaultEarlyAllowance}
+}
+
+// Schedule is how a server keeps a fleet to its schedule: it spreads the
+// next_update it answers with, and it tells an instance that reports
+// much earlier than it was told to wait (429 with Retry-After), once the
+// instance has used its allowance of early updates. It remembers, per
+// instance, when its last accepted update came and what it was told,
+// within MaxInstances; in memory only. It is safe for concurrent use.
+type Schedule struct {
+	cfg ScheduleConfig
+
+	mu   sync.Mutex
+	seen map[uuid.UUID]told
+}
+
+// told is what a Schedule remembers of one instance.
+type told struct {
+	at    int64 // unix nanoseconds of its last accepted update
+	next  int64 // the interval it was told then
+	early int32 // early updates accepted in a row
+}
+
+// NewSchedule returns a Schedule.
+func NewSchedule(cfg ScheduleConfig) *Schedule {
+	if cfg.MaxInstances <= 0 {
+		cfg.MaxInstances = DefaultScheduleInstances
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	cfg.Jitter = min(max(cfg.Jitter, 0), 1)
+	return &Schedule{cfg: cfg, seen: make(map[uuid.UUID]told)}
+}
+
+// Spread returns next with the jitter applied. A next_update under a
+// second is left alone (clients then take their default interval), and a
+// spread one stays at a second or more.
+func (s *Schedule) Spread(next time.Duration) time.Duration {
+	if s == nil || next < time.Second || s.cfg.Jitter == 0 {
+		return next
+	}
+	factor := 1 + s.cfg.Jitter*(2*rand.Float64()-1)
+	return max(time.Duration(float64(next)*factor), time.Second)
+}
+
+// TooEarly reports how long instance must wait before its update is
+// taken, or 0 when it is taken now. An instance is refused only when this
+// update is early and so were the EarlyAllowance updates accepted before.
+func (s *Schedule) TooEarly(instance uuid.UUID) time.Duration {
+	if s == nil || s.cfg.EarlyShare <= 0 {
+		return 0
+	}
+	now := s.cfg.Clock().UnixNano()
+	s.mu.Lock()
+	t, ok := s.seen[instance]
+	s.mu.Unlock()
+	if !ok || int(t.early) < s.cfg.EarlyAllowance {
+		return 0
+	}
+	return max(time.Duration(t.at+s.earlyBound(t.next)-now), 0)
+}
+
+// Accepted records that instance's update was accepted and told to come
+// back after next.
+func (s *Schedule) Accepted(instance uuid.UUID, next time.Duration) {
+	if s == nil || s.cfg.EarlyShare <= 0 {
+		return
+	}
+	if next < time.Second {
+		next = time.Hour // what a client does with it
+	}
+	now := s.cfg.Clock().UnixNano()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.seen[instance]
+	early := int32(0)
+	if ok && now-t.at < s.earlyBound(t.next) {
+		early = t.early + 1
+	}
+	if !ok && len(s.seen) >= s.cfg.MaxInstances {
+		s.makeRoom(now)
+	}
+	s.seen[instance] = told{at: now, next: int64(next), early: early}
+}
+
+// earlyBound is how long after an update told next the following one is
+// no longer early.
+func (s *Schedule) earlyBound(next int64) int64 {
+	return int64(float64(next) * s.cfg.EarlyShare)
+}
+
+// makeRoom keeps the instances whose next update can still be early, up
+// to seven eighths of the bound (the others at random: map order), in a
+// new map: a sweep costs one pass per eighth of the bound inserted, and
+// a map, which never shrinks, is rebuilt at its size. s.mu is held.
+func (s *Schedule) makeRoom(now int64) {
+	keep := s.cfg.MaxInstances - s.cfg.MaxInstances/8 - 1
+	kept := make(map[uuid.UUID]told, s.cfg.MaxInstances)
+	for id, t := range s.seen {
+		if len(kept) >= keep {
+			break
+		}
+		if now-t.at < s.earlyBound(t.next) {
+			kept[id] = t
+		}
+	}
+	s.seen = kept
+}
+
+// Len returns the number of instances remembered.
+func (s *Schedule) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seen)
+}
