@@ -9,8 +9,9 @@
 #
 # Environment: FLEET_DIR (state and logs; default $TMPDIR/telemetry-fleet),
 # FLEET_PORT (HAProxy, default 8418; replicas take the next N ports),
-# PROMETHEUS_PORT (default 9090), NEXT_UPDATE (default 1h),
-# MEMORY_LIMIT_MIB (per replica, default 512).
+# PROMETHEUS_PORT (default 9090), NEXT_UPDATE (default 1h), FLEET_WINDOW
+# (default 2h), EXPORT_INTERVAL (default 15s), MIN_INSTANCES (default 5),
+# SAMPLE_RATE (default 0.01), MEMORY_LIMIT_MIB (per replica, default 512).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -70,7 +71,9 @@ start() {
   for i in $(seq "$n"); do
     local rport=$((port + i))
     REPLICA_ENDPOINT="127.0.0.1:$rport" REMOTE_WRITE_URL="http://127.0.0.1:$prom_port/api/v1/write" \
-      NEXT_UPDATE="${NEXT_UPDATE:-1h}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
+      REPLICA_NAME="replica$i" NEXT_UPDATE="${NEXT_UPDATE:-1h}" FLEET_WINDOW="${FLEET_WINDOW:-2h}" \
+      EXPORT_INTERVAL="${EXPORT_INTERVAL:-15s}" MIN_INSTANCES="${MIN_INSTANCES:-5}" \
+      SAMPLE_RATE="${SAMPLE_RATE:-0.01}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
       "$dir/telemetrycol" --config "$here/replica.yaml" >"$dir/replica$i.log" 2>&1 &
     echo $! >>"$dir/pids"
     echo "  server replica$i 127.0.0.1:$rport" >>"$dir/haproxy.cfg"
@@ -101,5 +104,5 @@ case ${1:-} in
     ;;
   stop) stop ;;
   install) install ;;
-  *) sed -n '2,15p' "$0"; exit 2 ;;
+  *) sed -n '2,16p' "$0"; exit 2 ;;
 esac

@@ -53,7 +53,8 @@ func TestFleetAnswersTheFleetsQuestions(t *testing.T) {
 	if os.Getenv(e2eEnv) != "1" {
 		t.Skip("starts HAProxy, Prometheus and three replicas: set " + e2eEnv + "=1 (.ci/run does)")
 	}
-	f := startFleet(t, 3)
+	// Every instance in the sample, so that each has its own series too.
+	f := startFleet(t, 3, "SAMPLE_RATE=1")
 	fleet := newInstances(t, f.endpoint())
 
 	// Round 1 goes with the first update, which Start sends at once.
@@ -222,6 +223,7 @@ func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 	f := &fleet{dir: t.TempDir(), port: freePorts(t, replicas+1), promPort: freePorts(t, 1)}
 	script := filepath.Join(".", "fleet.sh")
 	env := append(os.Environ(), "FLEET_DIR="+f.dir, "FLEET_BACKGROUND=1", "NEXT_UPDATE=2s",
+		"EXPORT_INTERVAL=2s", "FLEET_WINDOW=10m",
 		"FLEET_PORT="+strconv.Itoa(f.port), "PROMETHEUS_PORT="+strconv.Itoa(f.promPort))
 	env = append(env, extra...)
 	cmd := exec.Command("bash", script, "start", strconv.Itoa(replicas))

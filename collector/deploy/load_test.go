@@ -76,8 +76,8 @@ func ingest(b *testing.B, memoryLimitMiB string) {
 	b.ReportMetric(float64(accepted.Load())/elapsed.Seconds(), "updates/s")
 	b.ReportMetric(100*float64(refused.Load())/float64(attempts), "%refused")
 	b.ReportMetric(float64(failed.Load()), "failed-attempts")
-	// Every update counts once: the instances' totals add up to b.N.
-	f.eventually(b, "sum(last_over_time(load_updates[1h]))", map[string]float64{"": float64(b.N)})
+	// Every update counts once: the replicas' fleet totals add up to b.N.
+	f.eventually(b, "sum(last_over_time(fleet_load_updates[1h]))", map[string]float64{"": float64(b.N)})
 }
 
 func post(client *http.Client, url string, body []byte) (int, error) {

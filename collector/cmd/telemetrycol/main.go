@@ -1,9 +1,10 @@
 // Command telemetrycol is an OpenTelemetry Collector that accepts updates
 // of the instance telemetry protocol: the telemetry receiver; the batch,
-// memory_limiter and deltatocumulative processors; and the debug,
+// memory_limiter, deltatocumulative and fleet processors; and the debug,
 // otlphttp and prometheusremotewrite exporters. deltatocumulative turns
-// the protocol's deltas into the cumulative series Prometheus stores; see
-// deploy/ for a fleet of replicas writing into Prometheus.
+// the protocol's deltas into the cumulative series Prometheus stores, and
+// fleet aggregates the instances away (fleetprocessor); see deploy/ for a
+// fleet of replicas writing into Prometheus.
 //
 //	cd collector && go run ./cmd/telemetrycol --config config.yaml
 package main
@@ -29,6 +30,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
 
+	"github.com/telemetrybridge/telemetry/collector/fleetprocessor"
 	"github.com/telemetrybridge/telemetry/collector/telemetryreceiver"
 )
 
@@ -65,7 +67,8 @@ func components() (otelcol.Factories, error) {
 		return otelcol.Factories{}, err
 	}
 	processors, err := otelcol.MakeFactoryMap[processor.Factory](
-		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory(), deltatocumulativeprocessor.NewFactory())
+		batchprocessor.NewFactory(), memorylimiterprocessor.NewFactory(), deltatocumulativeprocessor.NewFactory(),
+		fleetprocessor.NewFactory())
 	if err != nil {
 		return otelcol.Factories{}, err
 	}
