@@ -103,7 +103,7 @@ func (e *Exporter) send(ctx context.Context, u *update, policy sendPolicy) (sche
 			reportedBad = true
 		}
 		retry.next = max(retry.next, a.wait)
-		wait, why := e.nextWait(b, a, attempt, start, policy)
+		wait, why := e.nextWait(b, a, attempt, time.Since(start), policy)
 		if why != "" {
 			return retry, e.notDelivered(u), fmt.Errorf("telemetry exporter: update not delivered %s: %w", why, a.err)
 		}
@@ -124,7 +124,7 @@ func (e *Exporter) notDelivered(u *update) outcome {
 // nextWait returns the wait before the next attempt, or why there is none:
 // retries are off or used up, or the wait would end past the retry time.
 // The server's wait is the least; the jittered back-off may ask for more.
-func (e *Exporter) nextWait(b *retryBackOff, a answer, attempt int, start time.Time, policy sendPolicy) (time.Duration, string) {
+func (e *Exporter) nextWait(b *retryBackOff, a answer, attempt int, elapsed time.Duration, policy sendPolicy) (time.Duration, string) {
 	rc := e.cfg.retry
 	switch {
 	case !rc.retrying():
@@ -135,7 +135,7 @@ func (e *Exporter) nextWait(b *retryBackOff, a answer, attempt int, start time.T
 		return 0, "; this was the final update, which does not wait out a 429 answer"
 	}
 	wait := max(b.next(), a.wait)
-	if rc.MaxElapsedTime > 0 && time.Since(start)+wait > rc.MaxElapsedTime {
+	if rc.MaxElapsedTime > 0 && elapsed+wait > rc.MaxElapsedTime {
 		return 0, fmt.Sprintf("after %d attempts (a wait of %v would pass the retry time of %v)", attempt, wait.Round(time.Millisecond), rc.MaxElapsedTime)
 	}
 	return wait, ""
