@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(checkpointChildEnv); dir != "" {
 		os.Exit(runCheckpointChild(dir))
 	}
+	if dir := os.Getenv(answerLostChildEnv); dir != "" {
+		os.Exit(runAnswerLostChild(dir))
+	}
 	os.Exit(m.Run())
 }
 
