@@ -761,6 +761,24 @@ func numbersWithin(v value) bool {
 				return false
 			}
 		}
+	case *expHistograms:
+		for _, p := range v.points {
+			if !expHistogramWithin(p.p) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func expHistogramWithin(h payload.ExpHistogram) bool {
+	if h.Count > maxSpoolCount || h.ZeroCount > maxSpoolCount || !numberWithin(h.Sum) {
+		return false
+	}
+	for _, c := range append(slices.Clone(h.Positive.Counts), h.Negative.Counts...) {
+		if c > maxSpoolCount {
+			return false
+		}
 	}
 	return true
 }

@@ -25,9 +25,11 @@ import (
 //
 // Each value is written as an update would write it, by the same writer;
 // kind, additive and float are what the JSON alone cannot say and merging
-// needs (a count adds up, a gauge is replaced; 3 may be a float). Values
-// that never merge (recorded values, exponential histograms, summaries)
-// come back as their JSON text.
+// needs (a count adds up, a gauge is replaced; 3 may be a float). Every
+// shape that merges comes back as itself (exponential histograms and
+// summaries included, so that they merge after a restart as they do in
+// one process); recorded values, which the newer replaces, come back as
+// their JSON text.
 const spoolFormat = 1
 
 // Members of a spool file and of its entries.
@@ -57,6 +59,8 @@ const (
 	spoolSet        = "set"
 	spoolPoints     = "points"
 	spoolHistograms = "histograms"
+	spoolExp        = "exp_histograms"
+	spoolSummaries  = "summaries"
 	spoolText       = "text"
 )
 
@@ -75,6 +79,10 @@ func spoolKind(v value) (kind string, float bool) {
 		return spoolPoints, len(x.points) > 0 && x.points[0].p.IsFloat
 	case *histograms:
 		return spoolHistograms, len(x.points) > 0 && x.points[0].p.Sum.IsFloat
+	case *expHistograms:
+		return spoolExp, len(x.points) > 0 && x.points[0].p.Sum.IsFloat
+	case *summaries:
+		return spoolSummaries, true
 	}
 	return spoolText, false
 }
@@ -344,6 +352,14 @@ func readSpoolValue(kind string, float bool, raw string) (value, error) {
 			return readHistogram(members, float)
 		})
 		return &histograms{p}, err
+	case spoolExp:
+		p, err := readPoints(raw, func(members []payload.RawMember) (payload.ExpHistogram, error) {
+			return readExpHistogram(members, float)
+		})
+		return &expHistograms{p}, err
+	case spoolSummaries:
+		p, err := readPoints(raw, readSummary)
+		return &summaries{p}, err
 	case spoolText:
 		return leaf{json: raw, isJSON: true}, nil
 	}
@@ -453,6 +469,95 @@ func readHistogram(members []payload.RawMember, float bool) (payload.Histogram, 
 		}
 	}
 	return h, nil
+}
+
+// Scales of an exponential histogram that OpenTelemetry defines.
+const (
+	minExpScale = -10
+	maxExpScale = 20
+)
+
+func readExpHistogram(members []payload.RawMember, float bool) (payload.ExpHistogram, error) {
+	var h payload.ExpHistogram
+	var err error
+	for _, m := range members {
+		switch m.Name {
+		case payload.MemberCount:
+			h.Count, err = strconv.ParseUint(m.Value, 10, 64)
+		case payload.MemberSum:
+			h.Sum, err = parseNumber(m.Value, float)
+		case payload.MemberMin:
+			h.Min, err = parseNumber(m.Value, float)
+			h.HasMin = true
+		case payload.MemberMax:
+			h.Max, err = parseNumber(m.Value, float)
+			h.HasMax = true
+		case payload.MemberScale:
+			var scale int64
+			scale, err = strconv.ParseInt(m.Value, 10, 32)
+			if err == nil && (scale < minExpScale || scale > maxExpScale) {
+				err = fmt.Errorf("scale %d is not within [%d, %d]", scale, minExpScale, maxExpScale)
+			}
+			h.Scale = int32(scale)
+		case payload.MemberZeroCount:
+			h.ZeroCount, err = strconv.ParseUint(m.Value, 10, 64)
+		case payload.MemberZeroThresh:
+			h.ZeroThreshold, err = strconv.ParseFloat(m.Value, 64)
+		case payload.MemberPositive:
+			h.Positive, err = readExpBuckets(m.Value)
+		case payload.MemberNegative:
+			h.Negative, err = readExpBuckets(m.Value)
+		}
+		if err != nil {
+			return h, fmt.Errorf("exponential histogram member %q: %w", m.Name, err)
+		}
+	}
+	return h, nil
+}
+
+func readExpBuckets(raw string) (payload.ExpBuckets, error) {
+	var b payload.ExpBuckets
+	members, err := payload.RawMembers([]byte(raw))
+	if err != nil {
+		return b, err
+	}
+	for _, m := range members {
+		switch m.Name {
+		case payload.MemberOffset:
+			var off int64
+			off, err = strconv.ParseInt(m.Value, 10, 32)
+			b.Offset = int32(off)
+		case payload.MemberBucketCounts:
+			err = json.Unmarshal([]byte(m.Value), &b.Counts)
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func readSummary(members []payload.RawMember) (payload.Summary, error) {
+	var s payload.Summary
+	var err error
+	for _, m := range members {
+		switch m.Name {
+		case payload.MemberCount:
+			s.Count, err = strconv.ParseUint(m.Value, 10, 64)
+		case payload.MemberSum:
+			s.Sum, err = strconv.ParseFloat(m.Value, 64)
+		case payload.MemberQuantiles:
+			var qs []struct{ Quantile, Value float64 }
+			err = json.Unmarshal([]byte(m.Value), &qs)
+			for _, q := range qs {
+				s.Quantiles = append(s.Quantiles, payload.Quantile{Quantile: q.Quantile, Value: q.Value})
+			}
+		}
+		if err != nil {
+			return s, fmt.Errorf("summary member %q: %w", m.Name, err)
+		}
+	}
+	return s, nil
 }
 
 // memberText returns the text of the member called name, or "".

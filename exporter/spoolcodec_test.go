@@ -119,6 +119,53 @@ func numbersOf(v value) []payload.Number {
 			out = append(out, p.p.Sum, p.p.Min, p.p.Max)
 		}
 		return out
+	case *expHistograms:
+		var out []payload.Number
+		for _, p := range x.points {
+			out = append(out, p.p.Sum)
+			if p.p.HasMin {
+				out = append(out, p.p.Min)
+			}
+			if p.p.HasMax {
+				out = append(out, p.p.Max)
+			}
+		}
+		return out
 	}
 	return nil
+}
+
+// Exponential histograms and summaries read back from the spool are
+// themselves again, so that they merge with newer figures of their key as
+// they do within one process (before, they came back as text and the
+// newer replaced them).
+func TestSpooledExpHistogramsMergeAfterARestart(t *testing.T) {
+	rm := func(count uint64, offset int32) *metricdata.ResourceMetrics {
+		return &metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{
+			{Name: "exp", Data: metricdata.ExponentialHistogram[float64]{Temporality: metricdata.DeltaTemporality,
+				DataPoints: []metricdata.ExponentialHistogramDataPoint[float64]{{Count: count, Sum: float64(count), Scale: 2,
+					PositiveBucket: metricdata.ExponentialBucket{Offset: offset, Counts: []uint64{count}}}}}},
+		}}}}
+	}
+	e, err := New(WithInstanceID(uuid.New()), WithRuntimeFigures(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	older, _ := e.convert(new(converter), rm(3, 4))
+	var w payload.Writer
+	writeSpool(&w, "abc", spoolMeta{}, older, DefaultSpoolLimit)
+	_, _, back, err := readSpool(w.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer, _ := e.convert(new(converter), rm(2, 5))
+	merged, dropped, unmerged := mergeCarried(newer, back)
+	if dropped != 0 || unmerged != 0 {
+		t.Fatalf("%d dropped, %d unmerged", dropped, unmerged)
+	}
+	got := valueJSON(t, merged[0].value)
+	const want = `{"count":5,"sum":5,"scale":2,"zero_count":0,"zero_threshold":0,"positive":{"offset":4,"bucket_counts":[3,2]},"negative":{"offset":0,"bucket_counts":[]}}`
+	if got != want {
+		t.Errorf("merged %s\nwant   %s", got, want)
+	}
 }
