@@ -158,11 +158,32 @@ func (b *Bridge) journalValue(rec *journal.Value, k journal.Kind, key, sub strin
 	if b.journal == nil {
 		return
 	}
-	var buf [8]byte
-	t, raw := journalForm(v.v, &buf)
-	if !b.journal.Put(rec, k, key, sub, t, raw, v.seq) {
+	var ok bool
+	if t, bits, isNumber := journalNumber(v.v); isNumber {
+		ok = b.journal.PutNumber(rec, k, key, sub, t, bits, v.seq)
+	} else {
+		var buf [8]byte
+		t, raw := journalForm(v.v, &buf)
+		ok = b.journal.Put(rec, k, key, sub, t, raw, v.seq)
+	}
+	if !ok {
 		b.notJournaled(key)
 	}
+}
+
+// journalNumber returns the journal's form of the numbers most often set
+// (int, int64, float64) without going through journalForm's cases: the
+// path of a value that changes on every call.
+func journalNumber(v any) (journal.Type, uint64, bool) {
+	switch x := v.(type) {
+	case int:
+		return journal.TypeInt, uint64(x), true
+	case int64:
+		return journal.TypeInt, uint64(x), true
+	case float64:
+		return journal.TypeFloat, math.Float64bits(x), true
+	}
+	return 0, 0, false
 }
 
 // notJournaled reports, once per key and interval, a figure kept in memory

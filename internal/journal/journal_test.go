@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-func newJournal(t *testing.T) *Journal {
+func newJournal(t testing.TB) *Journal {
 	t.Helper()
 	j, err := Create(filepath.Join(t.TempDir(), "journal-x.bin"), "0123456789abcdef")
 	if err != nil {
