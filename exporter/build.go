@@ -197,3 +197,46 @@ func validUTF8(key string) string {
 	}
 	return b.String()
 }
+
+// buildBounded is buildPayload for an update that must stay within
+// MaxUpdateBytes: when the body would not, keys are left out, whole, from
+// the last in key order, and counted under payload.KeyDropped. It returns
+// the entries the body holds.
+func (e *Exporter) buildBounded(entries []entry, now time.Time, problems []error) ([]entry, *[]byte, []error) {
+	body, more := e.buildPayload(entries, now)
+	problems = append(problems, more...)
+	if len(*body) <= MaxUpdateBytes {
+		return entries, body, problems
+	}
+	e.buffers.keepBody(body)
+	kept, dropped := fitBytes(entries, MaxUpdateBytes-boundReserve)
+	problems = append(problems, fmt.Errorf("the update would take more than %d bytes: %d items are left out and counted under %s", MaxUpdateBytes, dropped, payload.KeyDropped))
+	kept = addDropped(kept, dropped)
+	body, more = e.buildPayload(kept, now)
+	return kept, body, append(problems, more...)
+}
+
+// boundReserve is room for what an update holds besides its keys: the
+// envelope, the count of what was left out, metric types.
+const boundReserve = 64 << 10
+
+// fitBytes keeps entries, in order, while their encoding fits budget
+// bytes, and returns the items of those left out.
+func fitBytes(entries []entry, budget int) (kept []entry, dropped int) {
+	var w payload.Writer
+	used := 0
+	for _, en := range entries {
+		w.Reset(w.Bytes()[:0])
+		w.BeginObject()
+		w.Name(en.key)
+		err := en.value.write(&w)
+		n := len(w.Bytes()) + len(en.key) + 32 // and its metric type
+		if err == nil && used+n <= budget || en.key == payload.KeyDropped {
+			kept = append(kept, en)
+			used += n
+			continue
+		}
+		dropped += en.value.items()
+	}
+	return kept, dropped
+}

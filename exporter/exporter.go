@@ -193,10 +193,8 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
 	entries, dropped, unmerged := mergeCarried(entries, carried)
 	e.noteUnmerged(unmerged)
-	u.entries = addDropped(entries, dropped+unmerged)
-	body, encodeProblems := e.buildPayload(u.entries, time.Now())
-	u.body = body
-	for _, p := range append(problems, encodeProblems...) {
+	u.entries, u.body, problems = e.buildBounded(addDropped(entries, dropped+unmerged), time.Now(), problems)
+	for _, p := range problems {
 		e.report(p)
 	}
 	if e.cfg.writer != nil {

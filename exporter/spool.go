@@ -24,9 +24,20 @@ import (
 )
 
 // DefaultSpoolLimit bounds each spool file when WithSpoolLimit is not
-// given. An update at the item limit of counting-set hashes takes about
-// 4 MiB; 16 MiB leaves room for longer values.
-const DefaultSpoolLimit = 16 << 20
+// given: MaxUpdateBytes, as a spool file holds what one update sends.
+const DefaultSpoolLimit = MaxUpdateBytes
+
+// MaxUpdateBytes bounds the body of an update: 7 MiB, below the 8 MiB that
+// the Collector receiver (and the Collector's HTTP servers) take by
+// default. An update at the item limit of counting-set hashes takes about
+// 4 MiB. Keys beyond it are left out of the update and counted under
+// payload.KeyDropped.
+const MaxUpdateBytes = 7 << 20
+
+// olderSpoolLimit is the bound spool files had before MaxUpdateBytes: a
+// file of that size is still read, and what does not fit an update is
+// counted as dropped.
+const olderSpoolLimit = 16 << 20
 
 // Bounds on what the spool reads, whoever wrote it. A spool file is
 // parsed only once it is known to be a regular file of at most the spool's
@@ -571,7 +582,7 @@ func (s *spool) releaseOwner(o *claimedOwner) {
 // readLimit bounds a spool file that is read: the byte limit, or the
 // default one if it is larger, so that lowering WithSpoolLimit does not
 // refuse files written before.
-func (s *spool) readLimit() int { return max(s.limit, DefaultSpoolLimit) }
+func (s *spool) readLimit() int { return max(s.limit, olderSpoolLimit) }
 
 // orphans lists the figure files of other exporters by owner token. Lock
 // files without figures are listed too (with no files) once they are an

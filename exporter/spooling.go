@@ -76,11 +76,11 @@ func (e *Exporter) adoptUpdate(f claimedFile) bool {
 	if u.key == "" {
 		u.key = newUpdateKey()
 	}
-	body, problems := e.buildPayload(u.entries, time.Now())
+	var problems []error
+	u.entries, u.body, problems = e.buildBounded(u.entries, time.Now(), nil)
 	for _, p := range problems {
 		e.report(p)
 	}
-	u.body = body
 	var onDisk bool
 	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{key: u.key})
 	e.pending.add(u)
