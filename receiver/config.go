@@ -10,15 +10,17 @@ import (
 // Defaults of a Receiver made without options.
 const (
 	DefaultPrefix       = "/v1/update/"
-	DefaultMaxBodySize  = 8 << 20 // a full 100,000-item payload is about 3.5 MB
-	DefaultKeep         = 100     // payloads kept per instance
+	DefaultMaxBodySize  = payload.DefaultMaxBodyBytes
+	DefaultKeep         = 100 // payloads kept per instance
 	DefaultMaxInstances = 10_000
 	DefaultNextUpdate   = time.Hour
 )
 
 type config struct {
 	prefix       string
-	maxBody      int64
+	limits       payload.Limits
+	window       payload.WindowConfig
+	schedule     *payload.ScheduleConfig
 	keep         int
 	maxInstances int
 	response     payload.Response
@@ -30,7 +32,7 @@ type config struct {
 func newConfig(opts []Option) config {
 	cfg := config{
 		prefix:       DefaultPrefix,
-		maxBody:      DefaultMaxBodySize,
+		limits:       payload.DefaultLimits(),
 		keep:         DefaultKeep,
 		maxInstances: DefaultMaxInstances,
 		response:     payload.Response{NextUpdate: DefaultNextUpdate},
@@ -55,9 +57,31 @@ func WithPrefix(prefix string) Option {
 	return optionFunc(func(c *config) { c.prefix = prefix })
 }
 
-// WithMaxBodySize bounds an update's body; larger ones get 413.
+// WithMaxBodySize bounds an update's body, after decompression too;
+// larger ones get 413.
 func WithMaxBodySize(n int64) Option {
-	return optionFunc(func(c *config) { c.maxBody = n })
+	return optionFunc(func(c *config) { c.limits.MaxBodyBytes = n })
+}
+
+// WithLimits replaces the limits of an update (payload.DefaultLimits, the
+// Collector receiver's too): over the bytes or the JSON values, 413; a
+// name over its length, 400.
+func WithLimits(l payload.Limits) Option {
+	return optionFunc(func(c *config) { c.limits = l })
+}
+
+// WithIdempotency bounds the window of Idempotency-Key values remembered
+// (by default payload.DefaultWindowKeys and payload.DefaultWindowAge).
+func WithIdempotency(cfg payload.WindowConfig) Option {
+	return optionFunc(func(c *config) { c.window = cfg })
+}
+
+// WithSchedule spreads next_update and answers instances that report much
+// earlier than told with 429 (payload.Schedule; payload.DefaultSchedule
+// for the Collector receiver's defaults). Off by default: a receiver in a
+// test takes every update its client sends, however soon.
+func WithSchedule(cfg payload.ScheduleConfig) Option {
+	return optionFunc(func(c *config) { c.schedule = &cfg })
 }
 
 // WithKeep sets how many payloads are kept per instance (the oldest go

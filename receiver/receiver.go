@@ -1,16 +1,13 @@
 package receiver
 
 import (
-	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +21,9 @@ import (
 // JSON lines file), and answers with the Response configured for the
 // instance. It is safe for concurrent use.
 type Receiver struct {
-	cfg config
+	cfg      config
+	window   *payload.Window
+	schedule *payload.Schedule // nil: answers as configured, takes every update
 
 	mu        sync.Mutex
 	instances map[uuid.UUID]*instance
@@ -47,7 +46,12 @@ type Update struct {
 
 // New returns a Receiver.
 func New(opts ...Option) *Receiver {
-	return &Receiver{cfg: newConfig(opts), instances: make(map[uuid.UUID]*instance)}
+	cfg := newConfig(opts)
+	r := &Receiver{cfg: cfg, instances: make(map[uuid.UUID]*instance), window: payload.NewWindow(cfg.window)}
+	if cfg.schedule != nil {
+		r.schedule = payload.NewSchedule(*cfg.schedule)
+	}
+	return r
 }
 
 // ServeHTTP handles one update.
@@ -55,23 +59,46 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if r.injectFault(w, req) {
 		return
 	}
-	id, status, err := CheckRequest(req, r.cfg.prefix)
+	id, status, err := payload.CheckRequest(req, r.cfg.prefix)
 	if err != nil {
-		WriteError(w, status, err)
+		payload.WriteError(w, status, err)
 		return
 	}
 	p, status, err := r.decode(w, req, id)
 	if err != nil {
-		WriteError(w, status, err)
+		payload.WriteError(w, status, err)
+		return
+	}
+	claim, proceed := r.window.Begin(w, req, id)
+	if !proceed {
+		return // a repeat of an accepted update, or one in flight: answered
+	}
+	defer claim.Release()
+	if wait := r.schedule.TooEarly(id); wait > 0 {
+		writeTooEarly(w, wait)
 		return
 	}
 	resp := r.ResponseFor(id)
+	resp.NextUpdate = r.schedule.Spread(resp.NextUpdate)
 	p.ExpectNext = r.cfg.now().Add(expectedWithin(resp.NextUpdate)).UTC()
 	r.store(id, p)
+	r.schedule.Accepted(id, resp.NextUpdate)
 	if r.cfg.onUpdate != nil {
 		r.cfg.onUpdate(Update{Instance: id, Payload: p, Response: resp})
 	}
-	_ = payload.WriteResponse(w, http.StatusOK, resp)
+	claim.Answer(w, http.StatusOK, resp)
+}
+
+// writeTooEarly answers an instance that reports much earlier than it was
+// told: 429 with the wait in whole seconds, rounded up, as Retry-After
+// and as next_update, which clients read first.
+func writeTooEarly(w http.ResponseWriter, wait time.Duration) {
+	seconds := int64((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(seconds, 10))
+	_ = payload.WriteResponse(w, http.StatusTooManyRequests, payload.Response{
+		NextUpdate: time.Duration(seconds) * time.Second,
+		Error:      fmt.Sprintf("this instance reports much earlier than it was told: send this update again in %d s", seconds),
+	})
 }
 
 // expectedWithin is how soon a client following next_update reports
@@ -84,41 +111,9 @@ func expectedWithin(next time.Duration) time.Duration {
 	return next
 }
 
-// CheckRequest checks what an update request says before its body: the
-// method, a path of prefix followed by an instance UUID, and the JSON
-// content type. When something is wrong it returns the status to answer
-// with and an error that tells the client what to send instead. Servers of
-// the protocol other than Receiver use it to answer alike.
-func CheckRequest(req *http.Request, prefix string) (uuid.UUID, int, error) {
-	if req.Method != http.MethodPost {
-		return uuid.Nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed: send updates with POST", req.Method)
-	}
-	rest, ok := strings.CutPrefix(req.URL.Path, prefix)
-	if !ok {
-		return uuid.Nil, http.StatusNotFound, fmt.Errorf("no update endpoint at %s: post to %s<instance UUID>", req.URL.Path, prefix)
-	}
-	id, err := uuid.Parse(rest)
-	if err != nil || id == uuid.Nil {
-		return uuid.Nil, http.StatusBadRequest, fmt.Errorf("%q is not an instance UUID", rest)
-	}
-	if mt, _, err := mime.ParseMediaType(req.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return uuid.Nil, http.StatusUnsupportedMediaType, errors.New("an update must be sent as application/json")
-	}
-	return id, 0, nil
-}
-
-// WriteError answers a request that failed CheckRequest, or any other
-// refused update: status, a JSON Response whose error is err, and the
-// Allow header that a 405 calls for.
-func WriteError(w http.ResponseWriter, status int, err error) {
-	if status == http.StatusMethodNotAllowed {
-		w.Header().Set("Allow", http.MethodPost)
-	}
-	_ = payload.WriteResponse(w, status, payload.Response{Error: err.Error()})
-}
-
 func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID) (payload.Payload, int, error) {
-	var src io.Reader = http.MaxBytesReader(w, req.Body, r.cfg.maxBody)
+	maxBody := r.cfg.limits.MaxBodyBytes
+	var src io.Reader = http.MaxBytesReader(w, req.Body, maxBody)
 	switch enc := req.Header.Get("Content-Encoding"); enc {
 	case "", "identity":
 	case "gzip":
@@ -127,7 +122,7 @@ func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID
 			return payload.Payload{}, http.StatusBadRequest, fmt.Errorf("the gzip body is broken: %v", err)
 		}
 		// The limit also bounds what the body inflates to.
-		src = &limitedReader{r: zr, left: r.cfg.maxBody}
+		src = &limitedReader{r: zr, left: maxBody}
 	default:
 		return payload.Payload{}, http.StatusUnsupportedMediaType, fmt.Errorf("content encoding %q is not supported: send identity or gzip", enc)
 	}
@@ -135,17 +130,18 @@ func (r *Receiver) decode(w http.ResponseWriter, req *http.Request, id uuid.UUID
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) || errors.Is(err, errTooLarge) {
-			return payload.Payload{}, http.StatusRequestEntityTooLarge, fmt.Errorf("the update is larger than %d bytes", r.cfg.maxBody)
+			return payload.Payload{}, http.StatusRequestEntityTooLarge, fmt.Errorf("the update is larger than %d bytes", maxBody)
 		}
 		return payload.Payload{}, http.StatusBadRequest, fmt.Errorf("reading the update: %v", err)
 	}
-	p, err := payload.DecodePayload(bytes.NewReader(body))
+	p, err := payload.ParsePayload(body, r.cfg.limits)
 	if err != nil {
+		return p, payload.ParseStatus(err), err
+	}
+	if err := payload.CheckInstanceID(p.InstanceID, id); err != nil {
 		return p, http.StatusBadRequest, err
 	}
-	if p.InstanceID != id.String() {
-		return p, http.StatusBadRequest, fmt.Errorf("the payload's instance_id %q does not match the URL", p.InstanceID)
-	}
+	p.InstanceID = id.String() // one spelling per instance
 	return p, 0, nil
 }
 

@@ -19,7 +19,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/telemetrybridge/telemetry/payload"
-	protocol "github.com/telemetrybridge/telemetry/receiver"
 )
 
 // dataFormat names the protocol's payload in the Collector's receiver
@@ -62,7 +61,7 @@ func (r *telemetryReceiver) Start(ctx context.Context, host component.Host) erro
 	}
 	r.server, err = r.cfg.ServerConfig.ToServer(ctx, host.GetExtensions(), r.settings.TelemetrySettings, r,
 		confighttp.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, msg string, status int) {
-			protocol.WriteError(w, status, errors.New(msg))
+			payload.WriteError(w, status, errors.New(msg))
 		}))
 	if err != nil {
 		_ = ln.Close()
@@ -93,21 +92,21 @@ func (r *telemetryReceiver) Shutdown(ctx context.Context) error {
 // ServeHTTP takes one update: it checks the request, converts the payload,
 // and acknowledges it only once the next consumer has accepted the data.
 func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	id, status, err := protocol.CheckRequest(req, r.cfg.Path)
+	id, status, err := payload.CheckRequest(req, r.cfg.Path)
 	if err != nil {
-		protocol.WriteError(w, status, err)
+		payload.WriteError(w, status, err)
 		return
 	}
 	update, err := readUpdate(req.Body, id)
 	if err != nil {
 		switch tooLarge := new(http.MaxBytesError); {
 		case errors.As(err, &tooLarge):
-			protocol.WriteError(w, http.StatusRequestEntityTooLarge,
+			payload.WriteError(w, http.StatusRequestEntityTooLarge,
 				fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
 		case errors.Is(err, errTooLarge):
-			protocol.WriteError(w, http.StatusRequestEntityTooLarge, err)
+			payload.WriteError(w, http.StatusRequestEntityTooLarge, err)
 		default:
-			protocol.WriteError(w, http.StatusBadRequest, err)
+			payload.WriteError(w, http.StatusBadRequest, err)
 		}
 		return
 	}
@@ -132,12 +131,12 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 func (r *telemetryReceiver) refuse(w http.ResponseWriter, err error) {
 	if consumererror.IsPermanent(err) {
 		r.settings.Logger.Warn("the pipeline rejected a telemetry update", zap.Error(err))
-		protocol.WriteError(w, http.StatusBadRequest, fmt.Errorf("the update was rejected: %w", err))
+		payload.WriteError(w, http.StatusBadRequest, fmt.Errorf("the update was rejected: %w", err))
 		return
 	}
 	r.settings.Logger.Debug("the pipeline refused a telemetry update for now", zap.Error(err))
 	seconds := int((r.cfg.RetryAfter + 999_999_999) / 1_000_000_000) // whole seconds, rounded up
 	w.Header().Set("Retry-After", strconv.Itoa(seconds))
-	protocol.WriteError(w, http.StatusServiceUnavailable,
+	payload.WriteError(w, http.StatusServiceUnavailable,
 		fmt.Errorf("the update could not be taken now: send it again in %d s (%v)", seconds, err))
 }
