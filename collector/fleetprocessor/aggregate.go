@@ -184,10 +184,6 @@ func (a *aggregator) addGaugePoint(inst *instanceState, metric string, dp pmetri
 		kind = "v"
 	}
 	s := a.slot(metric, kind, attrs)
-	if s == nil {
-		a.dropped[dropSeriesCap]++
-		return
-	}
 	if !isValue {
 		v := dp.DoubleValue()
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
@@ -199,13 +195,21 @@ func (a *aggregator) addGaugePoint(inst *instanceState, metric string, dp pmetri
 	inst.hold(s, a.valueSeries(s, attrs))
 }
 
+// slot returns the slot of a gauge point; past the cap, its metric's
+// overflow slot (no attributes but the value's, which counts as "other"),
+// so that instances still count, if not by sub-key.
 func (a *aggregator) slot(metric, kind string, attrs pcommon.Map) *slot {
 	key := seriesKey(metric, kind, attrs, isValueAttr)
 	if s, ok := a.slots[key]; ok {
 		return s
 	}
 	if a.series >= a.cfg.MaxSeries {
-		return nil
+		a.dropped[dropSeriesCap]++
+		attrs = pcommon.NewMap()
+		key = seriesKey(metric, kind, attrs, nil)
+		if s, ok := a.slots[key]; ok {
+			return s
+		}
 	}
 	s := &slot{key: key, metric: metric, reading: kind == "r", attrs: pcommon.NewMap(), values: map[string]*valueSeries{}}
 	for k, v := range attrs.All() {

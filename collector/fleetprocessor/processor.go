@@ -29,8 +29,9 @@ type fleetProcessor struct {
 	// warnedReturn is set once the log has said the window looks short.
 	warnedReturn bool
 
-	stop chan struct{}
-	done chan struct{}
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 func newProcessor(cfg *Config, set processor.Settings, next consumer.Metrics) *fleetProcessor {
@@ -60,7 +61,11 @@ func (p *fleetProcessor) Shutdown(ctx context.Context) error {
 	if p.stop == nil {
 		return nil
 	}
-	close(p.stop)
+	stopped := false
+	p.stopOnce.Do(func() { close(p.stop); stopped = true })
+	if !stopped {
+		return nil
+	}
 	select {
 	case <-p.done:
 	case <-ctx.Done():
