@@ -42,3 +42,22 @@ func BenchmarkPutNumberChanging(b *testing.B) {
 		j.PutNumber(&vals[k], KindNested, "http_user_agent", subs[k], TypeInt, uint64(i), uint64(len(vals)+i))
 	}
 }
+
+// BenchmarkPutChangingString replaces the strings of 1,000 sub-keys in
+// turn with strings of the same length: each is written whole into the
+// value's other record and published.
+func BenchmarkPutChangingString(b *testing.B) {
+	j := newJournal(b)
+	vals := make([]Value, 1000)
+	subs := make([]string, len(vals))
+	texts := [][]byte{[]byte("text-one"), []byte("text-two")}
+	for i := range vals {
+		subs[i] = "agent-" + strconv.Itoa(i)
+		j.Put(&vals[i], KindNested, "http_user_agent", subs[i], TypeString, texts[0], uint64(i+1))
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		k := i % len(vals)
+		j.Put(&vals[k], KindNested, "http_user_agent", subs[k], TypeString, texts[(i/len(vals)+1)%2], uint64(len(vals)+i))
+	}
+}

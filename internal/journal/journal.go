@@ -265,7 +265,7 @@ func (j *Journal) release(off uint32) {
 // it with seq (values) and the live state. A reader of the file after a
 // death sees either the whole record or none of it.
 func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte, valType Type, val []byte, seq uint64) {
-	j.u32(off + rState).Store(stateFree)
+	j.setState(off, stateFree)
 	r := j.mem[off:]
 	r[rKind], r[rSubType], r[rValType] = byte(k), byte(subType), byte(valType)
 	binary.LittleEndian.PutUint32(r[rKeyLen:], uint32(len(key)))
@@ -275,8 +275,8 @@ func (j *Journal) write(off uint32, k Kind, key string, subType Type, sub []byte
 	n += copy(r[n:], key)
 	copy(r[n:], sub)
 	copy(r[valueAt(len(key), len(sub)):], val)
-	j.u64(off + rSeq).Store(seq)
-	j.u32(off + rState).Store(stateLive)
+	binary.LittleEndian.PutUint64(r[rSeq:], seq)
+	j.setState(off, stateLive)
 }
 
 // valueAt is where a record's value starts: after the key and sub, on an
@@ -309,6 +309,13 @@ func (j *Journal) replaceNumber(value uint32, val []byte, seq uint64, off uint32
 func (j *Journal) renumber(off uint32, seq uint64) {
 	ordered()
 	binary.LittleEndian.PutUint64(j.mem[off+rSeq:], seq)
+}
+
+// setState sets the state of the record at off after every store made
+// before, as renumber does: the record's owner writes it under its lock.
+func (j *Journal) setState(off, state uint32) {
+	ordered()
+	binary.LittleEndian.PutUint32(j.mem[off+rState:], state)
 }
 
 // ordered does nothing, out of line: the compiler cannot move a store
@@ -441,7 +448,7 @@ func (j *Journal) Put(v *Value, k Kind, key, sub string, t Type, val []byte, seq
 	v.cur, v.spare = v.spare, v.cur
 	v.at, v.typ, v.typeLen = uint32(valueAt(len(key), len(sub))), t, uint32(len(val))
 	if v.spare != 0 {
-		j.u32(v.spare + rState).Store(stateFree) // superseded: the next Put reuses it
+		j.setState(v.spare, stateFree) // superseded: the next Put reuses it
 	}
 	return true
 }
