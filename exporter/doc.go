@@ -5,9 +5,49 @@
 // are listed in the payload package), POSTs it to the endpoint followed by
 // the instance ID, and reads the server's payload.Response: keys it
 // disables are neither sent nor, through KeyDisabled, kept by cooperating
-// recorders; a stop directive, 410 Gone or 451 end reporting for good; 429
-// and failures are retried as RetryConfig says. Temporality is delta for
-// every instrument, so each update carries what happened since the last.
+// recorders; a stop directive, 410 Gone or 451 end reporting for good.
+// Temporality is delta for every instrument, so each update carries what
+// happened since the last.
+//
+// # Sending an update exactly once
+//
+// Each update gets a key when it is prepared, a random UUID sent in the
+// Idempotency-Key header (payload.HeaderIdempotencyKey) and kept in the
+// update's spool file. However often the update goes out, by this process
+// or by the next one sending its spooled file, it goes with that key and
+// the same figures, so a server that remembers the keys it took counts it
+// once. Servers that do not know the header ignore it.
+//
+// Answers fall in four classes:
+//
+//   - 2xx with an empty or JSON body: delivered.
+//   - 410 and 451: reporting ends for good.
+//   - Any other 4xx but 408, 409 and 429: the server will never take the
+//     update. Its figures are dropped, the refusal is reported (returned
+//     by Export; reported once by a Reader), and the number of its items
+//     goes under telemetry.dropped_items in the next update. Nothing of it
+//     is carried, so one refused update cannot spoil later ones.
+//   - Everything else may pass: 408, 409 (another request with the same key
+//     is being handled), 429, 5xx, a 2xx whose body cannot be read (a
+//     captive portal's HTML page, a truncated answer; reported at once),
+//     and network errors. The update is tried again after a wait drawn
+//     from zero up to a ceiling that doubles from RetryConfig's
+//     InitialInterval up to MaxInterval ("full jitter"), never less than a
+//     429's or 503's Retry-After, for at most MaxElapsedTime.
+//
+// What happens to an update the retries did not deliver depends on
+// whether it can have reached the server. When no attempt got as far as a
+// connection (dialling, name resolution, the proxy or the TLS handshake
+// failed), the server cannot have seen it, and its figures are carried
+// into the next update, merged by the protocol's rules. Otherwise it may
+// have been counted: it stays pending, in memory and in its spool file,
+// with its key, and goes again as it was, before any newer figures; the
+// collections made meanwhile are carried, not sent, so at most the one
+// update is pending (or the few a claim took from a process now gone).
+// Once it is delivered, what was carried follows at once. A server that
+// keeps failing it (409 forever, say) keeps it pending: newer figures wait
+// behind it, within the carried bounds, rather than risk counting it
+// twice.
 //
 // A Reader wraps the SDK's ManualReader and collects on the server's
 // schedule: Start sends the first update at once, each answer's next_update
@@ -28,15 +68,24 @@
 // Each update is written straight from the collection through a
 // payload.Writer: no map, no reflection, buffers kept from one update to
 // the next; the points of an instrument are ordered by the JSON of their
-// attributes, written once per point. Updates that fail are carried into
-// the next one, merged by the protocol's rules, also when several fail at
-// once.
+// attributes, written once per point. An update takes at most
+// MaxUpdateBytes (below the Collector receiver's default body limit) and
+// 100,000 items; keys beyond either are left out and counted under
+// telemetry.dropped_items. Carried figures merge by the protocol's rules,
+// also when several updates fail at once: counts and histograms add up
+// (exponential ones at the coarser scale, histograms of other bounds
+// re-bucketed), sums of integers and floats as floats, gauges keep the
+// newest point of each attribute set. What cannot merge (two summaries of
+// one attribute set, sums whose shape changed) is counted as dropped and
+// reported once, never replaced in silence.
 //
 // With WithSpool, undelivered figures outlive the process: each update is
-// written to a file in the spool directory before it is sent and removed
-// once it is not needed, failed figures are kept there as they are
-// carried, and the next exporter with the same directory and instance ID
-// sends what an exporter that is gone left behind. The server's disabled
+// written to a file in the spool directory, with its key, before it is
+// sent and removed once it is not needed, carried figures are kept there,
+// and the next exporter with the same directory and instance ID sends what
+// an exporter that is gone left behind: its update files again as they
+// were, with their keys (a file written before updates had keys gets a
+// fresh one), and its carried figures merged into its own. The server's disabled
 // keys and stop are kept there too. When Shutdown begins while an update
 // hangs, the Reader keeps what was recorded since on disk at once instead
 // of waiting for it, so that a process exiting right after starting to
