@@ -1,7 +1,10 @@
 package payload
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -164,4 +167,16 @@ func (s *Schedule) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.seen)
+}
+
+// WriteTooEarly answers an update that Schedule.TooEarly refused: 429,
+// with the wait in whole seconds (rounded up) as Retry-After and as
+// next_update, which clients read first.
+func WriteTooEarly(w http.ResponseWriter, wait time.Duration) {
+	seconds := int64((wait + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(seconds, 10))
+	_ = WriteResponse(w, http.StatusTooManyRequests, Response{
+		NextUpdate: time.Duration(seconds) * time.Second,
+		Error:      fmt.Sprintf("this instance reports much earlier than it was told: send this update again in %d s", seconds),
+	})
 }

@@ -75,7 +75,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	defer claim.Release()
 	if wait := r.schedule.TooEarly(id); wait > 0 {
-		writeTooEarly(w, wait)
+		payload.WriteTooEarly(w, wait)
 		return
 	}
 	resp := r.ResponseFor(id)
@@ -87,18 +87,6 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.cfg.onUpdate(Update{Instance: id, Payload: p, Response: resp})
 	}
 	claim.Answer(w, http.StatusOK, resp)
-}
-
-// writeTooEarly answers an instance that reports much earlier than it was
-// told: 429 with the wait in whole seconds, rounded up, as Retry-After
-// and as next_update, which clients read first.
-func writeTooEarly(w http.ResponseWriter, wait time.Duration) {
-	seconds := int64((wait + time.Second - 1) / time.Second)
-	w.Header().Set("Retry-After", strconv.FormatInt(seconds, 10))
-	_ = payload.WriteResponse(w, http.StatusTooManyRequests, payload.Response{
-		NextUpdate: time.Duration(seconds) * time.Second,
-		Error:      fmt.Sprintf("this instance reports much earlier than it was told: send this update again in %d s", seconds),
-	})
 }
 
 // expectedWithin is how soon a client following next_update reports

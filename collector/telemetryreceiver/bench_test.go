@@ -1,6 +1,8 @@
 package telemetryreceiver
 
 import (
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -95,7 +97,7 @@ func BenchmarkIngestOverLoopback(b *testing.B) {
 }
 
 func TestBenchmarkBodyHasAThousandItems(t *testing.T) {
-	u, err := decodeUpdate(benchmarkBody(t), testID)
+	u, err := decodeUpdate(benchmarkBody(t), testID, payload.DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,9 +20,9 @@ const (
 	// DefaultPath is the prefix under which clients post; the instance UUID
 	// follows it, as in the protocol's example URL.
 	DefaultPath = "/v1/update/"
-	// DefaultMaxBodySize bounds an update's body, after decompression too;
-	// a full 100,000-item update is about 3.5 MB.
-	DefaultMaxBodySize = 8 << 20
+	// DefaultMaxBodySize bounds an update's body, after decompression too:
+	// payload.DefaultMaxBodyBytes, the reference server's limit too.
+	DefaultMaxBodySize = payload.DefaultMaxBodyBytes
 	// DefaultNextUpdate is the next_update the receiver answers with.
 	DefaultNextUpdate = time.Hour
 	// DefaultRetryAfter is the wait a refused update is told to observe.
@@ -51,6 +51,41 @@ type Config struct {
 	// of a 503) when the pipeline behind the receiver refuses an update
 	// for a reason that may pass, such as a memory limit.
 	RetryAfter time.Duration `mapstructure:"retry_after"`
+
+	// Idempotency bounds the window of Idempotency-Key values the receiver
+	// remembers, per replica and in memory only.
+	Idempotency IdempotencyConfig `mapstructure:"idempotency"`
+
+	// Schedule spreads next_update and refuses instances that report much
+	// earlier than they were told.
+	Schedule ScheduleConfig `mapstructure:"schedule"`
+}
+
+// IdempotencyConfig bounds the keys remembered (payload.Window).
+type IdempotencyConfig struct {
+	// MaxKeys bounds the accepted keys remembered, the oldest forgotten
+	// first; 0 turns the header's handling off.
+	MaxKeys int `mapstructure:"max_keys"`
+	// MaxAge is how long an accepted key is remembered.
+	MaxAge time.Duration `mapstructure:"max_age"`
+}
+
+// ScheduleConfig is payload.ScheduleConfig in the configuration.
+type ScheduleConfig struct {
+	// Jitter spreads next_update uniformly over ±jitter of it (0.1: ±10 %).
+	Jitter float64 `mapstructure:"jitter"`
+	// EarlyShare is the share of the told interval before which an update
+	// is early; 0 refuses none.
+	EarlyShare float64 `mapstructure:"early_share"`
+	// EarlyAllowance is how many early updates in a row are taken before
+	// 429: a restart sends two (the final update, then the first).
+	EarlyAllowance int `mapstructure:"early_allowance"`
+	// MaxInstances bounds the instances remembered per replica.
+	MaxInstances int `mapstructure:"max_instances"`
+}
+
+func (sc ScheduleConfig) schedule() payload.ScheduleConfig {
+	return payload.ScheduleConfig{Jitter: sc.Jitter, EarlyShare: sc.EarlyShare, EarlyAllowance: sc.EarlyAllowance, MaxInstances: sc.MaxInstances}
 }
 
 // ResponseConfig is the directive part of the protocol's Response.
@@ -84,6 +119,11 @@ func createDefaultConfig() *Config {
 		Path:         DefaultPath,
 		Response:     ResponseConfig{NextUpdate: DefaultNextUpdate},
 		RetryAfter:   DefaultRetryAfter,
+		Idempotency:  IdempotencyConfig{MaxKeys: payload.DefaultWindowKeys, MaxAge: payload.DefaultWindowAge},
+		Schedule: ScheduleConfig{
+			Jitter: payload.DefaultJitter, EarlyShare: payload.DefaultEarlyShare,
+			EarlyAllowance: payload.DefaultEarlyAllowance, MaxInstances: payload.DefaultScheduleInstances,
+		},
 	}
 }
 
@@ -99,12 +139,40 @@ func (cfg *Config) Validate() error {
 	if cfg.ServerConfig.MaxRequestBodySize < 0 {
 		errs = append(errs, fmt.Errorf("max_request_body_size %d is negative", cfg.ServerConfig.MaxRequestBodySize))
 	}
+	errs = append(errs, cfg.Idempotency.validate(), cfg.Schedule.validate())
 	errs = append(errs, cfg.Response.validate("response"))
 	for id, rc := range cfg.Instances {
 		if u, err := uuid.Parse(id); err != nil || u == uuid.Nil || u.String() != id {
 			errs = append(errs, fmt.Errorf("instances: %q is not an instance UUID in its canonical lower-case form", id))
 		}
 		errs = append(errs, rc.validate("instances."+id))
+	}
+	return errors.Join(errs...)
+}
+
+func (ic IdempotencyConfig) validate() error {
+	if ic.MaxKeys < 0 {
+		return fmt.Errorf("idempotency.max_keys %d is negative: use 0 to ignore Idempotency-Key", ic.MaxKeys)
+	}
+	if ic.MaxKeys > 0 && ic.MaxAge <= 0 {
+		return fmt.Errorf("idempotency.max_age %v must be positive", ic.MaxAge)
+	}
+	return nil
+}
+
+func (sc ScheduleConfig) validate() error {
+	var errs []error
+	if sc.Jitter < 0 || sc.Jitter > 0.5 {
+		errs = append(errs, fmt.Errorf("schedule.jitter %v is outside 0 .. 0.5", sc.Jitter))
+	}
+	if sc.EarlyShare < 0 || sc.EarlyShare >= 1 {
+		errs = append(errs, fmt.Errorf("schedule.early_share %v is outside 0 .. 1 (0 refuses no update)", sc.EarlyShare))
+	}
+	if sc.EarlyAllowance < 0 {
+		errs = append(errs, fmt.Errorf("schedule.early_allowance %d is negative", sc.EarlyAllowance))
+	}
+	if sc.MaxInstances <= 0 {
+		errs = append(errs, fmt.Errorf("schedule.max_instances %d must be positive", sc.MaxInstances))
 	}
 	return errors.Join(errs...)
 }

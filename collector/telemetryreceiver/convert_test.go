@@ -1,6 +1,8 @@
 package telemetryreceiver
 
 import (
+	"github.com/telemetrybridge/telemetry/payload"
+
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +22,7 @@ const testTime = "2026-11-25T10:00:00Z"
 func convertJSON(t *testing.T, members string) pmetric.Metrics {
 	t.Helper()
 	body := `{"instance_id":"` + testID.String() + `","timestamp":"` + testTime + `","expect_next":"0001-01-01T00:00:00Z",` + members + `}`
-	u, err := decodeUpdate([]byte(body), testID)
+	u, err := decodeUpdate([]byte(body), testID, payload.DefaultLimits())
 	if err != nil {
 		t.Fatalf("decodeUpdate: %v", err)
 	}
@@ -204,7 +206,7 @@ func FuzzConvert(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data, types []byte) {
 		body := updateBody(testID, string(data))
 		body = append(body[:len(body)-1], `,"metric_types":`+string(types)+`}`...)
-		u, err := decodeUpdate(body, testID)
+		u, err := decodeUpdate(body, testID, payload.DefaultLimits())
 		if err != nil {
 			return
 		}

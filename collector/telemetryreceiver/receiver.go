@@ -32,6 +32,9 @@ type telemetryReceiver struct {
 	settings receiver.Settings
 	next     consumer.Metrics
 	answers  answers
+	limits   payload.Limits
+	window   *payload.Window // nil: Idempotency-Key is ignored
+	schedule *payload.Schedule
 	obs      *receiverhelper.ObsReport // the Collector's own receiver metrics
 
 	server   *http.Server
@@ -49,7 +52,15 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*te
 	if err != nil {
 		return nil, fmt.Errorf("telemetry receiver: %w", err)
 	}
-	return &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg), obs: obs}, nil
+	r := &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg), obs: obs,
+		limits: payload.DefaultLimits(), schedule: payload.NewSchedule(cfg.Schedule.schedule())}
+	if max := cfg.ServerConfig.MaxRequestBodySize; max > 0 {
+		r.limits.MaxBodyBytes = max
+	}
+	if cfg.Idempotency.MaxKeys > 0 {
+		r.window = payload.NewWindow(payload.WindowConfig{MaxKeys: cfg.Idempotency.MaxKeys, MaxAge: cfg.Idempotency.MaxAge})
+	}
+	return r, nil
 }
 
 // Start listens on the configured endpoint and serves updates until
@@ -91,23 +102,26 @@ func (r *telemetryReceiver) Shutdown(ctx context.Context) error {
 
 // ServeHTTP takes one update: it checks the request, converts the payload,
 // and acknowledges it only once the next consumer has accepted the data.
+// A repeat of an update accepted before (its Idempotency-Key) gets the
+// answer it got then, and its data is not passed on again.
 func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	id, status, err := payload.CheckRequest(req, r.cfg.Path)
 	if err != nil {
 		payload.WriteError(w, status, err)
 		return
 	}
-	update, err := readUpdate(req.Body, id)
+	update, err := readUpdate(req.Body, id, r.limits)
 	if err != nil {
-		switch tooLarge := new(http.MaxBytesError); {
-		case errors.As(err, &tooLarge):
-			payload.WriteError(w, http.StatusRequestEntityTooLarge,
-				fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
-		case errors.Is(err, errTooLarge):
-			payload.WriteError(w, http.StatusRequestEntityTooLarge, err)
-		default:
-			payload.WriteError(w, http.StatusBadRequest, err)
-		}
+		r.refuseBody(w, err)
+		return
+	}
+	claim, proceed := r.window.Begin(w, req, id)
+	if !proceed {
+		return // answered: the stored answer, or 409 while the first is in flight
+	}
+	defer claim.Release() // forgets the key unless the data was taken
+	if wait := r.schedule.TooEarly(id); wait > 0 {
+		payload.WriteTooEarly(w, wait)
 		return
 	}
 	md := toMetrics(update)
@@ -121,7 +135,23 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 			return
 		}
 	}
-	_ = payload.WriteResponse(w, http.StatusOK, r.answers.forInstance(id))
+	resp := r.answers.forInstance(id)
+	resp.NextUpdate = r.schedule.Spread(resp.NextUpdate)
+	r.schedule.Accepted(id, resp.NextUpdate)
+	claim.Answer(w, http.StatusOK, resp)
+}
+
+// refuseBody answers a body that cannot be taken as it is.
+func (r *telemetryReceiver) refuseBody(w http.ResponseWriter, err error) {
+	switch tooLarge := new(http.MaxBytesError); {
+	case errors.As(err, &tooLarge):
+		payload.WriteError(w, http.StatusRequestEntityTooLarge,
+			fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
+	case errors.Is(err, errTooLarge):
+		payload.WriteError(w, http.StatusRequestEntityTooLarge, err)
+	default:
+		payload.WriteError(w, http.StatusBadRequest, err)
+	}
 }
 
 // refuse answers an update that the pipeline did not take. Nothing of it

@@ -24,10 +24,13 @@ import (
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// testConfig listens on a free loopback port.
+// testConfig listens on a free loopback port, answers next_update as
+// configured and takes updates however soon they come: the tests that
+// check the schedule set it themselves.
 func testConfig() *Config {
 	cfg := createDefaultConfig()
 	cfg.ServerConfig.NetAddr.Endpoint = "127.0.0.1:0"
+	cfg.Schedule.Jitter, cfg.Schedule.EarlyShare = 0, 0
 	return cfg
 }
 
