@@ -45,9 +45,12 @@ func (e *Exporter) claimSpooled() {
 	if len(c.owners) == 0 {
 		return
 	}
-	saved := true
-	for _, f := range c.updates {
-		saved = e.adoptUpdate(f) && saved
+	adopted, saved := e.adoptUpdates(c.updates)
+	if !saved {
+		// The carried file would name the owners as absorbed while an
+		// update of theirs is on disk nowhere else: leave the whole claim
+		// locked, on disk, for a later process.
+		return
 	}
 	// One save holds all that was claimed, with the owners it came from;
 	// merged from the newest file back, so that the latest value of a key
@@ -59,18 +62,40 @@ func (e *Exporter) claimSpooled() {
 		all, n = withCarried(all, c.entries[i])
 		dropped += n
 	}
-	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil && saved {
+	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil {
 		release()
 		e.carried.absorbed()
 	}
+	for _, u := range adopted {
+		e.pending.add(u)
+	}
 }
 
-// adoptUpdate makes the update file of a process now gone a pending
-// update of this exporter: same key (a fresh one for a file written
-// before updates had keys), same figures but for keys disabled since
-// (which a server that honours the key never reads again anyway), written
-// to a file of its own. It reports whether that file is on disk.
-func (e *Exporter) adoptUpdate(f claimedFile) bool {
+// adoptUpdates makes the update files of a process now gone updates of
+// this exporter, written to files of its own (see adoptUpdate). When one
+// cannot be written, none is kept: their files are removed again and
+// saved is false.
+func (e *Exporter) adoptUpdates(files []claimedFile) (adopted []*update, saved bool) {
+	for _, f := range files {
+		u, onDisk := e.adoptUpdate(f)
+		adopted = append(adopted, u)
+		if !onDisk {
+			for _, u := range adopted {
+				e.spool.endUpdate(u.spooled)
+				e.release(u)
+			}
+			return nil, false
+		}
+	}
+	return adopted, true
+}
+
+// adoptUpdate makes the update file of a process now gone an update of
+// this exporter: same key (a fresh one for a file written before updates
+// had keys), same figures but for keys disabled since (which a server that
+// honours the key never reads again anyway), written to a file of its own.
+// It reports whether that file is on disk.
+func (e *Exporter) adoptUpdate(f claimedFile) (*update, bool) {
 	entries := slices.DeleteFunc(f.entries, func(en entry) bool { return e.filter.disabled(en.key) })
 	u := &update{entries: entries, key: f.meta.key, maybeSeen: true, resent: true}
 	if u.key == "" {
@@ -83,8 +108,7 @@ func (e *Exporter) adoptUpdate(f claimedFile) bool {
 	}
 	var onDisk bool
 	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{key: u.key})
-	e.pending.add(u)
-	return onDisk
+	return u, onDisk
 }
 
 // stopForGood records that the server wants nothing more from this
