@@ -243,3 +243,35 @@ func blockFirstUpdateFile(t *testing.T, dir, orphan string) {
 	}
 	t.Fatal("the live exporter has no lock file")
 }
+
+// An update file written before updates had keys is sent again under a
+// fresh key, the same one on every attempt.
+func TestUpdateFileWithoutAKeyGetsOne(t *testing.T) {
+	dir := t.TempDir()
+	plant(t, dir, "update-older-1.json", spoolText(map[string]string{"planted": "4"}))
+	answers := 0
+	srv := newKeyedServer(func(p payload.Payload, _ string) int {
+		if _, ok := p.Data["planted"]; ok {
+			answers++
+			if answers == 1 {
+				return http.StatusBadGateway
+			}
+		}
+		return http.StatusNoContent
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	exp := newExporterTo(t, ts.URL+"/v1/update/", fastRetry(2), exporter.WithSpool(dir))
+	defer func() { _ = exp.Shutdown(context.Background()) }()
+	if err := exp.Export(context.Background(), collection(sum("count", pt(1)))); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if len(srv.keys) != 3 || srv.keys[0] == "" || srv.keys[1] != srv.keys[0] || srv.keys[2] == srv.keys[0] {
+		t.Errorf("keys %q: want the planted update's fresh key twice, then the host's own", srv.keys)
+	}
+	if srv.counted["planted"] != 4 || srv.counted["count"] != 1 {
+		t.Errorf("the server counted %v", srv.counted)
+	}
+}

@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,12 +60,12 @@ func TestSpoolFileReadsBackWhatWasWritten(t *testing.T) {
 		t.Fatal(problems)
 	}
 	var w payload.Writer
-	meta := spoolMeta{gen: 7, absorbed: []string{"t1", "t2"}}
+	meta := spoolMeta{gen: 7, absorbed: []string{"t1", "t2"}, key: "3f0c2a9e-5d41-4b7a-9c1e-2b8f6d0a7e55"}
 	if dropped := writeSpool(&w, "abc", meta, entries, DefaultSpoolLimit); dropped != 0 {
 		t.Fatalf("%d items left out", dropped)
 	}
 	instance, backMeta, back, err := readSpool(w.Bytes())
-	if backMeta.gen != meta.gen || !slices.Equal(backMeta.absorbed, meta.absorbed) {
+	if backMeta.gen != meta.gen || !slices.Equal(backMeta.absorbed, meta.absorbed) || backMeta.key != meta.key {
 		t.Fatalf("read back %+v, wrote %+v", backMeta, meta)
 	}
 	if err != nil {
@@ -167,5 +168,17 @@ func TestSpooledExpHistogramsMergeAfterARestart(t *testing.T) {
 	const want = `{"count":5,"sum":5,"scale":2,"zero_count":0,"zero_threshold":0,"positive":{"offset":4,"bucket_counts":[3,2]},"negative":{"offset":0,"bucket_counts":[]}}`
 	if got != want {
 		t.Errorf("merged %s\nwant   %s", got, want)
+	}
+}
+
+// An update key read from the spool goes into a request header: one that
+// is too long or not printable ASCII makes the file unreadable.
+func TestSpoolRefusesUpdateKeysThatAreNotHeaderSafe(t *testing.T) {
+	for _, key := range []string{strings.Repeat("k", maxUpdateKeyLen+1), "a\r\nX-Evil: 1", "é"} {
+		var w payload.Writer
+		writeSpool(&w, "abc", spoolMeta{key: key}, nil, DefaultSpoolLimit)
+		if _, _, _, err := readSpool(w.Bytes()); err == nil {
+			t.Errorf("key %.20q was read back", key)
+		}
 	}
 }
