@@ -55,7 +55,9 @@ func benchmarkBody(tb testing.TB) []byte {
 func BenchmarkIngest(b *testing.B) {
 	body := benchmarkBody(b)
 	f := NewFactory()
-	rcv, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(f.Type()), createDefaultConfig(), consumertest.NewNop())
+	cfg := createDefaultConfig()
+	cfg.Schedule.EarlyShare = 0 // one instance, again and again
+	rcv, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}

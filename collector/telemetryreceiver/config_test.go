@@ -64,3 +64,34 @@ func TestInvalidConfigSaysWhatToFix(t *testing.T) {
 		}
 	}
 }
+
+func TestIdempotencyAndScheduleConfig(t *testing.T) {
+	def := createDefaultConfig()
+	if def.Idempotency.MaxKeys != 100_000 || def.Idempotency.MaxAge != 24*time.Hour || def.Schedule.Jitter != 0.1 ||
+		def.Schedule.EarlyShare != 0.5 || def.Schedule.EarlyAllowance != 2 || def.Schedule.MaxInstances != 100_000 {
+		t.Errorf("defaults differ from the documented ones: %+v %+v", def.Idempotency, def.Schedule)
+	}
+	conf := confmap.NewFromStringMap(map[string]any{
+		"idempotency": map[string]any{"max_keys": 5000, "max_age": "2h"},
+		"schedule":    map[string]any{"jitter": 0.2, "early_share": 0, "early_allowance": 3, "max_instances": 10},
+	})
+	cfg := createDefaultConfig()
+	if err := conf.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := confmap.Validate(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Idempotency.MaxKeys != 5000 || cfg.Idempotency.MaxAge != 2*time.Hour || cfg.Schedule.Jitter != 0.2 ||
+		cfg.Schedule.EarlyShare != 0 || cfg.Schedule.EarlyAllowance != 3 || cfg.Schedule.MaxInstances != 10 {
+		t.Errorf("read %+v %+v", cfg.Idempotency, cfg.Schedule)
+	}
+	cfg.Idempotency = IdempotencyConfig{MaxKeys: -1}
+	cfg.Schedule = ScheduleConfig{Jitter: 0.9, EarlyShare: 1, EarlyAllowance: -1}
+	err := confmap.Validate(cfg)
+	for _, says := range []string{"max_keys", "jitter", "early_share", "early_allowance", "max_instances"} {
+		if err == nil || !strings.Contains(err.Error(), says) {
+			t.Errorf("error %v does not mention %s", err, says)
+		}
+	}
+}

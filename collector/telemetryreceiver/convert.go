@@ -3,6 +3,7 @@ package telemetryreceiver
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/telemetrybridge/telemetry/payload"
 
@@ -126,7 +127,7 @@ func (c *converter) metric(name string, k kind) pmetric.Metric {
 		return m
 	}
 	m := c.metrics.AppendEmpty()
-	m.SetName(name)
+	m.SetName(strings.Clone(name)) // see setValue
 	switch k {
 	case kindGauge:
 		m.SetEmptyGauge()

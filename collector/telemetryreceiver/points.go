@@ -2,6 +2,7 @@ package telemetryreceiver
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/telemetrybridge/telemetry/payload"
 
@@ -152,7 +153,7 @@ func pointAttrs(m map[string]any) []attr {
 	attrs, _ := m["attributes"].(map[string]any)
 	out := make([]attr, 0, len(attrs))
 	for _, k := range sortedKeys(attrs) {
-		out = append(out, attr{k, attrs[k]})
+		out = append(out, attr{strings.Clone(k), attrs[k]}) // see setValue
 	}
 	return out
 }
@@ -184,11 +185,16 @@ func putAttrs(m pcommon.Map, lists ...[]attr) {
 	}
 }
 
-// setValue stores a decoded JSON value in a pcommon.Value.
+// setValue stores a decoded JSON value in a pcommon.Value. The decoder's
+// strings are slices of one copy of the body, and pdata keeps the strings
+// it is given: processors keep attributes for hours (deltatocumulative
+// keeps a stream's identity), so one kept value would pin its whole body
+// where no memory_limiter sees it. Every string that outlives the
+// request is copied once, here, in metric names and in attribute names.
 func setValue(dst pcommon.Value, v any) {
 	switch x := v.(type) {
 	case string:
-		dst.SetStr(x)
+		dst.SetStr(strings.Clone(x))
 	case bool:
 		dst.SetBool(x)
 	case int64:
@@ -199,7 +205,7 @@ func setValue(dst pcommon.Value, v any) {
 		} else if f, err := x.Float64(); err == nil {
 			dst.SetDouble(f)
 		} else {
-			dst.SetStr(x.String())
+			dst.SetStr(strings.Clone(x.String()))
 		}
 	case []any:
 		s := dst.SetEmptySlice()
@@ -210,7 +216,7 @@ func setValue(dst pcommon.Value, v any) {
 	case map[string]any:
 		m := dst.SetEmptyMap()
 		for _, k := range sortedKeys(x) {
-			setValue(m.PutEmpty(k), x[k])
+			setValue(m.PutEmpty(strings.Clone(k)), x[k])
 		}
 	}
 	// nil leaves the value empty

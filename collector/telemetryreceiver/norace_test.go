@@ -1,0 +1,5 @@
+//go:build !race
+
+package telemetryreceiver
+
+const raceEnabled = false
