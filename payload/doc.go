@@ -56,6 +56,46 @@
 // updates. Decoding into Payload skips it, as encoding/json skips any
 // member it does not know.
 //
+// # What a server does with an update
+//
+// A client sends every update with an Idempotency-Key header
+// (HeaderIdempotencyKey, after the IETF httpapi draft): an opaque value,
+// unique to the update and the same each time the update is sent again,
+// by a retry or by the next process that finds it in its spool. It is an
+// extension of the documented protocol, which servers that do not know it
+// ignore. A server that honours it, as both of this module's do through a
+// Window, remembers per instance the keys of the updates it accepted,
+// with the answer it gave:
+//
+//   - a request whose key it accepted before gets that answer again,
+//     status and body, and its data is not taken a second time;
+//   - a request whose key is being processed right now gets 409 Conflict
+//     with Retry-After, and the client sends it again with the same key;
+//   - a request whose processing failed leaves no trace, so that its
+//     retry can succeed; "accepted" means the data was taken (stored, or
+//     handed to a pipeline that took it);
+//   - a request without the header is taken as before.
+//
+// The window is bounded by count and age (DefaultWindowKeys,
+// DefaultWindowAge) and lives in memory: a server that restarts forgets
+// it. An update whose answer was lost, and whose server restarted before
+// the retry came, is then counted twice; a load balancer that hashes the
+// instance's path keeps each instance on one server, so that its retries
+// meet the window that saw the first attempt. The body of a retry may
+// differ from the first (its timestamp is the time of sending), so a key
+// is trusted to name one update, not checked against the body.
+//
+// Both servers read updates within one set of Limits (DefaultLimits:
+// body bytes, JSON values, member name length); a number beyond float64
+// (1e999999) is refused rather than read as an infinity. The instance
+// UUID of the URL must be in its canonical form (CheckRequest); the
+// instance_id of the body may be any spelling of the same UUID
+// (CheckInstanceID), and servers keep the canonical form, so that one
+// instance is one instance. A Schedule spreads next_update by a jitter
+// and refuses, with 429, an instance that keeps reporting much earlier
+// than it was told (see DefaultEarlyAllowance for why two early updates
+// in a row are always taken).
+//
 // An example update:
 //
 //	{

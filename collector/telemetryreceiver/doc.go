@@ -17,22 +17,65 @@
 //	      disable_keys: [user_agent]
 //	    instances:                    # replaces response for one instance
 //	      6a0f5f7e-7c1b-4c55-9b55-3f6f3a5e2b11: {stop: true}
+//	    idempotency:                  # the window of Idempotency-Key values
+//	      max_keys: 100000            # accepted keys kept, about 220 bytes each; 0 ignores the header
+//	      max_age: 24h
+//	    schedule:
+//	      jitter: 0.1                 # next_update spread over ±10 %
+//	      early_share: 0.5            # before half the told interval, an update is early; 0: none is
+//	      early_allowance: 2          # early updates in a row taken before 429
+//	      max_instances: 100000       # instances remembered, about 65 bytes each
 //
 // # Answers
 //
 // An accepted update gets 200 and the configured Response, and only once
 // the next consumer has taken its data. A refused request gets a JSON
 // Response whose error says what to change: 405 for a method other than
-// POST, 404 outside the path, 400 for a bad instance UUID, a malformed
-// body or a payload whose instance_id differs from the URL's, 413 over the
-// body limit (checked again after decompression) or over
-// MaxValuesPerUpdate JSON values, 415 for a content type other than JSON. When the pipeline refuses the data for a reason that
+// POST, 404 outside the path, 400 for a bad instance UUID (the path must
+// carry its canonical lower-case form), a malformed body, a number beyond
+// float64, a name over payload.DefaultMaxNameBytes or a payload whose
+// instance_id names another UUID than the URL's, 413 over the body limit
+// (checked again after decompression) or over MaxValuesPerUpdate JSON
+// values, 415 for a content type other than JSON. These are
+// payload.Limits, which the reference server applies too. The instance is
+// service.instance.id in its canonical form, whatever spelling of the
+// UUID the body used. When the pipeline refuses the data for a reason that
 // may pass (a memory limit, a full queue) the answer is 503 with
 // Retry-After, and clients send the same update again later; when it
 // refuses for good, 400. Either way nothing is acknowledged, so clients
 // keep their figures. The receiver reports what it accepted and refused
 // in the Collector's own receiver metrics, with the format
 // "telemetry_json".
+//
+// # Updates sent again
+//
+// The receiver honours the Idempotency-Key header (payload.Window): an
+// update whose key it accepted before (the pipeline took its data) gets
+// the answer it got then, and its data is not passed on again; one whose
+// key is being processed gets 409 with Retry-After; one the pipeline
+// refused leaves no trace, so that its retry is taken. The window is per
+// replica and in memory only. HAProxy's path hashing (collector/deploy)
+// keeps an instance on one replica, so its retries meet the window that
+// saw the first attempt. When a replica restarts, or its instances move
+// to another when it dies, the window of those instances is empty: an
+// update whose answer was lost and whose retry comes after the restart or
+// the move is counted twice. Keys past max_keys or max_age are forgotten
+// too, oldest first.
+//
+// # The schedule
+//
+// Each answer's next_update is spread over ±jitter, so that a fleet that
+// started at once does not report in one burst ever after. An instance
+// that reports before early_share of the interval it was told is early.
+// Early updates are taken up to early_allowance in a row, two by default,
+// because a restart sends two on purpose: the stopping process's final
+// update (a client does not wait out a 429 on it, so refusing it would
+// lose its figures unless they are spooled) and the next process's first,
+// sent at once. Past the allowance the answer is 429 with Retry-After and
+// next_update until early_share of the interval has passed; the client
+// sends the same update then. A repeat of an accepted key gets its stored
+// answer, never 429. The receiver remembers max_instances instances; one
+// it forgot is taken at once.
 //
 // # Mapping
 //
