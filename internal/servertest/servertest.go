@@ -35,6 +35,7 @@ type Request struct {
 	Method, Path, ContentType string
 	Body                      []byte
 	At                        time.Time
+	Key                       string // the Idempotency-Key header, if any
 }
 
 // Payload decodes the request body, failing t if it is not a payload.
@@ -84,7 +85,10 @@ func (s *Server) Endpoint() string { return s.URL + "/v1/update/" }
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.got = append(s.got, Request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), body, time.Now()})
+	s.got = append(s.got, Request{
+		Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Body: body, At: time.Now(),
+		Key: r.Header.Get(payload.HeaderIdempotencyKey),
+	})
 	rep := s.fallback
 	if len(s.script) > 0 {
 		rep, s.script = s.script[0], s.script[1:]
