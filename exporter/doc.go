@@ -44,7 +44,9 @@
 // with its key, and goes again as it was, before any newer figures; the
 // collections made meanwhile are carried, not sent, so at most the one
 // update is pending (or the few a claim took from a process now gone).
-// Once it is delivered, what was carried follows at once. A server that
+// Once it is delivered, what was carried follows at once. (An update
+// holding only the runtime figures is not sent again: twice means nothing,
+// and they are stale.) A server that
 // keeps failing it (409 forever, say) keeps it pending: newer figures wait
 // behind it, within the carried bounds, rather than risk counting it
 // twice.

@@ -249,14 +249,29 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 	case sentUnreached:
 		_ = e.carried.keepUpdate(u.entries, u.gen, u.spooled)
 	case sentUnsure:
-		u.resent = true
-		e.pending.putBack(u)
-		return s, err
+		if holdsFigures(u.entries) {
+			u.resent = true
+			e.pending.putBack(u)
+			return s, err
+		}
 	}
 	e.spool.endUpdate(u.spooled)
 	e.carried.forget(u.spooled)
 	e.release(u)
 	return s, err
+}
+
+// holdsFigures reports whether entries hold a figure that a server would
+// count: anything but the runtime figures, measured anew for every update.
+// An update without one is not sent again: it means nothing twice, and its
+// runtime figures are stale.
+func holdsFigures(entries []entry) bool {
+	for _, en := range entries {
+		if en.key != payload.KeyGoroutines && en.key != payload.KeyMemory {
+			return true
+		}
+	}
+	return false
 }
 
 // drop counts the items of a refused update under payload.KeyDropped in

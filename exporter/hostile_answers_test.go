@@ -275,3 +275,28 @@ func TestUpdateFileWithoutAKeyGetsOne(t *testing.T) {
 		t.Errorf("the server counted %v", srv.counted)
 	}
 }
+
+// An update file of a process now gone that holds only runtime figures
+// (its process started an update before recording anything) is not sent
+// again: twice means nothing, and the figures are stale. It is deleted
+// with the claim.
+func TestUpdateOfRuntimeFiguresOnlyIsNotSentAgain(t *testing.T) {
+	dir := t.TempDir()
+	plant(t, dir, "update-older-1.json", spoolText(map[string]string{payload.KeyGoroutines: "12"}))
+	srv := newKeyedServer(func(payload.Payload, string) int { return http.StatusNoContent })
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	exp := newExporterTo(t, ts.URL+"/v1/update/", exporter.WithSpool(dir))
+	if err := exp.Export(context.Background(), collection(sum("count", pt(1)))); err != nil {
+		t.Fatal(err)
+	}
+	_ = exp.Shutdown(context.Background())
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.requests != 1 || srv.counted[payload.KeyGoroutines] != 0 || srv.counted["count"] != 1 {
+		t.Errorf("%d requests, counted %v; want the host's own update alone", srv.requests, srv.counted)
+	}
+	if files := figureFiles(t, dir); len(files) != 0 {
+		t.Errorf("spool holds %v after the claim", files)
+	}
+}

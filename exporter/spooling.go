@@ -77,6 +77,9 @@ func (e *Exporter) claimSpooled() {
 // saved is false.
 func (e *Exporter) adoptUpdates(files []claimedFile) (adopted []*update, saved bool) {
 	for _, f := range files {
+		if !holdsFigures(f.entries) {
+			continue // deleted with the claim: nothing in it to send again
+		}
 		u, onDisk := e.adoptUpdate(f)
 		adopted = append(adopted, u)
 		if !onDisk {
