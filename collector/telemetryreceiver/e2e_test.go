@@ -24,7 +24,7 @@ func newExporter(t *testing.T, base string, attempts int) *exporter.Exporter {
 		exporter.WithInstanceID(testID),
 		exporter.WithRuntimeFigures(false),
 		exporter.WithMetricTypes(true),
-		exporter.WithRetry(exporter.RetryConfig{MaxAttempts: attempts, Backoff: func(int) time.Duration { return 10 * time.Millisecond }}),
+		exporter.WithRetry(exporter.RetryConfig{Enabled: true, InitialInterval: 10 * time.Millisecond, MaxInterval: 10 * time.Millisecond, MaxAttempts: attempts}),
 	)
 	if err != nil {
 		t.Fatal(err)
