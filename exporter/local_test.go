@@ -53,8 +53,8 @@ func TestOwnErrorHandlerGetsScheduledFailures(t *testing.T) {
 	if got := own.Messages(); len(got) != 1 || !strings.Contains(got[0], "503") {
 		t.Errorf("own handler got %q", got)
 	}
-	if n := len(global.Messages()); n != 0 {
-		t.Errorf("the global handler got %d errors too", n)
+	if got := global.Messages(); len(got) != 0 {
+		t.Errorf("the global handler got %d errors too: %q", len(got), got)
 	}
 }
 
