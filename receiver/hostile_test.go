@@ -53,22 +53,22 @@ func TestConcurrentSameKeyIsStoredOnce(t *testing.T) {
 	}))
 	id := uuid.New()
 	var conflicts, replays atomic.Int64
-	var wg sync.WaitGroup
-	wg.Go(func() { postKeyed(r, id, "same", body(id, `{"n":1}`)) })
+	var first, others sync.WaitGroup
+	first.Go(func() { postKeyed(r, id, "same", body(id, `{"n":1}`)) })
 	for r.Instances() == nil { // stored, and now waiting in OnUpdate
 		time.Sleep(time.Millisecond)
 	}
 	for range 32 {
-		wg.Go(func() {
+		others.Go(func() {
 			w := postKeyed(r, id, "same", body(id, `{"n":1}`))
 			if w.Code == http.StatusConflict && w.Header().Get("Retry-After") != "" {
 				conflicts.Add(1)
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	others.Wait() // all answered while the first is in flight
 	close(release)
-	wg.Wait()
+	first.Wait()
 	if w := postKeyed(r, id, "same", body(id, `{"n":1}`)); w.Code == http.StatusOK {
 		replays.Add(1)
 	}

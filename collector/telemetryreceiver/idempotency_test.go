@@ -79,20 +79,20 @@ func TestConcurrentSameKeyIsConsumedOnce(t *testing.T) {
 	sink := &blockingSink{entered: make(chan struct{}), release: make(chan struct{})}
 	h := newHandler(t, testConfig(), sink)
 	body := updateBody(testID, `{"n": 1}`)
-	var wg sync.WaitGroup
-	wg.Go(func() { serve(h, testID, "same", body) })
+	var first, others sync.WaitGroup
+	first.Go(func() { serve(h, testID, "same", body) })
 	<-sink.entered
 	var conflicts atomic.Int64
 	for range 32 {
-		wg.Go(func() {
+		others.Go(func() {
 			if w := serve(h, testID, "same", body); w.Code == http.StatusConflict && w.Header().Get("Retry-After") != "" {
 				conflicts.Add(1)
 			}
 		})
 	}
-	time.Sleep(20 * time.Millisecond)
+	others.Wait() // all answered while the first is in flight
 	close(sink.release)
-	wg.Wait()
+	first.Wait()
 	replay := serve(h, testID, "same", body)
 	if n := len(sink.AllMetrics()); n != 1 || conflicts.Load() != 32 || replay.Code != 200 {
 		t.Errorf("consumed %d, 409 with Retry-After %d of 32, then %d: want 1, 32, 200", n, conflicts.Load(), replay.Code)
