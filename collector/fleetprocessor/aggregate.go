@@ -21,6 +21,9 @@ type aggregator struct {
 	// returned counts instances that came back after their window ended:
 	// a sign that the window is shorter than their update interval.
 	returned int64
+	// last remembers the previous snapshot's series, to end those that
+	// vanish with a zero.
+	last lastOutputs
 }
 
 // Reasons for points that do not make it into the fleet series.

@@ -31,17 +31,50 @@ func (a *aggregator) snapshot(start, now int64) pmetric.Metrics {
 		start: pcommon.Timestamp(start), now: pcommon.Timestamp(now)}
 	since := now - int64(a.cfg.Window)
 	published := a.publishedMetrics(since)
-	for _, o := range sorted(a.countOutputs(published, since)) {
+	counts, values, readings := a.countOutputs(published, since), a.valueOutputs(published), a.readingOutputs(published)
+	// A quiet metric's totals stand as last written: only series that
+	// moved into "other" end with a zero.
+	a.last.counts = endVanished(a.last.counts, counts, func(o *outSeries) bool { return published[o.metric] })
+	all := func(*outSeries) bool { return true }
+	a.last.values = endVanished(a.last.values, values, all)
+	a.last.readings = endVanished(a.last.readings, readings, all)
+	for _, o := range sorted(counts) {
 		w.count(o)
 	}
-	for _, o := range sorted(a.valueOutputs(published)) {
+	for _, o := range sorted(values) {
 		w.value(o)
 	}
-	for _, o := range sorted(a.readingOutputs(published)) {
+	for _, o := range sorted(readings) {
 		w.count(o)
 	}
 	w.own(a)
 	return md
+}
+
+// lastOutputs are the series of the previous snapshot, by key.
+type lastOutputs struct {
+	counts, values, readings map[string]*outSeries
+}
+
+// endVanished adds a zero point to now for every series of last that now
+// lacks (a value nobody holds any more, a series folded into "other"), so
+// that a query's lookback does not keep counting its last figure; and
+// returns what now has, to be last next time.
+func endVanished(last, now map[string]*outSeries, end func(*outSeries) bool) map[string]*outSeries {
+	keep := make(map[string]*outSeries, len(now))
+	for k, o := range now {
+		keep[k] = &outSeries{metric: o.metric, kind: o.kind, attrs: o.attrs, total: total{hist: o.hist}}
+	}
+	for k, o := range last {
+		if _, ok := now[k]; !ok && end(o) {
+			zero := *o
+			if o.kind.histogram {
+				zero.hist = &histTotal{bounds: o.hist.bounds, counts: make([]uint64, len(o.hist.counts))}
+			}
+			now[k] = &zero
+		}
+	}
+	return keep
 }
 
 func sorted(m map[string]*outSeries) []*outSeries {

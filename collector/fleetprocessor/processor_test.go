@@ -3,6 +3,7 @@ package fleetprocessor
 import (
 	"strconv"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
@@ -72,5 +73,44 @@ func TestAMetricFewerThanKReportIsWithheld(t *testing.T) {
 	tp.send(t, 4, func(ms pmetric.MetricSlice) { addCount(ms, "secret_key_of_four", false, 1) })
 	if got := tp.fleet(t)["fleet.secret_key_of_four"][key()]; got != 5 {
 		t.Errorf("after a fifth instance the total is %v, want 5", got)
+	}
+}
+
+// TestAVanishedSeriesEndsWithAZero: once nobody holds a value, its series
+// gets a last point of 0, so that a query looking back over the window
+// does not keep counting the instances that left it.
+func TestAVanishedSeriesEndsWithAZero(t *testing.T) {
+	tp := newTestProcessor(t, testConfig())
+	for _, v := range []string{"1.0", "2.0"} {
+		for i := range 5 {
+			tp.send(t, i, func(ms pmetric.MetricSlice) {
+				addValue(ms, "version", v)
+			})
+		}
+		tp.clock = tp.clock.Add(time.Minute)
+		got := tp.fleet(t)
+		if v == "2.0" {
+			if n, ok := got["fleet.version.instances"][key(attrValue, "1.0")]; !ok || n != 0 {
+				t.Errorf("1.0 after everyone left it: %v (present %v), want a last 0", n, ok)
+			}
+		}
+	}
+	tp.clock = tp.clock.Add(time.Minute)
+	if _, ok := tp.fleet(t)["fleet.version.instances"][key(attrValue, "1.0")]; ok {
+		t.Error("the zero of 1.0 was sent again")
+	}
+}
+
+func TestReadingsOfExpiredInstancesEndWithAnEmptyHistogram(t *testing.T) {
+	tp := newTestProcessor(t, testConfig())
+	for i := range 5 {
+		tp.send(t, i, func(ms pmetric.MetricSlice) { addReading(ms, "cores", 4) })
+	}
+	if n := tp.fleet(t)["fleet.cores"][key()]; n != 5 {
+		t.Fatalf("cores of %v instances, want 5", n)
+	}
+	tp.clock = tp.clock.Add(tp.cfg.Window + time.Second)
+	if n, ok := tp.fleet(t)["fleet.cores"][key()]; !ok || n != 0 {
+		t.Errorf("after the window: cores of %v instances (present %v), want a last empty histogram", n, ok)
 	}
 }
