@@ -218,8 +218,10 @@ func (got totals) expect(t *testing.T, requests int, sets map[string]map[string]
 }
 
 // A process that exits 50 ms after `go StopEmitting()`, while its server
-// hangs, leaves its figures on disk; the next process sends exactly those
-// in its first update, once.
+// hangs, leaves its figures on disk; the next process sends exactly those,
+// once. They may come in more than one update: the update the dying
+// process had in flight goes again as it was, under its own key, before
+// the figures recorded after it.
 func TestFiguresSurviveAnExitWhileStopping(t *testing.T) {
 	dir, id := t.TempDir(), uuid.New()
 	hanging := newUpdateServer(t, true)
@@ -232,7 +234,6 @@ func TestFiguresSurviveAnExitWhileStopping(t *testing.T) {
 		t.Fatal("the next process sent nothing")
 	}
 	want := map[string]map[string]int{"process": {"first": 1}, "sigtrap": {"SIGINT": 1}}
-	addUp(got[0]).expect(t, 25, want)
 	addUp(got...).expect(t, 25, want)
 }
 
