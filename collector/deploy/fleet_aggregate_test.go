@@ -193,7 +193,7 @@ func (f *fleet) checkNoRareLabelValue(t *testing.T, truth *loadgen.Truth) {
 			if n, ok := reported[v]; ok && n < minInstances {
 				t.Errorf("label %s=%q is in Prometheus, reported by %d instances", name, v, n)
 			}
-			if strings.HasPrefix(v, "ua-own-") || strings.HasPrefix(v, "dev-") || strings.Contains(v, "-0000-4000-8000-") {
+			if strings.HasPrefix(v, "ua-own-") || strings.HasPrefix(v, "ua-tail-") || strings.HasPrefix(v, "dev-") || strings.Contains(v, "-0000-4000-8000-") {
 				t.Errorf("label %s=%q names one instance", name, v)
 			}
 		}

@@ -56,13 +56,14 @@ type Agent struct {
 }
 
 // Agents are the user-agent hashes instance i counts in a round: a common
-// one (a fifth of the fleet each), a middling one (one in 200), a tail
-// one (one in 2,000: a handful of instances each) and one its own.
+// one (a fifth of the fleet each), a middling one (one in 200), a tail one
+// that four instances share (fewer than the privacy threshold, however
+// large the fleet) and one its own.
 func Agents(i, round int) []Agent {
 	return []Agent{
 		{"ua-common-" + strconv.Itoa(i%5), int64(round)},
 		{"ua-mid-" + strconv.Itoa(i%200), 1},
-		{"ua-tail-" + strconv.Itoa(i%2000), 1},
+		{"ua-tail-" + strconv.Itoa(i/4), 1},
 		{fmt.Sprintf("ua-own-%06d", i), 1},
 	}
 }
