@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"sync"
 
 	"github.com/google/uuid"
@@ -33,10 +34,20 @@ var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // maxPooledBody keeps one large update from pinning its buffer.
 const maxPooledBody = 1 << 20
 
-// readUpdate reads and decodes the body of an update within limits. A
-// read error, such as the body limit's *http.MaxBytesError, comes back
-// wrapped.
-func readUpdate(body io.Reader, id uuid.UUID, limits payload.Limits) (update, error) {
+// errGone marks a request whose client left while it waited to be
+// decoded.
+var errGone = errors.New("the request ended before its update could be read")
+
+// readMetrics reads the body of an update, then decodes and converts it
+// while it holds one of the receiver's decoding slots. A body within the
+// limits can still cost a hundred times its size while it is decoded (an
+// 8 MiB body of two million tiny values takes some 200 MiB), which no
+// memory_limiter sees: the slots, one per core, bound that to a few such
+// bodies at a time, however many clients send them, and decoding is
+// bound by the cores anyway. Reading the body comes first, outside the
+// slots, so that a slow client does not hold one. A read error, such as
+// the body limit's *http.MaxBytesError, comes back wrapped.
+func (r *telemetryReceiver) readMetrics(req *http.Request, id uuid.UUID) (pmetric.Metrics, error) {
 	buf := bodyPool.Get().(*bytes.Buffer)
 	defer func() {
 		if buf.Cap() <= maxPooledBody {
@@ -44,10 +55,20 @@ func readUpdate(body io.Reader, id uuid.UUID, limits payload.Limits) (update, er
 			bodyPool.Put(buf)
 		}
 	}()
-	if _, err := buf.ReadFrom(body); err != nil {
-		return update{}, fmt.Errorf("reading the update: %w", err)
+	if _, err := buf.ReadFrom(req.Body); err != nil {
+		return pmetric.Metrics{}, fmt.Errorf("reading the update: %w", err)
 	}
-	return decodeUpdate(buf.Bytes(), id, limits)
+	select {
+	case r.decoding <- struct{}{}:
+		defer func() { <-r.decoding }()
+	case <-req.Context().Done():
+		return pmetric.Metrics{}, errGone
+	}
+	u, err := decodeUpdate(buf.Bytes(), id, r.limits)
+	if err != nil {
+		return pmetric.Metrics{}, err
+	}
+	return toMetrics(u), nil
 }
 
 // decodeUpdate decodes the members of a payload that the receiver reads,

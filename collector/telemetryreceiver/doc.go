@@ -39,7 +39,11 @@
 // values, 415 for a content type other than JSON. These are
 // payload.Limits, which the reference server applies too. The instance is
 // service.instance.id in its canonical form, whatever spelling of the
-// UUID the body used. When the pipeline refuses the data for a reason that
+// UUID the body used. Decoding an update costs far more memory than its
+// bytes when they are tiny values (8 MiB of them take some 200 MiB while
+// decoded, which no memory_limiter sees), so updates are decoded one per
+// core at a time; bodies are read before, so that a slow client holds no
+// turn. When the pipeline refuses the data for a reason that
 // may pass (a memory limit, a full queue) the answer is 503 with
 // Retry-After, and clients send the same update again later; when it
 // refuses for good, 400. Either way nothing is acknowledged, so clients

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"sync"
 
@@ -35,6 +36,7 @@ type telemetryReceiver struct {
 	limits   payload.Limits
 	window   *payload.Window // nil: Idempotency-Key is ignored
 	schedule *payload.Schedule
+	decoding chan struct{}             // a slot per update being decoded (readMetrics)
 	obs      *receiverhelper.ObsReport // the Collector's own receiver metrics
 
 	server   *http.Server
@@ -53,7 +55,8 @@ func newReceiver(cfg *Config, set receiver.Settings, next consumer.Metrics) (*te
 		return nil, fmt.Errorf("telemetry receiver: %w", err)
 	}
 	r := &telemetryReceiver{cfg: cfg, settings: set, next: next, answers: newAnswers(cfg), obs: obs,
-		limits: payload.DefaultLimits(), schedule: payload.NewSchedule(cfg.Schedule.schedule())}
+		limits: payload.DefaultLimits(), schedule: payload.NewSchedule(cfg.Schedule.schedule()),
+		decoding: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if max := cfg.ServerConfig.MaxRequestBodySize; max > 0 {
 		r.limits.MaxBodyBytes = max
 	}
@@ -110,7 +113,7 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 		payload.WriteError(w, status, err)
 		return
 	}
-	update, err := readUpdate(req.Body, id, r.limits)
+	md, err := r.readMetrics(req, id)
 	if err != nil {
 		r.refuseBody(w, err)
 		return
@@ -124,7 +127,6 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 		payload.WriteTooEarly(w, wait)
 		return
 	}
-	md := toMetrics(update)
 	// Counted before the hand-over: the data then belongs to the pipeline.
 	if points := md.DataPointCount(); points > 0 {
 		ctx := r.obs.StartMetricsOp(req.Context())
@@ -149,6 +151,8 @@ func (r *telemetryReceiver) refuseBody(w http.ResponseWriter, err error) {
 			fmt.Errorf("the update is larger than the receiver's limit of %d bytes", tooLarge.Limit))
 	case errors.Is(err, errTooLarge):
 		payload.WriteError(w, http.StatusRequestEntityTooLarge, err)
+	case errors.Is(err, errGone):
+		payload.WriteError(w, http.StatusServiceUnavailable, err)
 	default:
 		payload.WriteError(w, http.StatusBadRequest, err)
 	}
