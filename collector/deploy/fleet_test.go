@@ -129,7 +129,8 @@ func newInstances(t *testing.T, endpoint string) instanceSet {
 			exporter.WithRuntimeFigures(false),
 			exporter.WithMetricTypes(true),
 			exporter.WithHTTPClient(&http.Client{Transport: countingTransport{transport, in.delivered}}),
-			exporter.WithRetry(exporter.RetryConfig{MaxAttempts: 20, Backoff: func(int) time.Duration { return 250 * time.Millisecond }}),
+			exporter.WithRetry(exporter.RetryConfig{Enabled: true, MaxAttempts: 20,
+				InitialInterval: 250 * time.Millisecond, MaxInterval: 250 * time.Millisecond}),
 		)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,8 @@ package fleetprocessor
 
 import (
 	"hash/fnv"
+	"math"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -29,9 +31,16 @@ type aggregator struct {
 // Reasons for points that do not make it into the fleet series.
 const (
 	dropInstanceCap = "instance_cap"
-	dropSeriesCap   = "series_cap"
+	dropSeriesCap   = "series_cap" // counted in "other" all the same
 	dropUnsupported = "unsupported_type"
+	dropNotFinite   = "not_finite"
+	dropReserved    = "reserved_name"
 )
+
+// maxKeyBytes bounds the attributes of a series kept one by one: a longer
+// set (a megabyte of user agent) goes into "other" at once, as a value
+// that long is all but certainly one instance's own.
+const maxKeyBytes = 4096
 
 func newAggregator(cfg *Config) *aggregator {
 	return &aggregator{
@@ -87,6 +96,10 @@ func (a *aggregator) instance(id uint64, now int64) *instanceState {
 }
 
 func (a *aggregator) addMetric(id uint64, inst *instanceState, m pmetric.Metric, now int64) {
+	if strings.HasPrefix(m.Name(), ownPrefix) {
+		a.dropped[dropReserved]++ // the processor's own figures are named so
+		return
+	}
 	r := a.metrics[m.Name()]
 	if r == nil {
 		if len(a.metrics) >= a.cfg.MaxSeries {
@@ -106,6 +119,10 @@ func (a *aggregator) addMetric(id uint64, inst *instanceState, m pmetric.Metric,
 		}
 		kind := countKind{monotonic: s.IsMonotonic()}
 		for _, dp := range s.DataPoints().All() {
+			if dp.ValueType() == pmetric.NumberDataPointValueTypeDouble && !finite(dp.DoubleValue()) {
+				a.dropped[dropNotFinite]++
+				continue
+			}
 			if c := a.countSeries(m.Name(), kind, dp.Attributes()); c != nil {
 				c.addNumber(dp)
 				c.recent.note(id, now, a.cfg.MinInstances)
@@ -118,6 +135,10 @@ func (a *aggregator) addMetric(id uint64, inst *instanceState, m pmetric.Metric,
 			return
 		}
 		for _, dp := range h.DataPoints().All() {
+			if !finite(dp.Sum()) {
+				a.dropped[dropNotFinite]++
+				continue
+			}
 			kind := countKind{histogram: true, bounds: boundsText(dp.ExplicitBounds())}
 			if c := a.countSeries(m.Name(), kind, dp.Attributes()); c != nil {
 				c.addHistogram(dp)
@@ -142,7 +163,7 @@ func (a *aggregator) countSeries(metric string, kind countKind, attrs pcommon.Ma
 		return c
 	}
 	fold, foldAttrs := foldOf(metric, kind.tag(), attrs, nil)
-	if a.series >= a.cfg.MaxSeries {
+	if a.series >= a.cfg.MaxSeries || len(key) > maxKeyBytes {
 		a.dropped[dropSeriesCap]++ // counted in "other" all the same
 		return a.retiredSeries(metric, kind, fold, foldAttrs)
 	}
@@ -192,6 +213,10 @@ func (a *aggregator) addGaugePoint(inst *instanceState, metric string, dp pmetri
 		if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 			v = float64(dp.IntValue())
 		}
+		if !finite(v) {
+			a.dropped[dropNotFinite]++
+			return
+		}
 		inst.setReading(s, v)
 		return
 	}
@@ -206,7 +231,7 @@ func (a *aggregator) slot(metric, kind string, attrs pcommon.Map) *slot {
 	if s, ok := a.slots[key]; ok {
 		return s
 	}
-	if a.series >= a.cfg.MaxSeries {
+	if a.series >= a.cfg.MaxSeries || len(key) > maxKeyBytes {
 		a.dropped[dropSeriesCap]++
 		attrs = pcommon.NewMap()
 		key = seriesKey(metric, kind, attrs, nil)
@@ -234,7 +259,7 @@ func (a *aggregator) valueSeries(s *slot, attrs pcommon.Map) *valueSeries {
 	if v, ok := s.values[key]; ok {
 		return v
 	}
-	if a.series >= a.cfg.MaxSeries {
+	if a.series >= a.cfg.MaxSeries || len(key) > maxKeyBytes {
 		a.dropped[dropSeriesCap]++
 		return s.overflow
 	}
@@ -334,3 +359,5 @@ func foldAttrsOf(c *countSeries) pcommon.Map {
 	_, attrs := foldOf(c.metric, c.kind.tag(), c.attrs, nil)
 	return attrs
 }
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

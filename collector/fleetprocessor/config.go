@@ -34,7 +34,8 @@ type Config struct {
 	// the same on every replica) whose metrics also pass through
 	// unchanged, with their service.instance.id.
 	SampleRate float64 `mapstructure:"sample_rate"`
-	// MaxInstances caps the instances whose values and readings are kept.
+	// MaxInstances caps the instances whose values and readings are kept
+	// (about 1 KB each: BENCHMARKS.md).
 	MaxInstances int `mapstructure:"max_instances"`
 	// MaxSeries caps the series kept: counts, value and reading slots, and
 	// distinct values together.
@@ -61,7 +62,7 @@ func defaultConfig() *Config {
 		ExportInterval:   time.Minute,
 		MinInstances:     5,
 		SampleRate:       0.01,
-		MaxInstances:     1_000_000,
+		MaxInstances:     250_000,
 		MaxSeries:        200_000,
 		Buckets:          defaultBuckets(),
 	}
@@ -83,8 +84,8 @@ func (c *Config) Validate() error {
 	if c.Window <= 0 {
 		add("window must be positive (got %s)", c.Window)
 	}
-	if c.ExportInterval <= 0 || c.ExportInterval > c.Window {
-		add("export_interval must be positive and at most window (got %s, window %s)", c.ExportInterval, c.Window)
+	if c.ExportInterval < time.Second || c.ExportInterval > c.Window {
+		add("export_interval must be at least 1s and at most window (got %s, window %s)", c.ExportInterval, c.Window)
 	}
 	if c.MinInstances < 1 {
 		add("min_instances must be at least 1 (got %d)", c.MinInstances)

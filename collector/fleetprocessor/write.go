@@ -82,6 +82,11 @@ func (w *writer) gauge(name string, attrs pcommon.Map, v int64) {
 	dp.SetIntValue(v)
 }
 
+// ownPrefix starts the names of the processor's own figures (after
+// metric_prefix); instances' metrics of such names are left out, so that
+// none can pass for them.
+const ownPrefix = "processor."
+
 // own writes the processor's figures about itself: the instances within
 // the window, points left out of the fleet series and why, and instances
 // that came back after their window (the window is then too short).
@@ -93,12 +98,13 @@ func (w *writer) own(a *aggregator) {
 		}
 	}
 	none := pcommon.NewMap()
-	w.gauge(w.cfg.MetricPrefix+"processor.instances", none, live)
-	w.gauge(w.cfg.MetricPrefix+"processor.series", none, int64(a.series))
-	w.gauge(w.cfg.MetricPrefix+"processor.returned_after_window", none, a.returned)
-	for _, reason := range []string{dropInstanceCap, dropSeriesCap, dropUnsupported} {
+	own := w.cfg.MetricPrefix + ownPrefix
+	w.gauge(own+"instances", none, live)
+	w.gauge(own+"series", none, int64(a.series))
+	w.gauge(own+"returned_after_window", none, a.returned)
+	for _, reason := range []string{dropInstanceCap, dropSeriesCap, dropUnsupported, dropNotFinite, dropReserved} {
 		attrs := pcommon.NewMap()
 		attrs.PutStr("reason", reason)
-		w.gauge(w.cfg.MetricPrefix+"processor.dropped_points", attrs, a.dropped[reason])
+		w.gauge(own+"dropped_points", attrs, a.dropped[reason])
 	}
 }
