@@ -3,7 +3,6 @@ package payload
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,8 +12,8 @@ import (
 // Defaults of WindowConfig.
 const (
 	// DefaultWindowKeys is how many accepted keys a Window remembers: at
-	// about 200 bytes each (TestWindowMemoryIsBounded prints the figure),
-	// some 20 MiB per replica.
+	// about 260 bytes each (TestWindowMemoryIsBounded prints the figure),
+	// some 25 MiB per replica, whatever the length of the answers.
 	DefaultWindowKeys = 100_000
 	// DefaultWindowAge is how long a Window remembers a key: a client
 	// retries an update within minutes, and its next process sends a
@@ -64,11 +63,14 @@ type windowKey struct {
 	key      string
 }
 
-// windowEntry is a key in flight (accepted zero) or accepted.
+// windowEntry is a key in flight (accepted zero) or accepted. The answer
+// is kept as the Response, not its bytes: its lists (disable_keys) are
+// shared with the server's configuration rather than copied per key, so
+// an entry costs the same however long the answer.
 type windowEntry struct {
 	accepted int64 // unix nanoseconds
 	status   int
-	body     []byte
+	resp     Response
 }
 
 // NewWindow returns an empty Window.
@@ -123,10 +125,7 @@ func (w *Window) Begin(rw http.ResponseWriter, req *http.Request, instance uuid.
 		rw.Header().Set("Retry-After", "1")
 		WriteError(rw, http.StatusConflict, fmt.Errorf("an update with this %s is being processed: send it again with the same key", HeaderIdempotencyKey))
 	default:
-		rw.Header().Set("Content-Type", "application/json")
-		rw.Header().Set("Content-Length", strconv.Itoa(len(e.body)))
-		rw.WriteHeader(e.status)
-		_, _ = rw.Write(e.body)
+		_ = WriteResponse(rw, e.status, e.resp)
 	}
 	return nil, false
 }
@@ -172,7 +171,7 @@ func (w *Window) forget(k windowKey) {
 }
 
 // remember stores the answer to an accepted key; w.mu is held.
-func (w *Window) remember(k windowKey, status int, body []byte) {
+func (w *Window) remember(k windowKey, status int, resp Response) {
 	if w.count == w.maxKeys {
 		w.popOldest()
 	}
@@ -181,7 +180,7 @@ func (w *Window) remember(k windowKey, status int, body []byte) {
 	}
 	w.order[(w.head+w.count)%len(w.order)] = k
 	w.count++
-	w.entries[k] = windowEntry{accepted: w.clock().UnixNano(), status: status, body: body}
+	w.entries[k] = windowEntry{accepted: w.clock().UnixNano(), status: status, resp: resp}
 }
 
 // grow doubles the ring, up to maxKeys, oldest first; w.mu is held. It
@@ -205,20 +204,17 @@ type Claim struct {
 // was taken: the key and this answer are remembered for repeats. Any
 // other answer forgets the key, so that a retry is processed again.
 func (c *Claim) Answer(rw http.ResponseWriter, status int, resp Response) {
-	body := AppendResponse(nil, resp)
 	if c != nil && !c.done {
 		c.done = true
 		c.w.mu.Lock()
 		if status >= 200 && status < 300 {
-			c.w.remember(c.key, status, body)
+			c.w.remember(c.key, status, resp)
 		} else {
 			c.w.forget(c.key)
 		}
 		c.w.mu.Unlock()
 	}
-	rw.Header().Set("Content-Type", "application/json")
-	rw.WriteHeader(status)
-	_, _ = rw.Write(body)
+	_ = WriteResponse(rw, status, resp)
 }
 
 // Release forgets the key unless the request was answered through the

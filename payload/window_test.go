@@ -276,3 +276,37 @@ func ExampleWindow() {
 	// processed: 200 {"next_update":3600000000000}
 	// repeat answered: 200 {"next_update":3600000000000}
 }
+
+// TestLongAnswersCostNoMoreMemory checks that a long answer (a server that
+// disables many keys) is not copied into every remembered key.
+func TestLongAnswersCostNoMoreMemory(t *testing.T) {
+	const keys = 20_000
+	disable := make([]string, 1000)
+	for i := range disable {
+		disable[i] = fmt.Sprintf("some_disabled_key_%d", i)
+	}
+	resp := payload.Response{NextUpdate: time.Hour, DisableKeys: disable} // about 25 KB of JSON
+	before := heapAfterGC()
+	w := payload.NewWindow(payload.WindowConfig{MaxKeys: keys})
+	rec := httptest.NewRecorder()
+	req := keyed("")
+	id := uuid.New()
+	for i := range keys {
+		req.Header.Set(payload.HeaderIdempotencyKey, fmt.Sprintf("%036d", i))
+		if claim, ok := w.Begin(rec, req, id); ok {
+			claim.Answer(rec, http.StatusOK, resp)
+		}
+		rec.Body.Reset()
+	}
+	perKey := float64(heapAfterGC()-before) / keys
+	runtime.KeepAlive(w)
+	t.Logf("%.0f bytes per key with an answer of %d bytes", perKey, len(payload.AppendResponse(nil, resp)))
+	if perKey > 400 {
+		t.Errorf("%.0f bytes per key: the answer is copied into each", perKey)
+	}
+	again := httptest.NewRecorder()
+	req.Header.Set(payload.HeaderIdempotencyKey, fmt.Sprintf("%036d", 7))
+	if _, ok := w.Begin(again, req, id); ok || again.Body.String() != string(payload.AppendResponse(nil, resp)) {
+		t.Errorf("the repeat's answer differs from the first")
+	}
+}

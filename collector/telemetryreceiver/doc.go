@@ -18,7 +18,7 @@
 //	    instances:                    # replaces response for one instance
 //	      6a0f5f7e-7c1b-4c55-9b55-3f6f3a5e2b11: {stop: true}
 //	    idempotency:                  # the window of Idempotency-Key values
-//	      max_keys: 100000            # accepted keys kept, about 220 bytes each; 0 ignores the header
+//	      max_keys: 100000            # accepted keys kept, about 260 bytes each; 0 ignores the header
 //	      max_age: 24h
 //	    schedule:
 //	      jitter: 0.1                 # next_update spread over ±10 %
