@@ -64,7 +64,10 @@
 // to another when it dies, the window of those instances is empty: an
 // update whose answer was lost and whose retry comes after the restart or
 // the move is counted twice. Keys past max_keys or max_age are forgotten
-// too, oldest first.
+// too, oldest first: the window is shared by the replica's instances, so
+// a flood of new keys (from one client, or from many made-up instances)
+// shortens it for all. Size max_keys for the replica's updates over the
+// time a retry may take.
 //
 // # The schedule
 //
