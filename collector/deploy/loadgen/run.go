@@ -102,8 +102,8 @@ func sleepUntil(ctx context.Context, t time.Time) {
 }
 
 // deliver posts body until the fleet accepts it (200), and returns how
-// many attempts were refused. A 4xx other than 429 is an error: the
-// update would never be taken.
+// many attempts were refused (503, or no answer). A 4xx is an error: the
+// update would not be taken however often it were sent again.
 func deliver(ctx context.Context, client *http.Client, url string, body []byte, retryAfter time.Duration) (int64, error) {
 	var refused int64
 	for {
@@ -111,7 +111,11 @@ func deliver(ctx context.Context, client *http.Client, url string, body []byte, 
 		switch {
 		case err == nil && status == http.StatusOK:
 			return refused, nil
-		case err == nil && status/100 == 4 && status != http.StatusTooManyRequests:
+		case err == nil && status == http.StatusTooManyRequests:
+			// The receiver's schedule: the update came much earlier than
+			// the fleet asked, which a round sent at once may be.
+			return refused, errors.New("HTTP 429: sent much earlier than the fleet's next_update; space the rounds or raise the receiver's schedule.early_allowance")
+		case err == nil && status/100 == 4:
 			return refused, fmt.Errorf("refused for good: HTTP %d", status)
 		}
 		refused++
