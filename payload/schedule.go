@@ -2,6 +2,7 @@ package payload
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -62,7 +63,8 @@ func DefaultSchedule() ScheduleConfig {
 // instance, when its last accepted update came and what it was told,
 // within MaxInstances; in memory only. It is safe for concurrent use.
 type Schedule struct {
-	cfg ScheduleConfig
+	cfg   ScheduleConfig
+	epoch time.Time // times are kept as nanoseconds since epoch
 
 	mu   sync.Mutex
 	seen map[uuid.UUID]told
@@ -70,7 +72,7 @@ type Schedule struct {
 
 // told is what a Schedule remembers of one instance.
 type told struct {
-	at    int64 // unix nanoseconds of its last accepted update
+	at    int64 // its last accepted update, in nanoseconds since epoch
 	next  int64 // the interval it was told then
 	early int32 // early updates accepted in a row
 }
@@ -83,9 +85,24 @@ func NewSchedule(cfg ScheduleConfig) *Schedule {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	cfg.Jitter = min(max(cfg.Jitter, 0), 1)
-	return &Schedule{cfg: cfg, seen: make(map[uuid.UUID]told)}
+	cfg.Jitter = sane(cfg.Jitter)
+	cfg.EarlyShare = sane(cfg.EarlyShare)
+	return &Schedule{cfg: cfg, epoch: cfg.Clock(), seen: make(map[uuid.UUID]told)}
 }
+
+// sane keeps a share within 0 .. 1; NaN, which comparisons let through
+// (and which would spread every next_update to a second), becomes 0.
+func sane(share float64) float64 {
+	if !(share > 0) {
+		return 0
+	}
+	return min(share, 1)
+}
+
+// now is the time in nanoseconds since s.epoch. With time.Now both carry
+// the monotonic clock, so a step of the wall clock (NTP, a suspended VM)
+// moves nothing.
+func (s *Schedule) now() int64 { return int64(s.cfg.Clock().Sub(s.epoch)) }
 
 // Spread returns next with the jitter applied. A next_update under a
 // second is left alone (clients then take their default interval), and a
@@ -94,8 +111,11 @@ func (s *Schedule) Spread(next time.Duration) time.Duration {
 	if s == nil || next < time.Second || s.cfg.Jitter == 0 {
 		return next
 	}
-	factor := 1 + s.cfg.Jitter*(2*rand.Float64()-1)
-	return max(time.Duration(float64(next)*factor), time.Second)
+	spread := float64(next) * (1 + s.cfg.Jitter*(2*rand.Float64()-1))
+	if spread >= math.MaxInt64 { // a Duration would wrap around
+		return math.MaxInt64
+	}
+	return max(time.Duration(spread), time.Second)
 }
 
 // TooEarly reports how long instance must wait before its update is
@@ -105,14 +125,14 @@ func (s *Schedule) TooEarly(instance uuid.UUID) time.Duration {
 	if s == nil || s.cfg.EarlyShare <= 0 {
 		return 0
 	}
-	now := s.cfg.Clock().UnixNano()
+	now := s.now()
 	s.mu.Lock()
 	t, ok := s.seen[instance]
 	s.mu.Unlock()
-	if !ok || int(t.early) < s.cfg.EarlyAllowance {
+	if !ok || int(t.early) < s.cfg.EarlyAllowance || !s.isEarly(t, now) {
 		return 0
 	}
-	return max(time.Duration(t.at+s.earlyBound(t.next)-now), 0)
+	return time.Duration(t.at + s.earlyBound(t.next) - now)
 }
 
 // Accepted records that instance's update was accepted and told to come
@@ -124,18 +144,26 @@ func (s *Schedule) Accepted(instance uuid.UUID, next time.Duration) {
 	if next < time.Second {
 		next = time.Hour // what a client does with it
 	}
-	now := s.cfg.Clock().UnixNano()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, ok := s.seen[instance]
 	early := int32(0)
-	if ok && now-t.at < s.earlyBound(t.next) {
+	if ok && s.isEarly(t, now) {
 		early = t.early + 1
 	}
 	if !ok && len(s.seen) >= s.cfg.MaxInstances {
 		s.makeRoom(now)
 	}
 	s.seen[instance] = told{at: now, next: int64(next), early: early}
+}
+
+// isEarly reports whether an update at now comes before the early bound
+// of t. One that seems to come before t itself (a test's clock set back)
+// is not: the wait would be the jump, however long.
+func (s *Schedule) isEarly(t told, now int64) bool {
+	elapsed := now - t.at
+	return elapsed >= 0 && elapsed < s.earlyBound(t.next)
 }
 
 // earlyBound is how long after an update told next the following one is
@@ -155,7 +183,7 @@ func (s *Schedule) makeRoom(now int64) {
 		if len(kept) >= keep {
 			break
 		}
-		if now-t.at < s.earlyBound(t.next) {
+		if s.isEarly(t, now) {
 			kept[id] = t
 		}
 	}

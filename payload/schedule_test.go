@@ -1,6 +1,7 @@
 package payload_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -106,5 +107,50 @@ func TestScheduleMemoryIsBounded(t *testing.T) {
 	}
 	if after > before+2*(full-before)+(8<<20) {
 		t.Errorf("heap %d bytes after a million instances, %d for a full schedule", after-before, full-before)
+	}
+}
+
+func TestSpreadSurvivesExtremeValues(t *testing.T) {
+	for _, jitter := range []float64{math.NaN(), math.Inf(1), -1, 5} {
+		s := payload.NewSchedule(payload.ScheduleConfig{Jitter: jitter})
+		for range 100 {
+			if d := s.Spread(time.Hour); d < time.Second || d > 2*time.Hour {
+				t.Fatalf("jitter %v spread 1h to %v", jitter, d)
+			}
+		}
+	}
+	if d := payload.NewSchedule(payload.ScheduleConfig{Jitter: math.NaN()}).Spread(time.Hour); d != time.Hour {
+		t.Errorf("NaN jitter spread 1h to %v, want no jitter", d)
+	}
+	// Spread upwards past the largest Duration, a float64 does not wrap
+	// around to the lowest: the longest interval stays the longest.
+	s := payload.NewSchedule(payload.ScheduleConfig{Jitter: 0.5})
+	const longest = time.Duration(math.MaxInt64)
+	for range 100 {
+		if d := s.Spread(longest); d < longest/2 {
+			t.Fatalf("spread %v to %v", longest, d)
+		}
+	}
+}
+
+func TestClockSetBackRefusesNoUpdate(t *testing.T) {
+	clock := newFakeClock()
+	cfg := payload.DefaultSchedule()
+	cfg.Clock = clock.Now
+	s := payload.NewSchedule(cfg)
+	id := uuid.New()
+	for range 3 { // a restart: two early updates, taken
+		s.Accepted(id, time.Hour)
+		clock.Advance(time.Minute)
+	}
+	clock.Advance(-24 * time.Hour) // the wall clock steps back a day
+	clock.Advance(time.Hour)       // and the instance comes on time
+	if wait := s.TooEarly(id); wait != 0 {
+		t.Errorf("after the clock was set back a day, an on-time update is told to wait %v", wait)
+	}
+	s.Accepted(id, time.Hour)
+	clock.Advance(time.Hour)
+	if wait := s.TooEarly(id); wait != 0 {
+		t.Errorf("the next on-time update is told to wait %v", wait)
 	}
 }
