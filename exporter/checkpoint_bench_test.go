@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 )
 
 // BenchmarkCheckpoint measures one checkpoint of a provider whose native
@@ -27,44 +28,26 @@ import (
 // (max(250 ms, checkpointCostFactor × it)); cpu-ns/op is the CPU time the process spent
 // in it, every thread (GC included); cpu% is that CPU time over the
 // period: the share of one core that checkpoints take.
+//
+// exemplars=off is a provider as the bridge makes it (exemplar filter
+// AlwaysOff); exemplars=trace is the SDK's default filter, under which the
+// SDK gives every point a reservoir and collects it, sampled or not.
 func BenchmarkCheckpoint(b *testing.B) {
-	exp, err := New(WithEndpoint("http://127.0.0.1:1/"), WithInstanceID(uuid.New()), WithRuntimeFigures(false), WithSpool(b.TempDir()))
-	if err != nil {
-		b.Fatal(err)
+	for _, ex := range exemplarFilters {
+		b.Run("exemplars="+ex.name, func(b *testing.B) {
+			r, record := checkpointLoad(b, sdkmetric.WithExemplarFilter(ex.filter))
+			benchmarkCheckpoint(b, r, record)
+		})
 	}
-	r := NewReader(exp)
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
-	defer func() { _ = mp.Shutdown(context.Background()) }()
-	const keys, setsPerKey = 1000, 10
-	type recorder struct {
-		c    metric.Int64Counter
-		sets []metric.AddOption
-	}
-	recs := make([]recorder, keys)
-	for i := range recs {
-		c, err := mp.Meter("bench").Int64Counter(fmt.Sprintf("native.key.%04d", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		recs[i].c = c
-		for j := range setsPerKey {
-			recs[i].sets = append(recs[i].sets, metric.WithAttributeSet(attribute.NewSet(
-				attribute.String("route", fmt.Sprintf("/api/v1/resource/%d", j)), attribute.Int("status", 200+j))))
-		}
-	}
+}
+
+var exemplarFilters = []struct {
+	name   string
+	filter exemplar.Filter
+}{{"off", exemplar.AlwaysOffFilter}, {"trace", exemplar.TraceBasedFilter}}
+
+func benchmarkCheckpoint(b *testing.B, r *Reader, record func()) {
 	ctx := context.Background()
-	record := func() {
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			for i := range recs {
-				for _, set := range recs[i].sets {
-					recs[i].c.Add(ctx, 1, set)
-				}
-			}
-		}()
-		<-done
-	}
 	checkpoint := func() {
 		for _, err := range r.checkpoint(ctx) {
 			b.Fatal(err)
@@ -94,6 +77,49 @@ func BenchmarkCheckpoint(b *testing.B) {
 	b.ReportMetric(float64(perCPU.Nanoseconds()), "cpu-ns/op")
 	b.ReportMetric(float64(period.Milliseconds()), "period-ms")
 	b.ReportMetric(100*perCPU.Seconds()/period.Seconds(), "cpu%")
+}
+
+// checkpointLoad is a Reader over a spool on a provider (made with opts)
+// with 1,000 counters of 10 attribute sets each, and a function that
+// records into every set once, from another goroutine.
+func checkpointLoad(b *testing.B, opts ...sdkmetric.Option) (*Reader, func()) {
+	exp, err := New(WithEndpoint("http://127.0.0.1:1/"), WithInstanceID(uuid.New()), WithRuntimeFigures(false), WithSpool(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := NewReader(exp)
+	mp := sdkmetric.NewMeterProvider(append([]sdkmetric.Option{sdkmetric.WithReader(r)}, opts...)...)
+	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	const keys, setsPerKey = 1000, 10
+	type recorder struct {
+		c    metric.Int64Counter
+		sets []metric.AddOption
+	}
+	recs := make([]recorder, keys)
+	for i := range recs {
+		c, err := mp.Meter("bench").Int64Counter(fmt.Sprintf("native.key.%04d", i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs[i].c = c
+		for j := range setsPerKey {
+			recs[i].sets = append(recs[i].sets, metric.WithAttributeSet(attribute.NewSet(
+				attribute.String("route", fmt.Sprintf("/api/v1/resource/%d", j)), attribute.Int("status", 200+j))))
+		}
+	}
+	ctx := context.Background()
+	return r, func() {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := range recs {
+				for _, set := range recs[i].sets {
+					recs[i].c.Add(ctx, 1, set)
+				}
+			}
+		}()
+		<-done
+	}
 }
 
 // cpuTime is the CPU time the process has used, user and system.
