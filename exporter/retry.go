@@ -19,9 +19,13 @@ type RetryConfig struct {
 	// InitialInterval is the ceiling of the first wait; each later ceiling
 	// doubles, up to MaxInterval. The wait itself is drawn uniformly
 	// between zero and the ceiling ("full jitter"), so that a fleet that
-	// failed together does not retry together.
+	// failed together does not retry together. 0 or less means
+	// DefaultRetry's, so that a config that only turns retries on does not
+	// hammer a failing server with attempts a millisecond apart.
 	InitialInterval time.Duration
-	// MaxInterval caps the ceiling of a wait.
+	// MaxInterval caps the ceiling of a wait; 0 or less means
+	// DefaultRetry's. Ceilings (and the waits of Backoff) are never more
+	// than maxRetryWait.
 	MaxInterval time.Duration
 	// MaxElapsedTime bounds the time one send spends on attempts and
 	// waits; a wait that would end past it is not begun. 0 means no bound
@@ -65,24 +69,41 @@ type retryBackOff struct {
 	n      int
 }
 
+// maxRetryWait bounds one wait between attempts, as maxNextUpdate bounds
+// the server's: a ceiling near math.MaxInt64 would overflow the draw
+// below it and the sum with the time already spent.
+const maxRetryWait = maxNextUpdate
+
 // newRetryBackOff returns the back-off of one send; jitter is off only
 // for the simulation that shows what it is for.
 func newRetryBackOff(rc RetryConfig, jitter bool) *retryBackOff {
+	def := DefaultRetry()
+	initial := min(orDefault(rc.InitialInterval, def.InitialInterval), maxRetryWait)
+	ceiling := min(orDefault(rc.MaxInterval, def.MaxInterval), maxRetryWait)
 	b := &retryBackOff{jitter: jitter, legacy: rc.Backoff}
 	b.exp = backoff.ExponentialBackOff{
-		InitialInterval: max(rc.InitialInterval, time.Millisecond),
+		InitialInterval: initial,
 		Multiplier:      2,
-		MaxInterval:     max(rc.MaxInterval, rc.InitialInterval, time.Millisecond),
+		MaxInterval:     max(ceiling, initial),
 	}
 	b.exp.Reset()
 	return b
 }
 
-// next returns the wait after the latest failed attempt.
+// orDefault is d, or def when d is not above 0.
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+// next returns the wait after the latest failed attempt, within
+// [0, maxRetryWait].
 func (b *retryBackOff) next() time.Duration {
 	b.n++
 	if b.legacy != nil {
-		return b.legacy(b.n)
+		return min(max(b.legacy(b.n), 0), maxRetryWait)
 	}
 	ceiling := b.exp.NextBackOff()
 	if !b.jitter {

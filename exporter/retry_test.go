@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"math"
 	"math/rand/v2"
 	"net/http"
 	"testing"
@@ -130,5 +131,57 @@ func TestOutageRetriesAreSpreadByJitter(t *testing.T) {
 		if peakP < 10_000 || float64(peakP) < 2*float64(c.allowed)*meanP && peakP < 10*peakJ {
 			t.Errorf("%s: without jitter the peak is %d/s: the simulation does not show what jitter is for", c.name, peakP)
 		}
+	}
+}
+
+// A config that only turns retries on, or gives intervals of 0 or less,
+// waits DefaultRetry's intervals: not attempts a millisecond apart, for
+// ever, against a server that is down.
+func TestRetryConfigWithoutIntervalsWaitsTheDefaults(t *testing.T) {
+	def := newRetryBackOff(DefaultRetry(), false)
+	for _, rc := range []RetryConfig{
+		{Enabled: true},
+		{Enabled: true, InitialInterval: -time.Hour, MaxInterval: -time.Second},
+	} {
+		b := newRetryBackOff(rc, false)
+		for i := range 8 {
+			if got, want := b.next(), def.next(); got != want {
+				t.Errorf("%+v: ceiling %d is %v, want the default's %v", rc, i+1, got, want)
+			}
+		}
+		def = newRetryBackOff(DefaultRetry(), false)
+	}
+}
+
+// Intervals near math.MaxInt64 (a caller's "no cap"), and a Backoff that
+// returns one, neither panic in the host (the jittered draw overflowed)
+// nor begin a wait past MaxElapsedTime (the sum with the time spent
+// overflowed): waits stay within maxRetryWait.
+func TestHugeRetryIntervalsStayBounded(t *testing.T) {
+	const huge = time.Duration(math.MaxInt64)
+	for _, rc := range []RetryConfig{
+		{Enabled: true, InitialInterval: huge, MaxInterval: huge},
+		{Enabled: true, InitialInterval: time.Hour, MaxInterval: huge},
+		{Backoff: func(int) time.Duration { return huge }},
+		{Backoff: func(int) time.Duration { return -huge }},
+	} {
+		func() {
+			defer func() {
+				if p := recover(); p != nil {
+					t.Errorf("%+v: panic: %v", rc, p)
+				}
+			}()
+			b := newRetryBackOff(rc, true)
+			for range 70 {
+				if w := b.next(); w < 0 || w > maxRetryWait {
+					t.Errorf("%+v: wait %v outside [0, %v]", rc, w, maxRetryWait)
+				}
+			}
+		}()
+	}
+	e := &Exporter{cfg: config{retry: RetryConfig{Backoff: func(int) time.Duration { return huge }, MaxElapsedTime: time.Minute}}}
+	b := newRetryBackOff(e.cfg.retry, true)
+	if w, why := e.nextWait(b, answer{verdict: retryable}, 1, time.Second, sendPolicy{}); why == "" {
+		t.Errorf("a wait of %v was begun within a retry time of a minute", w)
 	}
 }
