@@ -111,7 +111,9 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
 
 // Shutdown makes every later Export fail without sending. Figures still
-// in the spool stay there for the next process.
+// in the spool stay there for the next process. It returns by ctx's
+// deadline even while a claim of orphaned files holds the spool: nothing
+// is written from then on, and the spool's locks go when the claim ends.
 func (e *Exporter) Shutdown(ctx context.Context) error {
 	e.shutdown.Store(true)
 	if e.journal.Empty() && e.spool != nil {
@@ -119,7 +121,7 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 		// claim. (Windows keeps a mapped file; it is claimed, empty.)
 		_ = e.spool.remove(filepath.Base(e.journal.Path()))
 	}
-	e.spool.close()
+	e.spool.close(ctx)
 	return ctx.Err()
 }
 

@@ -2,6 +2,7 @@ package exporter
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -873,26 +874,34 @@ func (s *spool) clear() {
 // by the next.
 const maxClearClaims = 16
 
-// close lets go of the locks, and of this exporter's lock file when no
-// figures are left for a later process to claim. Orphans it holds still
-// keep their files, for the next process.
-func (s *spool) close() {
-	if s == nil {
+// close refuses every later write at once, then lets go of the locks, and
+// of this exporter's lock file when no figures are left for a later
+// process to claim. Orphans it holds still keep their files, for the next
+// process. A claim under way holds the lock for as long as reading many
+// orphaned files takes: close waits for it only until ctx is done, so that
+// Shutdown keeps its deadline, and lets go of the locks once it ends.
+func (s *spool) close(ctx context.Context) {
+	if s == nil || !s.closed.CompareAndSwap(false, true) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.closed.CompareAndSwap(false, true) {
-		return
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.hasOwnFigures() {
+			_ = os.Remove(s.owner.path)
+		}
+		s.owner.unlock()
+		for _, l := range s.held {
+			l.unlock()
+		}
+		s.held = nil
+	}()
+	select {
+	case <-released:
+	case <-ctx.Done():
 	}
-	if !s.hasOwnFigures() {
-		_ = os.Remove(s.owner.path)
-	}
-	s.owner.unlock()
-	for _, l := range s.held {
-		l.unlock()
-	}
-	s.held = nil
 }
 
 func (s *spool) hasOwnFigures() bool {
