@@ -43,11 +43,11 @@ import (
 //   - a panic in another goroutine (exit code 2).
 //
 // A figure whose recording call has returned must reach the server exactly
-// once. The server counts nothing it did not answer (a hanging or refusing
-// server fails before it takes the update): an update the server took but
-// whose answer the process never read is issue 19's window (an
-// Idempotency-Key), not this one's, so children are only killed well after
-// a delivered update was answered.
+// once. The server honours Idempotency-Key (a repeat is not kept twice).
+// A hanging or refusing server fails before it takes the update; in the
+// SIGKILL test's "answer lost" rounds the server takes the update and
+// never answers (issue 19's window), so the child dies with that update
+// pending and the next process sends it again under its key.
 
 // Child roles of the crash tests (runCrashChild). Each prints "started"
 // once Init and StartEmitting have returned, and records nothing before it
@@ -446,10 +446,16 @@ const (
 	serveAnswer int32 = iota // take the update and answer next_update=1h
 	serveHang                // never answer, take nothing
 	serveRefuse              // 503 with Retry-After: 3600, take nothing
+	// serveTakeAndHang takes the update and then never answers: the
+	// client cannot tell whether it was taken (issue 19's window).
+	serveTakeAndHang
 )
 
 // crashServer is a loopback telemetry server that keeps every update it
-// took, per instance (the last element of the path), in arrival order.
+// took, per instance (the last element of the path), in arrival order. It
+// honours Idempotency-Key: an update whose key it took before is not kept
+// again (a process may die after the answer was written and before it was
+// read, so a repeat is no fault in itself).
 type crashServer struct {
 	*httptest.Server
 	mode    atomic.Int32
@@ -459,6 +465,9 @@ type crashServer struct {
 	got      map[string][]payload.Payload
 	hung     map[string]int
 	refused  map[string]int
+	lost     map[string]int  // requests taken (or repeated) whose answer was withheld
+	keys     map[string]bool // keys taken
+	repeats  int             // requests with a key taken before
 	problems []string
 	changed  chan struct{} // closed and replaced when a request is taken, hung or refused
 }
@@ -475,6 +484,8 @@ func newCrashServer(t *testing.T) *crashServer {
 		got:     map[string][]payload.Payload{},
 		hung:    map[string]int{},
 		refused: map[string]int{},
+		lost:    map[string]int{},
+		keys:    map[string]bool{},
 		changed: make(chan struct{}),
 	}
 	l, err := net.Listen("tcp4", "127.0.0.1:0")
@@ -527,10 +538,30 @@ func (s *crashServer) serve(w http.ResponseWriter, r *http.Request) {
 	if p.InstanceID != id {
 		s.problem("update posted for %s carries instance_id %q", id, p.InstanceID)
 	}
+	key := r.Header.Get(payload.HeaderIdempotencyKey)
+	hang := s.mode.Load() == serveTakeAndHang
 	s.mu.Lock()
-	s.got[id] = append(s.got[id], p)
+	if key == "" {
+		s.problems = append(s.problems, "an update without "+payload.HeaderIdempotencyKey)
+	}
+	if s.keys[key] {
+		s.repeats++
+	} else {
+		s.keys[key] = true
+		s.got[id] = append(s.got[id], p)
+	}
+	if hang {
+		s.lost[id]++
+	}
 	s.changedLocked()
 	s.mu.Unlock()
+	if hang {
+		select {
+		case <-r.Context().Done():
+		case <-s.release:
+		}
+		panic(http.ErrAbortHandler)
+	}
 	_ = payload.WriteResponse(w, http.StatusOK, payload.Response{NextUpdate: time.Hour})
 }
 
@@ -949,6 +980,43 @@ func TestExitRightAfterGoStopEmitting(t *testing.T) {
 	s.checkProblems(t)
 }
 
+// As TestExitRightAfterGoStopEmitting, with an update pending when the
+// process exits: a first process records and exits, leaving its figures
+// spooled; the second's first update carries them, and the server takes
+// it and never answers. The second records and exits with that update
+// pending (`go StopEmitting()` may be sending it again). The clean
+// processes send it once more, under its key, and the second's figures
+// once: a server that honours the key counts every figure once.
+func TestExitRightAfterGoStopEmittingWithAnUpdatePending(t *testing.T) {
+	ctx := crashDeadline(t)
+	dir, id := t.TempDir(), uuid.MustParse("7a2d3b9f-4c8e-4f6a-8b1d-2e3f40516273")
+	s := newCrashServer(t)
+	defer logSpoolDir(t, dir)
+
+	interrupted(ctx, t, s, crashExitAfterStop, id, dir, "first", 40).exit(ctx, t, 0)
+	s.mode.Store(serveTakeAndHang)
+	p := startCrashChild(ctx, t, "second", crashExitAfterStop, id, s.endpoint(), dir,
+		childTagEnv+"=second", childCountEnv+"=40")
+	p.expect(ctx, t, "started")
+	s.waitFor(ctx, t, "the first update (to take it and lose the answer)", func() bool { return s.lost[id.String()] > 0 })
+	p.send(t, "go")
+	p.expect(ctx, t, fmt.Sprintf("recorded %d", len(crashScript("second", 40))))
+	p.exit(ctx, t, 0)
+	s.mode.Store(serveAnswer)
+	runClean(ctx, t, "first clean process", id, s.endpoint(), dir)
+	runClean(ctx, t, "second clean process", id, s.endpoint(), dir)
+
+	calls := append(crashScript("first", 40), crashScript("second", 40)...)
+	compareExact(t, "after os.Exit right after go StopEmitting with an update pending", received(s.updates(id), kindsOf(calls)), recorded(calls))
+	s.mu.Lock()
+	repeats := s.repeats
+	s.mu.Unlock()
+	if repeats == 0 {
+		t.Error("the update whose answer was lost was not sent again")
+	}
+	s.checkProblems(t)
+}
+
 // A program records, then another goroutine panics: the process ends with
 // exit code 2 and stops nothing. The next processes send every figure once.
 func TestPanicInAnotherGoroutine(t *testing.T) {
@@ -1079,7 +1147,7 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 	t.Logf("kill times from seed %d (%s=%d replays them)", seed, crashSeedEnv, seed)
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 
-	modes := []string{"hang", "answered", "down", "refuse", "answered", "hang", "answered", "down"}
+	modes := []string{"hang", "answered", "down", "refuse", "answer lost", "answered", "answer lost", "answer lost", "hang", "answered", "down"}
 	rounds := make([]crashRound, len(modes))
 	for r, mode := range modes {
 		endpoint := s.endpoint()
@@ -1090,16 +1158,20 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 			s.mode.Store(serveRefuse)
 		case "answered":
 			s.mode.Store(serveAnswer)
+		case "answer lost":
+			s.mode.Store(serveTakeAndHang)
 		case "down":
 			endpoint = downEndpoint(t)
 		}
 		taken, hung, refused := s.counts(id)
+		s.mu.Lock()
+		lost := s.lost[id.String()]
+		s.mu.Unlock()
 		p := startCrashChild(ctx, t, fmt.Sprintf("round %d (%s)", r, mode), crashRecordUntilKilled, id, endpoint, dir,
 			crashRoundEnv+"="+strconv.Itoa(r), crashLogDirEnv+"="+logs)
 		p.expect(ctx, t, "started")
 		// The first update is under way as the child records: hanging,
-		// refused, or answered a while ago (issue 19's window is not this
-		// test's).
+		// refused, answered a while ago, or taken with its answer lost.
 		switch mode {
 		case "answered":
 			s.waitTaken(ctx, t, id, taken+1)
@@ -1108,6 +1180,11 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 			s.waitFor(ctx, t, "the first update (to hang on it)", func() bool { return s.hung[id.String()] > hung })
 		case "refuse":
 			s.waitFor(ctx, t, "the first update (to refuse it)", func() bool { return s.refused[id.String()] > refused })
+		case "answer lost":
+			// Taken (or, for an update the last round left pending, taken
+			// again and not kept twice), and never answered: the child
+			// keeps it pending, with its key, while it records.
+			s.waitFor(ctx, t, "the first update (to take it and lose the answer)", func() bool { return s.lost[id.String()] > lost })
 		}
 		rounds[r].mode = mode
 		rounds[r].killAfter = 20*time.Millisecond + time.Duration(rng.Int64N(int64(280*time.Millisecond)))
@@ -1142,7 +1219,9 @@ func TestSIGKILLAtRandomMoments(t *testing.T) {
 				r, rd.mode, rd.killAfter.Milliseconds(), rd.logged, rd.torn, flight)
 		}
 		taken, hung, refused := s.counts(id)
-		t.Logf("server: %d updates taken, %d hung, %d refused", taken, hung, refused)
+		s.mu.Lock()
+		t.Logf("server: %d updates taken, %d hung, %d refused, %d taken with the answer lost, %d repeated keys", taken, hung, refused, s.lost[id.String()], s.repeats)
+		s.mu.Unlock()
 	}()
 
 	checkSIGKILLFigures(t, rounds, received(s.updates(id), crashKinds()))
