@@ -20,6 +20,8 @@ type aggregator struct {
 	instances map[uint64]*instanceState
 	series    int // counts, slots and values kept, against MaxSeries
 	dropped   map[string]int64
+	// expired counts the instances kept past their window.
+	expired int
 	// returned counts instances that came back after their window ended:
 	// a sign that the window is shorter than their update interval.
 	returned int64
@@ -81,9 +83,13 @@ func (a *aggregator) add(id uint64, sms pmetric.ScopeMetricsSlice, now int64) {
 // instance returns the state of instance id, nil when the cap is reached.
 func (a *aggregator) instance(id uint64, now int64) *instanceState {
 	inst, ok := a.instances[id]
+	if !ok && len(a.instances) >= a.cfg.MaxInstances && a.expired > 0 {
+		a.forgetExpired() // room for a live instance before remembering dead ones
+	}
 	switch {
 	case ok && inst.expired:
 		a.returned++
+		a.expired--
 		inst.expired = false
 	case !ok && len(a.instances) >= a.cfg.MaxInstances:
 		return nil
@@ -322,11 +328,15 @@ func (a *aggregator) sweep(now int64) {
 	for id, inst := range a.instances {
 		switch {
 		case inst.seen < since-int64(a.cfg.Window):
+			if inst.expired {
+				a.expired--
+			}
 			inst.release() // a no-op unless a sweep was missed
 			delete(a.instances, id)
 		case inst.seen < since && !inst.expired:
 			inst.release()
 			inst.expired = true
+			a.expired++
 		}
 	}
 	for key, c := range a.counts {
@@ -361,3 +371,13 @@ func foldAttrsOf(c *countSeries) pcommon.Map {
 }
 
 func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// forgetExpired lets go of every instance past its window.
+func (a *aggregator) forgetExpired() {
+	for id, inst := range a.instances {
+		if inst.expired {
+			delete(a.instances, id)
+		}
+	}
+	a.expired = 0
+}

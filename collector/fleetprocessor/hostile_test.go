@@ -4,6 +4,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
@@ -34,5 +35,25 @@ func TestHostileInputStaysOutOfTheFleetSeries(t *testing.T) {
 	}
 	if n := got["fleet.processor.dropped_points"][key("reason", dropNotFinite)]; n != 6 {
 		t.Errorf("%v non-finite points counted, want 6", n)
+	}
+}
+
+// TestInstancesPastTheirWindowMakeRoomAtTheCap: a burst of instances that
+// never come back fills max_instances; once their window has passed, new
+// instances are counted, not refused for the dead ones' sake.
+func TestInstancesPastTheirWindowMakeRoomAtTheCap(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxInstances = 10
+	tp := newTestProcessor(t, cfg)
+	for i := range 10 {
+		tp.send(t, i, func(ms pmetric.MetricSlice) { addValue(ms, "version", "burst") })
+	}
+	tp.clock = tp.clock.Add(cfg.Window + time.Second)
+	tp.fleet(t) // the sweep: their window has passed
+	for i := 100; i < 105; i++ {
+		tp.send(t, i, func(ms pmetric.MetricSlice) { addValue(ms, "version", "1.0") })
+	}
+	if n := tp.fleet(t)["fleet.version.instances"][key(attrValue, "1.0")]; n != 5 {
+		t.Errorf("%v new instances counted at the cap, want 5", n)
 	}
 }
