@@ -162,10 +162,12 @@ func (ic IdempotencyConfig) validate() error {
 
 func (sc ScheduleConfig) validate() error {
 	var errs []error
-	if sc.Jitter < 0 || sc.Jitter > 0.5 {
+	// Written so that NaN (".nan" in YAML), which every comparison
+	// answers false, is refused too.
+	if !(sc.Jitter >= 0 && sc.Jitter <= 0.5) {
 		errs = append(errs, fmt.Errorf("schedule.jitter %v is outside 0 .. 0.5", sc.Jitter))
 	}
-	if sc.EarlyShare < 0 || sc.EarlyShare >= 1 {
+	if !(sc.EarlyShare >= 0 && sc.EarlyShare < 1) {
 		errs = append(errs, fmt.Errorf("schedule.early_share %v is outside 0 .. 1 (0 refuses no update)", sc.EarlyShare))
 	}
 	if sc.EarlyAllowance < 0 {

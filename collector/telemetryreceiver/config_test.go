@@ -1,6 +1,8 @@
 package telemetryreceiver
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -86,12 +88,61 @@ func TestIdempotencyAndScheduleConfig(t *testing.T) {
 		cfg.Schedule.EarlyShare != 0 || cfg.Schedule.EarlyAllowance != 3 || cfg.Schedule.MaxInstances != 10 {
 		t.Errorf("read %+v %+v", cfg.Idempotency, cfg.Schedule)
 	}
+	retrieved, err := confmap.NewRetrievedFromYAML([]byte("schedule: {jitter: .nan, early_share: .nan}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nan, err := retrieved.AsConf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nan.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := confmap.Validate(cfg); err == nil || !strings.Contains(err.Error(), "jitter") || !strings.Contains(err.Error(), "early_share") {
+		t.Errorf("a NaN jitter and early_share (every next_update spread to 1 s): %v, want both refused", err)
+	}
 	cfg.Idempotency = IdempotencyConfig{MaxKeys: -1}
 	cfg.Schedule = ScheduleConfig{Jitter: 0.9, EarlyShare: 1, EarlyAllowance: -1}
-	err := confmap.Validate(cfg)
+	err = confmap.Validate(cfg)
 	for _, says := range []string{"max_keys", "jitter", "early_share", "early_allowance", "max_instances"} {
 		if err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("error %v does not mention %s", err, says)
 		}
+	}
+}
+
+// TestSampleConfigStatesTheDefaults reads the receiver's section of the
+// sample config.yaml into an empty Config: every setting it lists must
+// be there, at its default.
+func TestSampleConfigStatesTheDefaults(t *testing.T) {
+	sample, err := os.ReadFile(filepath.Join("..", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	retrieved, err := confmap.NewRetrievedFromYAML(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := retrieved.AsConf()
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, err := conf.Sub("receivers::telemetry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got Config
+	if err := section.Unmarshal(&got); err != nil {
+		t.Fatal(err)
+	}
+	def := createDefaultConfig()
+	if got.Idempotency != def.Idempotency || got.Schedule != def.Schedule {
+		t.Errorf("config.yaml states idempotency %+v and schedule %+v; the defaults are %+v and %+v",
+			got.Idempotency, got.Schedule, def.Idempotency, def.Schedule)
+	}
+	if got.Path != def.Path || got.RetryAfter != def.RetryAfter || got.Response.NextUpdate != def.Response.NextUpdate ||
+		got.ServerConfig.MaxRequestBodySize != def.ServerConfig.MaxRequestBodySize {
+		t.Errorf("config.yaml states %+v, not the defaults %+v", got, def)
 	}
 }
