@@ -78,8 +78,9 @@
 //     change for the producers, store the value, and write it to the
 //     journal: SetNested writes the sub-key's cell in place, a captured
 //     integer keeps the caller's own box, and a number replacing a number
-//     is one store in the journal, so a value that changes on every call
-//     allocates nothing. A value equal to the one held and not yet
+//     is two plain stores in the journal (the number, then its sequence
+//     number; no atomic instruction), so a value that changes on every
+//     call allocates nothing. A value equal to the one held and not yet
 //     reported is not written.
 //
 // # Surviving the process
