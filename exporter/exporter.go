@@ -279,17 +279,19 @@ func holdsFigures(entries []entry) bool {
 // drop counts the items of a refused update under payload.KeyDropped in
 // the next update; none of its figures is carried. why is the refusal.
 func (e *Exporter) drop(u *update, why error) error {
-	n := 0
+	own, before := 0, 0
 	for _, en := range u.entries {
 		if num, ok := en.value.(*number); ok && en.key == payload.KeyDropped && !num.IsFloat {
-			n += int(num.Int) // what the update counted as dropped before
+			before += int(num.Int) // what the update counted as dropped before
 			continue
 		}
-		n += en.value.items()
+		own += en.value.items()
 	}
-	_ = e.carried.keep(addDropped(nil, n), u.gen)
+	_ = e.carried.keep(addDropped(nil, own+before), u.gen)
 	e.journal.Commit(u.gen) // its figures are gone for good
-	return fmt.Errorf("%w; its %d items are dropped and counted under %s in the next update", why, n, payload.KeyDropped)
+	// Its own items only: a run of refusals reports each item once, while
+	// the count sent on (own+before) still holds them all.
+	return fmt.Errorf("%w; its %d items are dropped and counted under %s in the next update", why, own, payload.KeyDropped)
 }
 
 // release gives an update's buffers back for the next one.

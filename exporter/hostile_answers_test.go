@@ -300,3 +300,42 @@ func TestUpdateOfRuntimeFiguresOnlyIsNotSentAgain(t *testing.T) {
 		t.Errorf("spool holds %v after the claim", files)
 	}
 }
+
+// A server that refuses every update (400) does not stop later ones from
+// going (each goes once, under a key of its own); each refusal reports
+// its own items once, and telemetry.dropped_items, carried from refusal
+// to refusal, reaches the server whole once an update is taken.
+func TestRefusalsInARowCountEachItemOnce(t *testing.T) {
+	var mu sync.Mutex
+	refuse := true
+	srv := newKeyedServer(func(payload.Payload, string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if refuse {
+			return http.StatusBadRequest
+		}
+		return http.StatusNoContent
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	exp := newExporterTo(t, ts.URL+"/v1/update/", exporter.WithSpool(t.TempDir()))
+	ctx := context.Background()
+	for i := range 6 {
+		err := exp.Export(ctx, collection(sum("count", pt(int64(i+1))), sum("other", pt(1))))
+		mustContain(t, err, "400", "its 2 items are dropped")
+	}
+	mu.Lock()
+	refuse = false
+	mu.Unlock()
+	if err := exp.Export(ctx, collection(sum("count", pt(100)))); err != nil {
+		t.Fatal(err)
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.requests != 7 || len(uniq(srv.keys)) != 7 {
+		t.Errorf("%d requests under %d keys, want 7 under 7", srv.requests, len(uniq(srv.keys)))
+	}
+	if srv.counted[payload.KeyDropped] != 12 || srv.counted["count"] != 100 {
+		t.Errorf("the server counted %v, want 12 dropped items and a count of 100", srv.counted)
+	}
+}
