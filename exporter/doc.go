@@ -46,10 +46,14 @@
 // update is pending (or the few a claim took from a process now gone).
 // Once it is delivered, what was carried follows at once. (An update
 // holding only the runtime figures is not sent again: twice means nothing,
-// and they are stale.) A server that
-// keeps failing it (409 forever, say) keeps it pending: newer figures wait
-// behind it, within the carried bounds, rather than risk counting it
-// twice.
+// and they are stale.) A server that keeps failing it (409 forever, say)
+// keeps it pending: newer figures wait behind it, within the carried
+// bounds, rather than risk counting it twice. An update sent again from
+// memory is the same body, figures of keys disabled since it was built
+// included: they were recorded before the server disabled them, and a
+// server that honours the key either has them already or takes them as it
+// would have then. One claimed from the spool is rebuilt from its file and
+// leaves such keys out, which a server that took it never reads anyway.
 //
 // A Reader wraps the SDK's ManualReader and collects on the server's
 // schedule: Start sends the first update at once, each answer's next_update
@@ -87,11 +91,11 @@
 // and the next exporter with the same directory and instance ID sends what
 // an exporter that is gone left behind: its update files again as they
 // were, with their keys (a file written before updates had keys gets a
-// fresh one), and its carried figures merged into its own. The server's disabled
-// keys and stop are kept there too. When Shutdown begins while an update
-// hangs, the Reader keeps what was recorded since on disk at once instead
-// of waiting for it, so that a process exiting right after starting to
-// stop loses nothing.
+// fresh one), and its carried figures merged into its own. The server's
+// disabled keys and stop are kept there too. When Shutdown begins while
+// an update hangs, the Reader keeps what was recorded since on disk at
+// once instead of waiting for it, so that a process exiting right after
+// starting to stop loses nothing.
 //
 // Problems that no caller can receive (a value that cannot be encoded, a
 // failed scheduled update) go to the handler of WithErrorHandler, else to
