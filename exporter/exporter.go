@@ -100,7 +100,7 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // server's answer. It returns when the update is delivered, has failed
 // every attempt, or ctx is done.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	u, _, err := e.prepare(rm, 0)
+	u, _, err := e.prepare(ctx, rm, 0)
 	if u != nil {
 		_, err = e.deliver(ctx, u, sendPolicy{})
 	}
@@ -169,7 +169,7 @@ func newUpdateKey() string { return uuid.NewString() }
 // collection is carried to the update after it. A nil update means there
 // is nothing to send: the exporter is shut down or stopped, or (local
 // mode) the update was written out.
-func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update, schedule, error) {
+func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, gen uint64) (*update, schedule, error) {
 	if e.shutdown.Load() {
 		return nil, schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
 	}
@@ -177,7 +177,7 @@ func (e *Exporter) prepare(rm *metricdata.ResourceMetrics, gen uint64) (*update,
 		return nil, schedule{stop: true}, nil
 	}
 	if e.pending.empty() {
-		e.claimSpooled() // may leave updates of a process now gone pending
+		e.claimSpooled(ctx) // may leave updates of a process now gone pending
 	}
 	if p := e.pending.take(); p != nil {
 		for _, err := range e.carryToNext(rm, gen, true) {
@@ -229,7 +229,7 @@ func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (s
 			break
 		}
 		var next schedule
-		if u, next, err = e.prepare(&metricdata.ResourceMetrics{}, 0); u == nil {
+		if u, next, err = e.prepare(ctx, &metricdata.ResourceMetrics{}, 0); u == nil {
 			return next, err
 		}
 		s, err = e.deliverOne(ctx, u, policy)

@@ -209,7 +209,7 @@ func (r *Reader) prepareUpdate(ctx context.Context) (*update, schedule, error) {
 		// update with no data still serves the server as a heartbeat.
 		r.exp.reportf("collecting metrics: %w", err)
 	}
-	return r.exp.prepare(&c.rm, c.gen)
+	return r.exp.prepare(ctx, &c.rm, c.gen)
 }
 
 // ForceFlush sends an update now, after any update in flight, and returns

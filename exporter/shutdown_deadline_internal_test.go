@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -56,4 +57,50 @@ func TestShutdownKeepsItsDeadlineWhileAClaimHoldsTheSpool(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Error("the lock file of an exporter with no figures left stays after the claim ended")
+}
+
+// A claim stops between owners once its context is done: a Shutdown's
+// final update, or an Export, whose deadline passed reads no more
+// orphaned files (hundreds of large journals take seconds), and what it
+// left is claimed later.
+func TestClaimStopsOnceItsContextIsDone(t *testing.T) {
+	dir := t.TempDir()
+	id := uuid.New()
+	opts := []Option{WithEndpoint("http://127.0.0.1:1/v1/update/"), WithInstanceID(id), WithSpool(dir),
+		WithRuntimeFigures(false), WithRetry(RetryConfig{}), WithErrorHandler(quietHandler{})}
+	gone, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gone.Export(context.Background(), countOf1()); err == nil {
+		t.Fatal("an update reached a port nobody listens on")
+	}
+	_ = gone.Shutdown(context.Background()) // its carried figures stay, for the next
+	next, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = next.Shutdown(context.Background()) }()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c, release := next.spool.claimOrphans(done); len(c.owners) != 0 {
+		release()
+		t.Fatalf("a claim whose context was done took %d owners", len(c.owners))
+	}
+	c, release := next.spool.claimOrphans(context.Background())
+	defer release()
+	if len(c.owners) != 1 {
+		t.Errorf("the claim after it took %d owners, want the one left", len(c.owners))
+	}
+}
+
+type quietHandler struct{}
+
+func (quietHandler) Handle(error) {}
+
+func countOf1() *metricdata.ResourceMetrics {
+	return &metricdata.ResourceMetrics{ScopeMetrics: []metricdata.ScopeMetrics{{Metrics: []metricdata.Metrics{{
+		Name: "count",
+		Data: metricdata.Sum[int64]{Temporality: metricdata.DeltaTemporality, IsMonotonic: true, DataPoints: []metricdata.DataPoint[int64]{{Value: 1}}},
+	}}}}}
 }

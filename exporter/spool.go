@@ -313,10 +313,12 @@ func syncDir(dir string) {
 // never is, the orphans stay locked by this exporter (until close), so that
 // neither it nor another exporter claims their figures again while it
 // carries them. One claim reads at most maxClaimFiles files and about one
-// spool file's worth of bytes; the rest wait for the next update. A file
+// spool file's worth of bytes, and stops between owners once ctx is done
+// (reading many large journals takes seconds, and a Shutdown's final
+// update must keep its deadline); the rest wait for the next update. A file
 // that cannot be used is set aside, one of another instance left alone;
 // either is reported once.
-func (s *spool) claimOrphans() (c claim, release func()) {
+func (s *spool) claimOrphans(ctx context.Context) (c claim, release func()) {
 	if s == nil {
 		return c, func() {}
 	}
@@ -331,8 +333,8 @@ func (s *spool) claimOrphans() (c claim, release func()) {
 	orphans := s.orphans()
 	for _, token := range s.byAge(orphans) {
 		names := orphans[token]
-		if c.files >= maxClaimFiles || read >= s.readLimit() {
-			break
+		if c.files >= maxClaimFiles || read >= s.readLimit() || ctx.Err() != nil {
+			break // the rest is claimed later; a caller's deadline first
 		}
 		o := s.lockOrphan(token)
 		if o == nil {
@@ -853,7 +855,7 @@ func (s *spool) clear() {
 		return
 	}
 	for range maxClearClaims {
-		c, release := s.claimOrphans()
+		c, release := s.claimOrphans(context.Background())
 		release()
 		if c.files == 0 {
 			break

@@ -40,8 +40,8 @@ func (e *Exporter) openSpool() {
 // update. The claimed files are deleted only once all of it is saved as
 // this exporter's own; if that fails, they stay, and stay locked, for a
 // later process.
-func (e *Exporter) claimSpooled() {
-	c, release := e.spool.claimOrphans()
+func (e *Exporter) claimSpooled(ctx context.Context) {
+	c, release := e.spool.claimOrphans(ctx)
 	if len(c.owners) == 0 {
 		return
 	}
