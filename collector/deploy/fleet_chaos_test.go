@@ -34,6 +34,10 @@ const (
 	chaosKillAfter = 10 * time.Second
 	chaosKilled    = "replica2"
 	queryChaos     = `sum by (fleet_replica) (last_over_time(fleet_chaos[1d]))`
+	// chaosExtraConfigEnv names one more configuration file laid over the
+	// replicas' (for checking that the round fails when they ignore
+	// Idempotency-Key: idempotency.max_keys 0).
+	chaosExtraConfigEnv = "TELEMETRY_CHAOS_EXTRA_CONFIG"
 )
 
 func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
@@ -51,7 +55,7 @@ func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
 	recorded := clients.recorded()
 	got := f.waitForLedger(t, l, "")
 	tot := l.totals()
-	t.Logf("phase 1: recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats answered from a window, %d updates never answered; Prometheus %v",
+	t.Logf("phase 1: recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats of a key to the replica that had it, %d updates never answered; Prometheus %v",
 		recorded, clients.processes(), clients.kills(), tot.keys, f.dropped(), tot.repeats, tot.unanswered, got)
 	if tot.distinct != float64(recorded) {
 		t.Errorf("phase 1: the replicas accepted %v under distinct keys, the clients recorded %d", tot.distinct, recorded)
@@ -65,6 +69,9 @@ func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
 	if f.dropped() == 0 || clients.kills() == 0 {
 		t.Errorf("phase 1 brought no fault: %d answers dropped, %d clients killed", f.dropped(), clients.kills())
 	}
+	if t.Failed() {
+		t.FailNow() // phase 2's accounting starts from an exact phase 1
+	}
 
 	// Phase 2: the same, and replica 2 is SIGKILLed while clients report.
 	var killedAt time.Time
@@ -77,7 +84,7 @@ func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
 	recorded = clients.recorded()
 	got = f.waitForLedger(t, l, chaosKilled)
 	tot = l.totals()
-	t.Logf("phase 2 (with phase 1): recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats answered from a window, %d updates never answered",
+	t.Logf("phase 2 (with phase 1): recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats of a key to the replica that had it, %d updates never answered",
 		recorded, clients.processes(), clients.kills(), tot.keys, f.dropped(), tot.repeats, tot.unanswered)
 	f.checkAfterKill(t, l, got, recorded, killedAt)
 	for _, p := range l.problemList() {
@@ -175,6 +182,10 @@ func startChaosFleet(t *testing.T, l *ledger) *chaosFleet {
 	if err != nil {
 		t.Fatal(err)
 	}
+	configs := []string{"--config", "replica.yaml", "--config", "chaos-replica.yaml"}
+	if extra := os.Getenv(chaosExtraConfigEnv); extra != "" {
+		configs = append(configs, "--config", extra)
+	}
 	first := freePorts(t, chaosReplicas)
 	for i := 1; i <= chaosReplicas; i++ {
 		name, addr := "replica"+strconv.Itoa(i), "127.0.0.1:"+strconv.Itoa(first+i-1)
@@ -182,7 +193,7 @@ func startChaosFleet(t *testing.T, l *ledger) *chaosFleet {
 			"REMOTE_WRITE_URL=http://127.0.0.1:" + strconv.Itoa(f.fleet.promPort) + "/api/v1/write",
 			"REPLICA_NAME=" + name, "NEXT_UPDATE=" + chaosNextUpdate.String(), "FLEET_WINDOW=10m",
 			"EXPORT_INTERVAL=" + chaosExport.String(), "MIN_INSTANCES=1", "SAMPLE_RATE=0", "MEMORY_LIMIT_MIB=256"},
-			bin, "--config", "replica.yaml", "--config", "chaos-replica.yaml")
+			bin, configs...)
 		p, err := startFaultProxy(name, "http://"+addr, chaosDropShare, l)
 		if err != nil {
 			t.Fatal(err)
@@ -250,7 +261,8 @@ func (f *chaosFleet) killReplica(t *testing.T, name string) {
 
 // waitForLedger waits until each live replica's series in Prometheus
 // holds exactly what the ledger says it accepted, and the killed one's
-// (if any) has stopped changing; it returns the series by replica.
+// (if any) has stopped changing; it returns the series by replica (after
+// a minute, as they are, with an error).
 func (f *chaosFleet) waitForLedger(t *testing.T, l *ledger, killed string) map[string]float64 {
 	t.Helper()
 	var got, prev map[string]float64
@@ -271,7 +283,8 @@ func (f *chaosFleet) waitForLedger(t *testing.T, l *ledger, killed string) map[s
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Prometheus holds %v by replica, the replicas accepted %v", got, want)
+			t.Errorf("Prometheus holds %v by replica, the replicas accepted %v under distinct keys", got, want)
+			return got
 		}
 		time.Sleep(2 * time.Second)
 	}
