@@ -119,12 +119,23 @@ func TestNumbersBeyondFloat64AreRefused(t *testing.T) {
 
 func TestLimitsOfAnUpdate(t *testing.T) {
 	limits := payload.DefaultLimits()
-	tiny := []byte(`{"data":{"k":[` + strings.Repeat("1,", 3_900_000) + `1]}}`) // the 7.8 MB attack
-	if _, err := payload.ParseUpdate(tiny, limits); !errors.Is(err, payload.ErrTooManyValues) || payload.ParseStatus(err) != http.StatusRequestEntityTooLarge {
-		t.Errorf("3.9 million values: %v, want ErrTooManyValues (413)", err)
+	// The attack was 7.8 MB of "1,": 3.9 million values. The default is
+	// below that; the bound itself is checked at a small limit, which is
+	// as able to fail and far cheaper to read under the race detector
+	// (the receivers' tests post the attack itself).
+	if payload.DefaultMaxValues >= 3_900_000 {
+		t.Errorf("DefaultMaxValues %d takes the 3.9 million tiny values of a 7.8 MB body", payload.DefaultMaxValues)
 	}
-	if _, err := payload.ParsePayload(tiny, limits); !errors.Is(err, payload.ErrTooManyValues) {
-		t.Errorf("ParsePayload, 3.9 million values: %v", err)
+	small := payload.Limits{MaxValues: 1000}
+	tiny := []byte(`{"data":{"k":[` + strings.Repeat("1,", 1000) + `1]}}`)
+	if _, err := payload.ParseUpdate(tiny, small); !errors.Is(err, payload.ErrTooManyValues) || payload.ParseStatus(err) != http.StatusRequestEntityTooLarge {
+		t.Errorf("1,002 values over a limit of 1,000: %v, want ErrTooManyValues (413)", err)
+	}
+	if _, err := payload.ParsePayload(tiny, small); !errors.Is(err, payload.ErrTooManyValues) {
+		t.Errorf("ParsePayload, 1,002 values over a limit of 1,000: %v", err)
+	}
+	if _, err := payload.ParseUpdate(tiny, payload.Limits{MaxValues: 1010}); err != nil {
+		t.Errorf("1,004 values within a limit of 1,010: %v", err)
 	}
 	long := strings.Repeat("k", 1<<20)
 	for _, data := range []string{`{"` + long + `":1}`, `{"a":{"` + long + `":1}}`, `{"a":[{"attributes":{"` + long + `":"x"},"value":1}]}`} {

@@ -225,7 +225,10 @@ func accept(w *payload.Window, ids []uuid.UUID, n int) {
 // TestWindowMemoryIsBounded measures the bytes per remembered key and
 // checks that a million distinct keys stay within the count bound.
 func TestWindowMemoryIsBounded(t *testing.T) {
-	const maxKeys = 100_000
+	maxKeys, distinct := payload.DefaultWindowKeys, 1_000_000
+	if raceEnabled { // smaller, and still three times the window
+		maxKeys, distinct = 50_000, 150_000
+	}
 	ids := make([]uuid.UUID, 10_000)
 	for i := range ids {
 		ids[i] = uuid.New()
@@ -234,11 +237,7 @@ func TestWindowMemoryIsBounded(t *testing.T) {
 	w := payload.NewWindow(payload.WindowConfig{MaxKeys: maxKeys})
 	accept(w, ids, maxKeys)
 	full := heapAfterGC()
-	perKey := float64(full-before) / maxKeys
-	distinct := 1_000_000
-	if raceEnabled {
-		distinct = 300_000 // three times the window
-	}
+	perKey := float64(full-before) / float64(maxKeys)
 	accept(w, ids, distinct)
 	after := heapAfterGC()
 	runtime.KeepAlive(w)
@@ -280,7 +279,10 @@ func ExampleWindow() {
 // TestLongAnswersCostNoMoreMemory checks that a long answer (a server that
 // disables many keys) is not copied into every remembered key.
 func TestLongAnswersCostNoMoreMemory(t *testing.T) {
-	const keys = 20_000
+	// Every answer is written, 25 KB each: a few thousand keys tell a
+	// copied answer (25 KB per key) from a shared one (some 300 bytes)
+	// well above the heap's noise.
+	const keys, bound = 2_000, 2_000
 	disable := make([]string, 1000)
 	for i := range disable {
 		disable[i] = fmt.Sprintf("some_disabled_key_%d", i)
@@ -301,8 +303,8 @@ func TestLongAnswersCostNoMoreMemory(t *testing.T) {
 	perKey := float64(heapAfterGC()-before) / keys
 	runtime.KeepAlive(w)
 	t.Logf("%.0f bytes per key with an answer of %d bytes", perKey, len(payload.AppendResponse(nil, resp)))
-	if perKey > 400 {
-		t.Errorf("%.0f bytes per key: the answer is copied into each", perKey)
+	if perKey > bound {
+		t.Errorf("%.0f bytes per key, over %d: the answer is copied into each", perKey, bound)
 	}
 	again := httptest.NewRecorder()
 	req.Header.Set(payload.HeaderIdempotencyKey, fmt.Sprintf("%036d", 7))
