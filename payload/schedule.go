@@ -30,7 +30,7 @@ const (
 	// first, which goes out at once.
 	DefaultEarlyAllowance = 2
 	// DefaultScheduleInstances bounds the instances a Schedule remembers,
-	// at about 100 bytes each (TestScheduleMemoryIsBounded).
+	// at about 65 bytes each (TestScheduleMemoryIsBounded prints the figure).
 	DefaultScheduleInstances = 100_000
 )
 

@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-
-	"go.opentelemetry.io/collector/pdata/pmetric"
 	"sync"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/telemetrybridge/telemetry/payload"
 )
