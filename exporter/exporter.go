@@ -100,7 +100,7 @@ func (e *Exporter) Aggregation(k sdkmetric.InstrumentKind) sdkmetric.Aggregation
 // server's answer. It returns when the update is delivered, has failed
 // every attempt, or ctx is done.
 func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	u, _, err := e.prepare(ctx, rm, 0)
+	u, _, err := e.prepare(ctx, rm, 0, sendPolicy{})
 	if u != nil {
 		_, err = e.deliver(ctx, u, sendPolicy{})
 	}
@@ -131,9 +131,10 @@ type schedule struct {
 	stop bool          // send no more updates
 }
 
-// sendPolicy says how hard an update tries.
+// sendPolicy says how hard an update tries, and what it takes on.
 type sendPolicy struct {
-	// final marks the last update: it does not wait out a 429 answer.
+	// final marks the last update: it does not wait out a 429 answer, and
+	// claims no files of processes now gone.
 	final bool
 	// abort, when closed, ends waits between attempts: the update gives up
 	// after its current attempt, so that a shutdown is not held up by
@@ -168,15 +169,17 @@ func newUpdateKey() string { return uuid.NewString() }
 // pending, that one is returned instead, to be sent again, and the
 // collection is carried to the update after it. A nil update means there
 // is nothing to send: the exporter is shut down or stopped, or (local
-// mode) the update was written out.
-func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, gen uint64) (*update, schedule, error) {
+// mode) the update was written out. The final update claims nothing: it
+// must keep the caller's deadline, and a claim may read journals of tens
+// of MiB; the next process claims what is left.
+func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, gen uint64, policy sendPolicy) (*update, schedule, error) {
 	if e.shutdown.Load() {
 		return nil, schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
 	}
 	if e.stopped.Load() {
 		return nil, schedule{stop: true}, nil
 	}
-	if e.pending.empty() {
+	if e.pending.empty() && !policy.final {
 		e.claimSpooled(ctx) // may leave updates of a process now gone pending
 	}
 	if p := e.pending.take(); p != nil {
@@ -229,7 +232,7 @@ func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (s
 			break
 		}
 		var next schedule
-		if u, next, err = e.prepare(ctx, &metricdata.ResourceMetrics{}, 0); u == nil {
+		if u, next, err = e.prepare(ctx, &metricdata.ResourceMetrics{}, 0, policy); u == nil {
 			return next, err
 		}
 		s, err = e.deliverOne(ctx, u, policy)

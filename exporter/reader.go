@@ -184,7 +184,7 @@ func (r *Reader) scheduledUpdate(ctx context.Context, first bool) schedule {
 
 // update collects and delivers one update. The caller holds inFlight.
 func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error) {
-	u, s, err := r.prepareUpdate(ctx)
+	u, s, err := r.prepareUpdate(ctx, policy)
 	if u != nil {
 		s, err = r.exp.deliver(ctx, u, policy)
 	}
@@ -195,7 +195,7 @@ func (r *Reader) update(ctx context.Context, policy sendPolicy) (schedule, error
 }
 
 // prepareUpdate collects an update and writes it to the spool.
-func (r *Reader) prepareUpdate(ctx context.Context) (*update, schedule, error) {
+func (r *Reader) prepareUpdate(ctx context.Context, policy sendPolicy) (*update, schedule, error) {
 	if err := r.collectMu.lock(ctx); err != nil {
 		return nil, schedule{stop: true}, err
 	}
@@ -209,7 +209,7 @@ func (r *Reader) prepareUpdate(ctx context.Context) (*update, schedule, error) {
 		// update with no data still serves the server as a heartbeat.
 		r.exp.reportf("collecting metrics: %w", err)
 	}
-	return r.exp.prepare(ctx, &c.rm, c.gen)
+	return r.exp.prepare(ctx, &c.rm, c.gen, policy)
 }
 
 // ForceFlush sends an update now, after any update in flight, and returns
