@@ -196,6 +196,17 @@ func (l *ledger) totals() ledgerTotals {
 	return t
 }
 
+// busiest is the replica that accepted most.
+func (t ledgerTotals) busiest() string {
+	name := ""
+	for r, v := range t.byReplica {
+		if name == "" || v > t.byReplica[name] {
+			name = r
+		}
+	}
+	return name
+}
+
 // acceptedSince is what replica accepted first at or after since.
 func (l *ledger) acceptedSince(replica string, since time.Time) float64 {
 	l.mu.Lock()
