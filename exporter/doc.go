@@ -91,8 +91,10 @@
 // and the next exporter with the same directory and instance ID sends what
 // an exporter that is gone left behind: its update files again as they
 // were, with their keys (a file written before updates had keys gets a
-// fresh one), and its carried figures merged into its own. The server's
-// disabled keys and stop are kept there too. When Shutdown begins while
+// fresh one), and its carried figures merged into its own. (A Shutdown's
+// final update takes none of them over: it must keep its deadline, and
+// the next process takes them.) The server's disabled keys and stop are
+// kept there too. When Shutdown begins while
 // an update hangs, the Reader keeps what was recorded since on disk at
 // once instead of waiting for it, so that a process exiting right after
 // starting to stop loses nothing.
