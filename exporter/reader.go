@@ -81,7 +81,7 @@ const DefaultCheckpointInterval = 250 * time.Millisecond
 // SDK's instruments recorded, and keeps it in the spool, this often, so that
 // a process that dies at any moment loses at most about this much of it.
 // (The bridge's own figures live in the spool's journal and lose nothing.)
-// The wait is also at least 100 times the last checkpoint's duration, so
+// The wait is also at least 125 times the last checkpoint's duration, so
 // that checkpoints take at most about 1 % of one core. 0 or less turns
 // checkpoints off; the default is DefaultCheckpointInterval.
 func WithCheckpointInterval(d time.Duration) ReaderOption {
