@@ -225,23 +225,8 @@ func TestClaimedUpdateThatCannotBeSavedStaysForTheNextProcess(t *testing.T) {
 // owner of orphan) writes its first update file, so that writing it fails.
 func blockFirstUpdateFile(t *testing.T, dir, orphan string) {
 	t.Helper()
-	entries, err := os.ReadDir(instanceDir(dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		token, ok := strings.CutPrefix(e.Name(), "owner-")
-		token = strings.TrimSuffix(token, ".lock")
-		if !ok || strings.HasPrefix(orphan, "update-"+token+"-") {
-			continue
-		}
-		block := filepath.Join(instanceDir(dir), "update-"+token+"-1.json")
-		if err := os.MkdirAll(filepath.Join(block, "in-the-way"), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatal("the live exporter has no lock file")
+	token := liveOwner(t, dir, func(token string) bool { return strings.HasPrefix(orphan, "update-"+token+"-") })
+	blockFile(t, dir, "update-"+token+"-1.json")
 }
 
 // An update file written before updates had keys is sent again under a

@@ -753,6 +753,14 @@ func TestOrphansStayWhenTheirFiguresCannotBeSaved(t *testing.T) {
 // them fails.
 func blockCarriedFile(t *testing.T, dir, gone string) {
 	t.Helper()
+	token := liveOwner(t, dir, func(token string) bool { return token == gone })
+	blockFile(t, dir, "carried-"+token+".json")
+}
+
+// liveOwner returns the token of the first owner lock in dir's instance
+// directory that skip does not rule out.
+func liveOwner(t *testing.T, dir string, skip func(token string) bool) string {
+	t.Helper()
 	entries, err := os.ReadDir(instanceDir(dir))
 	if err != nil {
 		t.Fatal(err)
@@ -760,14 +768,19 @@ func blockCarriedFile(t *testing.T, dir, gone string) {
 	for _, e := range entries {
 		token, ok := strings.CutPrefix(e.Name(), "owner-")
 		token = strings.TrimSuffix(token, ".lock")
-		if !ok || token == gone {
-			continue
+		if ok && !skip(token) {
+			return token
 		}
-		block := filepath.Join(instanceDir(dir), "carried-"+token+".json")
-		if err := os.MkdirAll(filepath.Join(block, "in-the-way"), 0o700); err != nil {
-			t.Fatal(err)
-		}
-		return
 	}
 	t.Fatal("the live exporter has no lock file")
+	return ""
+}
+
+// blockFile puts a directory, not empty, where the file name of dir's
+// instance directory would go, so that writing it fails.
+func blockFile(t *testing.T, dir, name string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Join(instanceDir(dir), name, "in-the-way"), 0o700); err != nil {
+		t.Fatal(err)
+	}
 }
