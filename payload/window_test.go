@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -196,13 +197,7 @@ func TestOverlongKeyIsRefused(t *testing.T) {
 	}
 }
 
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
+func heapAfterGC() uint64 { return servertest.HeapAfterGC() }
 
 var keySeq atomic.Int64
 

@@ -13,20 +13,14 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 	"github.com/telemetrybridge/telemetry/receiver"
 )
 
 // postKeyed posts body for id with an Idempotency-Key (none when empty).
 func postKeyed(h http.Handler, id uuid.UUID, key, body string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/v1/update/"+id.String(), strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set(payload.HeaderIdempotencyKey, key)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
+	return servertest.Post(h, "/v1/update/"+id.String(), key, []byte(body))
 }
 
 func TestRepeatedKeyIsStoredOnceAndAnsweredAlike(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -34,14 +35,7 @@ func newHandler(t *testing.T, cfg *Config, next consumer.Metrics) http.Handler {
 
 // serve posts body for id with an Idempotency-Key (none when empty).
 func serve(h http.Handler, id uuid.UUID, key string, body []byte) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, DefaultPath+id.String(), strings.NewReader(string(body)))
-	req.Header.Set("Content-Type", "application/json")
-	if key != "" {
-		req.Header.Set(payload.HeaderIdempotencyKey, key)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
-	return w
+	return servertest.Post(h, DefaultPath+id.String(), key, body)
 }
 
 func TestRepeatedKeyIsConsumedOnce(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
+	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -70,10 +71,4 @@ func TestKeptAttributesDoNotPinBodies(t *testing.T) {
 	}
 }
 
-func heapAfterGC() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
+func heapAfterGC() uint64 { return servertest.HeapAfterGC() }
