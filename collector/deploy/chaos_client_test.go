@@ -112,14 +112,18 @@ func startChaosChild(role string, id uuid.UUID, endpoint, spool, logPath string)
 		return nil, err
 	}
 	c := &chaosChild{cmd: cmd, stdin: stdin, lines: make(chan string, 4), done: make(chan struct{})}
+	// Wait closes stdout once the child has ended, so it runs only after
+	// everything the child printed was read: a child's last line ("stopped")
+	// is never lost to an early Wait.
 	go func() {
-		defer close(c.lines)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			c.lines <- sc.Text()
 		}
+		close(c.lines)
+		_ = cmd.Wait()
+		close(c.done)
 	}()
-	go func() { _ = cmd.Wait(); close(c.done) }()
 	return c, nil
 }
 
@@ -150,6 +154,8 @@ func (c *chaosChild) add(n int) error {
 // kill sends SIGKILL and waits for the child to end.
 func (c *chaosChild) kill() {
 	_ = c.cmd.Process.Kill()
+	for range c.lines { // what it printed last, unread
+	}
 	<-c.done
 	_ = c.stdin.Close()
 }
