@@ -234,6 +234,9 @@ func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 		t.Fatalf("fleet.sh start: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			f.logTails(t)
+		}
 		stop := exec.Command("bash", script, "stop")
 		stop.Env = env
 		if out, err := stop.CombinedOutput(); err != nil {
@@ -249,6 +252,35 @@ func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 		f.pids = append(f.pids, pid)
 	}
 	return f
+}
+
+// logTails shows what a failed test needs to be understood: the warnings
+// and errors in each process's log (the fleet's directory is removed with
+// the test), and what Prometheus refused.
+func (f *fleet) logTails(t testing.TB) {
+	logs, _ := filepath.Glob(filepath.Join(f.dir, "*.log"))
+	for _, name := range logs {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		var lines []string
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "error") || strings.Contains(line, "warn") || strings.Contains(line, "level=") {
+				lines = append(lines, line)
+			}
+		}
+		if len(lines) > 30 {
+			lines = append(lines[:15], append([]string{"..."}, lines[len(lines)-15:]...)...)
+		}
+		t.Logf("%s (%d bytes):\n%s", filepath.Base(name), len(data), strings.Join(lines, "\n"))
+	}
+	for _, q := range []string{"prometheus_tsdb_out_of_order_samples_total", "prometheus_tsdb_out_of_bound_samples_total",
+		`prometheus_http_requests_total{handler="/api/v1/write"}`} {
+		for _, r := range f.query(t, q) {
+			t.Logf("%s %v = %v", q, r.Metric, r.Value)
+		}
+	}
 }
 
 // stopReplica stops replica n (1-based) with SIGTERM and waits for it.
