@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -228,5 +229,32 @@ func TestTwoDataMembersBothReachThePipeline(t *testing.T) {
 	}
 	if a, b := sumOf(sink, "a"), sumOf(sink, "b"); a != 1 || b != 2 {
 		t.Errorf("a = %d, b = %d, want 1 and 2 (encoding/json merges two data members)", a, b)
+	}
+}
+
+// keySink records the Idempotency-Key each update carried into the
+// pipeline, as client metadata.
+type keySink struct {
+	consumertest.MetricsSink
+	mu   sync.Mutex
+	keys [][]string
+}
+
+func (s *keySink) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	s.mu.Lock()
+	s.keys = append(s.keys, client.FromContext(ctx).Metadata.Get(payload.HeaderIdempotencyKey))
+	s.mu.Unlock()
+	return s.MetricsSink.ConsumeMetrics(ctx, md)
+}
+
+// A processor after a restart (its receiver's window gone) still knows an
+// update by its key: the key travels with the data.
+func TestUpdateKeyReachesThePipelineAsMetadata(t *testing.T) {
+	sink := new(keySink)
+	h := newHandler(t, testConfig(), sink)
+	serve(h, testID, "u1", updateBody(testID, `{"n": 1}`))
+	serve(h, testID, "", updateBody(testID, `{"n": 1}`))
+	if len(sink.keys) != 2 || len(sink.keys[0]) != 1 || sink.keys[0][0] != "u1" || sink.keys[1] != nil {
+		t.Errorf("keys in the pipeline %q, want [[u1] []]", sink.keys)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/config/confighttp"
@@ -129,7 +131,7 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 	}
 	// Counted before the hand-over: the data then belongs to the pipeline.
 	if points := md.DataPointCount(); points > 0 {
-		ctx := r.obs.StartMetricsOp(req.Context())
+		ctx := r.obs.StartMetricsOp(withUpdateKey(req.Context(), req))
 		err := r.next.ConsumeMetrics(ctx, md)
 		r.obs.EndMetricsOp(ctx, dataFormat, points, err)
 		if err != nil {
@@ -141,6 +143,27 @@ func (r *telemetryReceiver) ServeHTTP(w http.ResponseWriter, req *http.Request) 
 	resp.NextUpdate = r.schedule.Spread(resp.NextUpdate)
 	r.schedule.Accepted(id, resp.NextUpdate)
 	claim.Answer(w, http.StatusOK, resp)
+}
+
+// withUpdateKey hands the update's Idempotency-Key on to the pipeline as
+// client metadata (the Collector's way of carrying request headers), so
+// that a stateful processor can recognise a repeat after this receiver's
+// own window is gone, as after a restart (collector/fleetprocessor does).
+// Metadata that confighttp already put there is kept.
+func withUpdateKey(ctx context.Context, req *http.Request) context.Context {
+	key := req.Header.Values(payload.HeaderIdempotencyKey)
+	if len(key) == 0 {
+		return ctx
+	}
+	info := client.FromContext(ctx)
+	md := map[string][]string{payload.HeaderIdempotencyKey: key}
+	for k := range info.Metadata.Keys() {
+		if !strings.EqualFold(k, payload.HeaderIdempotencyKey) {
+			md[k] = info.Metadata.Get(k)
+		}
+	}
+	info.Metadata = client.NewMetadata(md)
+	return client.NewContext(ctx, info)
 }
 
 // refuseBody answers a body that cannot be taken as it is.
