@@ -99,7 +99,7 @@ func WithResponse(resp payload.Response) Option {
 }
 
 // WithJSONLines also writes every accepted payload, as stored, to w: one
-// JSON object per line.
+// JSON object per line, as payload.Append writes it.
 func WithJSONLines(w io.Writer) Option {
 	return optionFunc(func(c *config) { c.jsonLines = w })
 }

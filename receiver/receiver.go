@@ -2,7 +2,6 @@ package receiver
 
 import (
 	"compress/gzip"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -144,7 +143,9 @@ func (r *Receiver) store(id uuid.UUID, p payload.Payload) {
 	}
 	r.mu.Unlock()
 	if r.cfg.jsonLines != nil {
-		line, err := json.Marshal(p)
+		// A decoded payload holds only what JSON can carry, so Append
+		// cannot fail on it; the check keeps a half line out regardless.
+		line, err := payload.Append(nil, p)
 		if err == nil {
 			r.lines.Lock()
 			_, _ = r.cfg.jsonLines.Write(append(line, '\n'))

@@ -3,9 +3,9 @@ package receiver_test
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +26,8 @@ func post(t *testing.T, h http.Handler, method, path, contentType, body string) 
 	h.ServeHTTP(w, req)
 	var resp payload.Response
 	if w.Body.Len() > 0 {
-		if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
+		var err error
+		if resp, err = payload.DecodeResponse(w.Body); err != nil {
 			t.Fatalf("answer is not a JSON Response: %v: %s", err, w.Body)
 		}
 	}
@@ -164,5 +165,36 @@ func TestGzipBodiesAndTheirLimit(t *testing.T) {
 	// Small on the wire, too large once inflated.
 	if code := send(`{"k":"` + strings.Repeat("x", 5000) + `"}`); code != http.StatusRequestEntityTooLarge {
 		t.Errorf("inflating past the limit: %d, want 413", code)
+	}
+}
+
+// TestJSONLinesAreWhatPayloadWrites checks that each line is the stored
+// payload as payload.Append writes it (strings as they are, not with the
+// HTML escapes of encoding/json) and that it reads back as stored.
+func TestJSONLinesAreWhatPayloadWrites(t *testing.T) {
+	var lines bytes.Buffer
+	r := receiver.New(receiver.WithJSONLines(&lines))
+	id := uuid.New()
+	data := `{"markup":"<b>&amp;</b>","name":"Zoë \u2028","nested":{"list":[1,2.5,"\u0001"]},"n":3}`
+	if w, _ := post(t, r, http.MethodPost, "/v1/update/"+id.String(), "application/json", body(id, data)); w.Code != http.StatusOK {
+		t.Fatalf("answer %d: %s", w.Code, w.Body)
+	}
+	stored := r.Payloads(id)
+	if len(stored) != 1 {
+		t.Fatalf("stored %d payloads, want 1", len(stored))
+	}
+	want, err := payload.Append(nil, stored[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSuffix(lines.String(), "\n"); got != string(want) {
+		t.Errorf("JSON line\n  %s\nwant\n  %s", got, want)
+	}
+	if !strings.Contains(lines.String(), `"<b>&amp;</b>"`) {
+		t.Errorf("the line escapes what it need not: %s", lines.String())
+	}
+	back, err := payload.ParsePayload(bytes.TrimSpace(lines.Bytes()), payload.Limits{})
+	if err != nil || !reflect.DeepEqual(back, stored[0]) {
+		t.Errorf("the line reads back as %+v (%v), want %+v", back, err, stored[0])
 	}
 }

@@ -4,7 +4,6 @@ package servertest
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -24,10 +23,9 @@ type Reply struct {
 	Delay       time.Duration // wait before answering (ends early if the client gives up)
 }
 
-// JSON is a 200 answer carrying resp.
+// JSON is a 200 answer carrying resp, written as the servers write theirs.
 func JSON(resp payload.Response) Reply {
-	b, _ := json.Marshal(resp)
-	return Reply{Status: http.StatusOK, Body: string(b), ContentType: "application/json"}
+	return Reply{Status: http.StatusOK, Body: string(payload.AppendResponse(nil, resp)), ContentType: "application/json"}
 }
 
 // Request is what the server received.
