@@ -295,14 +295,35 @@ func (f *fleet) logTails(t testing.TB) {
 	}
 }
 
-// stopReplica stops replica n (1-based) with SIGTERM and waits for it.
+// stopReplica stops replica n (1-based) as an operator would: drained
+// in HAProxy first (fleet.sh drain), then SIGTERM, and waits for it.
 func (f *fleet) stopReplica(t testing.TB, n int) {
+	f.haproxyCommand(t, fmt.Sprintf("set server replicas/replica%d state maint", n))
 	pid := f.pids[n] // pids: Prometheus, the replicas in order, HAProxy
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for syscall.Kill(pid, 0) == nil {
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// haproxyCommand runs one command on HAProxy's admin socket (what
+// fleet.sh drain does with socat) and fails on any answer but an empty one.
+func (f *fleet) haproxyCommand(t testing.TB, cmd string) {
+	t.Helper()
+	c, err := net.Dial("unix", filepath.Join(f.dir, "haproxy.sock"))
+	if err != nil {
+		t.Fatalf("HAProxy's admin socket: %v", err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+		t.Fatalf("%s: %v", cmd, err)
+	}
+	answer, err := io.ReadAll(c)
+	if err != nil || strings.TrimSpace(string(answer)) != "" {
+		t.Fatalf("%s: %q %v", cmd, answer, err)
 	}
 }
 
