@@ -5,7 +5,9 @@
 #
 #   collector/deploy/fleet.sh start [N]   start N replicas (default 3); Ctrl-C stops all
 #   collector/deploy/fleet.sh stop        stop a fleet started in another shell
-#   collector/deploy/fleet.sh install     install HAProxy and Prometheus (Debian packages)
+#   collector/deploy/fleet.sh drain I     move replica I's instances to the others
+#                                         (before stopping it on purpose)
+#   collector/deploy/fleet.sh install     install HAProxy, Prometheus and socat (Debian packages)
 #
 # Environment: FLEET_DIR (state and logs; default $TMPDIR/telemetry-fleet),
 # FLEET_PORT (HAProxy, default 8418; replicas take the next N ports),
@@ -23,6 +25,7 @@ install() {
   local missing=()
   command -v haproxy >/dev/null || missing+=(haproxy)
   command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v socat >/dev/null || missing+=(socat)
   [ ${#missing[@]} -eq 0 ] && return
   echo "installing ${missing[*]} from Debian's packages"
   local sudo=()
@@ -30,7 +33,7 @@ install() {
   "${sudo[@]}" apt-get update -qq
   # Debian starts the packages' own services where systemd runs; the fleet
   # starts its own processes on loopback and leaves those alone.
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq haproxy prometheus >/dev/null
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
 stop() {
@@ -41,6 +44,13 @@ stop() {
   done <"$dir/pids"
   rm -f "$dir/pids"
   echo "fleet stopped"
+}
+
+# drain takes replica $1 out of HAProxy's hash (maintenance): its instances
+# go to the others from their next update on, and it can then be stopped.
+drain() {
+  echo "set server replicas/replica$1 state maint" | socat - "UNIX-CONNECT:$dir/haproxy.sock"
+  echo "replica$1 drained"
 }
 
 # wait_port waits until something listens on 127.0.0.1:$1.
@@ -71,14 +81,14 @@ start() {
   for i in $(seq "$n"); do
     local rport=$((port + i))
     REPLICA_ENDPOINT="127.0.0.1:$rport" REMOTE_WRITE_URL="http://127.0.0.1:$prom_port/api/v1/write" \
-      REPLICA_NAME="replica$i" NEXT_UPDATE="${NEXT_UPDATE:-1h}" FLEET_WINDOW="${FLEET_WINDOW:-2h}" \
+      REPLICA_NAME="replica$i" REPLICA_STORAGE_DIR="$dir/replica$i-storage" NEXT_UPDATE="${NEXT_UPDATE:-1h}" FLEET_WINDOW="${FLEET_WINDOW:-2h}" \
       EXPORT_INTERVAL="${EXPORT_INTERVAL:-15s}" MIN_INSTANCES="${MIN_INSTANCES:-5}" \
       SAMPLE_RATE="${SAMPLE_RATE:-0.01}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
       "$dir/telemetrycol" --config "$here/replica.yaml" >"$dir/replica$i.log" 2>&1 &
     echo $! >>"$dir/pids"
     echo "  server replica$i 127.0.0.1:$rport" >>"$dir/haproxy.cfg"
   done
-  FLEET_ADDR="127.0.0.1:$port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
+  FLEET_DIR="$dir" FLEET_ADDR="127.0.0.1:$port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
   echo $! >>"$dir/pids"
 
   wait_port "$prom_port"
@@ -103,6 +113,7 @@ case ${1:-} in
     fi
     ;;
   stop) stop ;;
+  drain) drain "${2:?which replica (1..N)}" ;;
   install) install ;;
-  *) sed -n '2,16p' "$0"; exit 2 ;;
+  *) sed -n '2,18p' "$0"; exit 2 ;;
 esac
