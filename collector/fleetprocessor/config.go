@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/telemetrybridge/telemetry/payload"
+	"go.opentelemetry.io/collector/component"
 )
 
 // Config sets up the fleet processor. Every setting has a default but
@@ -42,6 +45,22 @@ type Config struct {
 	MaxSeries int `mapstructure:"max_series"`
 	// Buckets are the upper bounds of the histograms of readings.
 	Buckets []float64 `mapstructure:"buckets"`
+	// Idempotency bounds the Idempotency-Key values remembered, so that an
+	// update sent again is not counted again.
+	Idempotency IdempotencyConfig `mapstructure:"idempotency"`
+	// Storage names a storage extension (filestorage) that keeps the
+	// fleet state across a crash; nil keeps it in memory only.
+	Storage *component.ID `mapstructure:"storage"`
+}
+
+// IdempotencyConfig bounds the keys of applied updates the processor
+// remembers, as the receiver's idempotency setting bounds its own.
+type IdempotencyConfig struct {
+	// MaxKeys bounds the keys remembered, the oldest forgotten first; 0
+	// applies every update, key or not.
+	MaxKeys int `mapstructure:"max_keys"`
+	// MaxAge is how long a key is remembered.
+	MaxAge time.Duration `mapstructure:"max_age"`
 }
 
 // defaultBuckets are powers of 4 from 1 to 4^20 (about 10^12): the
@@ -65,6 +84,7 @@ func defaultConfig() *Config {
 		MaxInstances:     250_000,
 		MaxSeries:        200_000,
 		Buckets:          defaultBuckets(),
+		Idempotency:      IdempotencyConfig{MaxKeys: payload.DefaultWindowKeys, MaxAge: payload.DefaultWindowAge},
 	}
 }
 
@@ -95,6 +115,10 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxInstances < 1 || c.MaxSeries < 1 {
 		add("max_instances and max_series must be positive (got %d and %d)", c.MaxInstances, c.MaxSeries)
+	}
+	if c.Idempotency.MaxKeys < 0 || c.Idempotency.MaxKeys > 0 && c.Idempotency.MaxAge <= 0 {
+		add("idempotency.max_keys must be 0 (off) or positive with a positive idempotency.max_age (got %d and %s)",
+			c.Idempotency.MaxKeys, c.Idempotency.MaxAge)
 	}
 	if err := validateBuckets(c.Buckets); err != nil {
 		errs = append(errs, err)

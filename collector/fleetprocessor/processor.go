@@ -2,11 +2,14 @@ package fleetprocessor
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor"
 	"go.uber.org/zap"
@@ -19,6 +22,7 @@ const attrInstanceID = "service.instance.id"
 // sample through at once, and sends the fleet series on a timer.
 type fleetProcessor struct {
 	cfg    *Config
+	id     component.ID
 	logger *zap.Logger
 	next   consumer.Metrics
 	now    func() time.Time
@@ -26,6 +30,11 @@ type fleetProcessor struct {
 	mu    sync.Mutex
 	agg   *aggregator
 	start time.Time
+	// keys are those of the updates applied, so that a resent update is
+	// not counted again.
+	keys *keySet
+	// journal keeps the state across a crash; nil without storage.
+	journal *journal
 	// warnedReturn is set once the log has said the window looks short.
 	warnedReturn bool
 
@@ -36,8 +45,8 @@ type fleetProcessor struct {
 
 func newProcessor(cfg *Config, set processor.Settings, next consumer.Metrics) *fleetProcessor {
 	return &fleetProcessor{
-		cfg: cfg, logger: set.Logger, next: next, now: time.Now,
-		agg: newAggregator(cfg),
+		cfg: cfg, id: set.ID, logger: set.Logger, next: next, now: time.Now,
+		agg: newAggregator(cfg), keys: newKeySet(cfg.Idempotency),
 	}
 }
 
@@ -45,12 +54,17 @@ func (p *fleetProcessor) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
-func (p *fleetProcessor) Start(context.Context, component.Host) error {
+func (p *fleetProcessor) Start(ctx context.Context, host component.Host) error {
 	p.start = p.now()
-	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	if p.cfg.MinInstances == 1 {
 		p.logger.Warn("min_instances is 1: every value is published, however few instances report it")
 	}
+	if p.cfg.Storage != nil {
+		if err := p.restore(ctx, host); err != nil {
+			return err
+		}
+	}
+	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	go p.exportLoop()
 	return nil
 }
@@ -71,7 +85,11 @@ func (p *fleetProcessor) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return p.export(ctx)
+	err := p.export(ctx)
+	if p.journal != nil {
+		err = errors.Join(err, p.journal.client.Close(ctx))
+	}
+	return err
 }
 
 func (p *fleetProcessor) exportLoop() {
@@ -93,13 +111,32 @@ func (p *fleetProcessor) exportLoop() {
 	}
 }
 
-// export ends the window of quiet instances and sends the fleet series.
+// export ends the window of quiet instances, writes a snapshot of the
+// state when there is storage, and sends the fleet series.
 func (p *fleetProcessor) export(ctx context.Context) error {
 	p.mu.Lock()
 	now := p.now().UnixNano()
+	if p.journal != nil {
+		// The sweep changes the state: logged, it is replayed in its place
+		// should the snapshot below not be written.
+		if err := p.journal.append(ctx, record{export: true, at: now}); err != nil {
+			p.logger.Warn("logging an export failed: should the snapshot fail too, a restart replays the updates since without its sweep", zap.Error(err))
+		}
+	}
 	p.agg.sweep(now)
 	md := p.agg.snapshot(p.start.UnixNano(), now)
+	var saved *savedState
+	if p.journal != nil {
+		saved = p.saveState()
+	}
 	p.mu.Unlock()
+	if saved != nil {
+		// Encoded and written outside the lock: updates go on meanwhile,
+		// logged after the position the snapshot holds.
+		if _, err := p.journal.writeSnapshot(ctx, saved); err != nil {
+			p.logger.Warn("the fleet snapshot was not written; the log keeps every update since the last one", zap.Error(err))
+		}
+	}
 	return p.next.ConsumeMetrics(ctx, md)
 }
 
@@ -107,31 +144,50 @@ func (p *fleetProcessor) export(ctx context.Context) error {
 // instances' on; resources without an instance pass through untouched.
 // The sample goes first: when the next consumer refuses it, nothing is
 // aggregated, so that the client's retry does not count twice.
+//
+// An update whose Idempotency-Key was applied before is accepted and left
+// out, sample included. With storage, the update is logged before it is
+// applied, under the same lock, so that a snapshot holds an update
+// exactly when the log's position says so.
 func (p *fleetProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
-	pass := pmetric.NewMetrics()
-	hashes := make([]uint64, md.ResourceMetrics().Len())
-	for i, rm := range md.ResourceMetrics().All() {
-		id, ok := rm.Resource().Attributes().Get(attrInstanceID)
-		if ok {
-			hashes[i] = instanceHash(id.AsString())
-		}
-		if !ok || p.agg.sampled(hashes[i]) {
-			rm.CopyTo(pass.ResourceMetrics().AppendEmpty())
+	hashes := instanceHashes(md)
+	key, err := p.updateKey(ctx, hashes)
+	if err != nil {
+		return err
+	}
+	if key.key != "" {
+		p.mu.Lock()
+		applied := p.keys.applied(key, p.now().UnixNano())
+		p.mu.Unlock()
+		if applied {
+			return nil
 		}
 	}
-	if pass.ResourceMetrics().Len() > 0 {
-		if err := p.next.ConsumeMetrics(ctx, pass); err != nil {
-			return err
+	if err := p.passSample(ctx, md, hashes); err != nil {
+		return err
+	}
+	var data []byte
+	if p.journal != nil {
+		if data, err = (&pmetric.ProtoMarshaler{}).MarshalMetrics(md); err != nil {
+			return consumererror.NewPermanent(fmt.Errorf("encoding the update for the fleet log: %w", err))
 		}
 	}
 	p.mu.Lock()
 	now := p.now().UnixNano()
-	returned := p.agg.returned
-	for i, rm := range md.ResourceMetrics().All() {
-		if _, ok := rm.Resource().Attributes().Get(attrInstanceID); ok {
-			p.agg.add(hashes[i], rm.ScopeMetrics(), now)
+	if key.key != "" && p.keys.applied(key, now) {
+		// The same key went through meanwhile; the receiver's window
+		// answers such a race with 409, so this is rare.
+		p.mu.Unlock()
+		return nil
+	}
+	if p.journal != nil {
+		if err := p.journal.append(ctx, record{at: now, key: key.key, data: data}); err != nil {
+			p.mu.Unlock()
+			return err // not applied: the client's retry is counted once
 		}
 	}
+	returned := p.agg.returned
+	p.apply(md, hashes, key, now)
 	warn := p.agg.returned > returned && !p.warnedReturn
 	p.warnedReturn = p.warnedReturn || warn
 	p.mu.Unlock()
@@ -140,4 +196,43 @@ func (p *fleetProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics)
 			zap.Duration("window", p.cfg.Window))
 	}
 	return nil
+}
+
+// instanceHashes hashes each resource's instance ID (0 without one).
+func instanceHashes(md pmetric.Metrics) []uint64 {
+	hashes := make([]uint64, md.ResourceMetrics().Len())
+	for i, rm := range md.ResourceMetrics().All() {
+		if id, ok := rm.Resource().Attributes().Get(attrInstanceID); ok {
+			hashes[i] = instanceHash(id.AsString())
+		}
+	}
+	return hashes
+}
+
+// passSample sends the sampled instances' and the instance-less resources'
+// metrics on, unchanged.
+func (p *fleetProcessor) passSample(ctx context.Context, md pmetric.Metrics, hashes []uint64) error {
+	pass := pmetric.NewMetrics()
+	for i, rm := range md.ResourceMetrics().All() {
+		_, ok := rm.Resource().Attributes().Get(attrInstanceID)
+		if !ok || p.agg.sampled(hashes[i]) {
+			rm.CopyTo(pass.ResourceMetrics().AppendEmpty())
+		}
+	}
+	if pass.ResourceMetrics().Len() == 0 {
+		return nil
+	}
+	return p.next.ConsumeMetrics(ctx, pass)
+}
+
+// apply counts an update at now and remembers its key; p.mu is held.
+func (p *fleetProcessor) apply(md pmetric.Metrics, hashes []uint64, key updateKey, now int64) {
+	for i, rm := range md.ResourceMetrics().All() {
+		if _, ok := rm.Resource().Attributes().Get(attrInstanceID); ok {
+			p.agg.add(hashes[i], rm.ScopeMetrics(), now)
+		}
+	}
+	if key.key != "" {
+		p.keys.add(key, now)
+	}
 }
