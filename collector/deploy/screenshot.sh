@@ -3,7 +3,7 @@
 # last minute, rendered by headless Chromium (Debian's "chromium" package,
 # installed if missing). Run it while fleet.sh and the demo run.
 #
-#   collector/deploy/screenshot.sh [query] [out.png]
+#   collector/deploy/screenshot.sh [query] [out.png]   (RANGE: the graph's span, default 1m)
 set -euo pipefail
 query=${1:-'sum by (http_response_status_code) (http_server_request_count_total)'}
 out=${2:-$(cd "$(dirname "$0")" && pwd)/prometheus-graph.png}
@@ -15,5 +15,5 @@ fi
 expr=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$query")
 chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,900 \
   --virtual-time-budget=20000 --screenshot="$out" \
-  "$prom/graph?g0.expr=$expr&g0.tab=0&g0.stacked=0&g0.show_exemplars=0&g0.range_input=1m" >/dev/null 2>&1
+  "$prom/graph?g0.expr=$expr&g0.tab=0&g0.stacked=0&g0.show_exemplars=0&g0.range_input=${RANGE:-1m}" >/dev/null 2>&1
 echo "wrote $out"
