@@ -77,6 +77,11 @@ type valueReader struct {
 	finite    bool // refuse numbers beyond float64, also with useNumber
 	left      int  // values still allowed; negative: no limit
 	maxName   int  // longest member name allowed; 0: no limit
+
+	// membersUsed is the most members held at once, the part of members
+	// that release clears: a reader that once read a large object must
+	// not clear all of it again for every small input after.
+	membersUsed int
 }
 
 var readerPool = sync.Pool{New: func() any { return new(valueReader) }}
@@ -101,8 +106,8 @@ func (r *valueReader) reset(data []byte, opts ParseOptions) {
 func (r *valueReader) release() {
 	r.in, r.text = bytes.Buffer{}, ""
 	r.dec.Reset(&r.in) // drops the reference to the input
-	clear(r.members[:cap(r.members)])
-	r.members = r.members[:0]
+	clear(r.members[:r.membersUsed])
+	r.members, r.membersUsed = r.members[:0], 0
 	readerPool.Put(r)
 }
 
@@ -239,7 +244,10 @@ func mayOverflow(text string) bool {
 // server's time per update.
 func (r *valueReader) object() (map[string]any, error) {
 	base := len(r.members)
-	defer func() { r.members = r.members[:base] }()
+	defer func() {
+		r.membersUsed = max(r.membersUsed, len(r.members))
+		r.members = r.members[:base]
+	}()
 	for r.dec.PeekKind() == '"' {
 		key, err := r.name()
 		if err != nil {

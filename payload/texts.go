@@ -17,28 +17,54 @@ import (
 // is read again, so a server calls this only for an update that has such
 // a value; it is expected to have passed ParseUpdate.
 func DataTexts(body []byte) (map[string]string, error) {
-	top, err := RawMembers(body)
-	if err != nil {
-		return nil, err
+	r := readerPool.Get().(*valueReader)
+	defer r.release()
+	r.reset(body, ParseOptions{})
+	if err := r.open('{', "an object"); err != nil {
+		return nil, r.describe(err)
 	}
 	texts := make(map[string]string)
-	for _, m := range top {
-		if !strings.EqualFold(m.Name, MemberData) {
-			continue
+	for r.dec.PeekKind() == '"' {
+		name, err := r.str()
+		if err == nil {
+			if strings.EqualFold(name, MemberData) {
+				err = r.dataTexts(texts)
+			} else {
+				err = r.dec.SkipValue()
+			}
 		}
-		if m.Value == "null" {
-			clear(texts)
-			continue
-		}
-		keys, err := RawMembers([]byte(m.Value))
 		if err != nil {
-			return nil, fmt.Errorf("payload: data: %w", err)
-		}
-		for _, k := range keys {
-			texts[k.Name] = k.Value
+			return nil, r.describe(err)
 		}
 	}
+	if err := r.close(); err != nil {
+		return nil, r.describe(err)
+	}
 	return texts, nil
+}
+
+// dataTexts reads one data member into texts: null empties it, an object
+// adds its members.
+func (r *valueReader) dataTexts(texts map[string]string) error {
+	if r.dec.PeekKind() == 'n' {
+		clear(texts)
+		_, err := r.dec.ReadToken()
+		return err
+	}
+	if err := r.open('{', "data as an object"); err != nil {
+		return err
+	}
+	for r.dec.PeekKind() == '"' {
+		name, err := r.str()
+		if err != nil {
+			return err
+		}
+		if texts[name], err = r.raw(); err != nil {
+			return err
+		}
+	}
+	_, err := r.dec.ReadToken() // '}', or the error that stopped the loop
+	return err
 }
 
 // CompactText returns text, one JSON value, without the white space

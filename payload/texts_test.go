@@ -70,3 +70,26 @@ func TestCompactTextKeepsWhatAWriterWrote(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseDropsEveryMember checks that a reader given back to the pool
+// holds no decoded value, after a large object, a nested one and one cut
+// short by an error, while it clears only the part of its stack it used.
+func TestReleaseDropsEveryMember(t *testing.T) {
+	for _, in := range []string{
+		`{"a":{"b":{"c":"x","d":"y"},"e":"z"},"f":"w"}`,
+		`{"a":{"b":"x","c":{"d":"y",`,
+	} {
+		r := new(valueReader)
+		r.reset([]byte(in), ParseOptions{})
+		_, _ = r.value()
+		if r.membersUsed == 0 {
+			t.Fatalf("%s: no member counted as used", in)
+		}
+		r.release()
+		for i, m := range r.members[:cap(r.members)] {
+			if m.name != "" || m.value != nil {
+				t.Errorf("%s: member %d still holds %q", in, i, m.name)
+			}
+		}
+	}
+}
