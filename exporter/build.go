@@ -104,60 +104,84 @@ func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []erro
 // scope that is how a key changes kind (a bridge Set over a counter);
 // across scopes it is a clash worth reporting.
 func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entry, []error) {
-	var entries []entry
-	var problems []error
-	c.arena = c.arena[:0]
-	at := make(map[string]int)
-	put := func(en entry) {
-		en.key = validUTF8(en.key)
-		if i, taken := at[en.key]; taken {
-			if prev := entries[i].scope; prev != en.scope {
-				problems = append(problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", en.key, prev, en.scope))
-			}
-			entries[i] = en
-			return
-		}
-		at[en.key] = len(entries)
-		entries = append(entries, en)
-	}
+	v := newConversion(c, e.filter.disabled, e.cfg.metricTypes)
 	if e.cfg.runtimeFigures {
 		if !e.filter.disabled(payload.KeyGoroutines) {
-			put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
+			v.put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
 		}
 		if !e.filter.disabled(payload.KeyMemory) {
-			put(entry{key: payload.KeyMemory, value: memoryFigures()})
+			v.put(entry{key: payload.KeyMemory, value: memoryFigures()})
 		}
 	}
-	var convertOne func(scope, key string, data metricdata.Aggregation)
-	convertOne = func(scope, key string, data metricdata.Aggregation) {
-		if e.filter.disabled(key) {
-			return // neither converted nor sent
+	v.metrics(rm)
+	return v.done()
+}
+
+// conversion gathers the entries of one collection (see convert).
+type conversion struct {
+	c           *converter
+	entries     []entry
+	at          map[string]int // the index of each key's entry
+	problems    []error
+	disabled    func(key string) bool
+	metricTypes bool // work out each entry's metric type
+}
+
+func newConversion(c *converter, disabled func(string) bool, metricTypes bool) *conversion {
+	c.arena = c.arena[:0]
+	return &conversion{c: c, at: make(map[string]int), disabled: disabled, metricTypes: metricTypes}
+}
+
+func (v *conversion) put(en entry) {
+	en.key = validUTF8(en.key)
+	if i, taken := v.at[en.key]; taken {
+		if prev := v.entries[i].scope; prev != en.scope {
+			v.problems = append(v.problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", en.key, prev, en.scope))
 		}
-		v, err := c.shape(data)
-		switch {
-		case errors.Is(err, errCarriesKeys):
-			for _, kd := range splitByKey(key, data) {
-				convertOne(scope, kd.key, kd.data)
-			}
-		case err != nil:
-			problems = append(problems, fmt.Errorf("key %q dropped: %w", key, err))
-		case v != nil:
-			en := entry{key: key, scope: scope, value: v, additive: isAdditive(data)}
-			if e.cfg.metricTypes { // only worked out when asked for
-				en.metricType = metricType(data, v)
-			}
-			put(en)
+		v.entries[i] = en
+		return
+	}
+	v.at[en.key] = len(v.entries)
+	v.entries = append(v.entries, en)
+}
+
+// metrics converts every metric of rm.
+func (v *conversion) metrics(rm *metricdata.ResourceMetrics) {
+	if rm == nil {
+		return
+	}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			v.one(sm.Scope.Name, payload.InstrumentNameToKey(m.Name), m.Data)
 		}
 	}
-	if rm != nil {
-		for _, sm := range rm.ScopeMetrics {
-			for _, m := range sm.Metrics {
-				convertOne(sm.Scope.Name, payload.InstrumentNameToKey(m.Name), m.Data)
-			}
-		}
+}
+
+func (v *conversion) one(scope, key string, data metricdata.Aggregation) {
+	if v.disabled(key) {
+		return // neither converted nor sent
 	}
-	slices.SortFunc(entries, byKey)
-	return entries, problems
+	val, err := v.c.shape(data)
+	switch {
+	case errors.Is(err, errCarriesKeys):
+		for _, kd := range splitByKey(key, data) {
+			v.one(scope, kd.key, kd.data)
+		}
+	case err != nil:
+		v.problems = append(v.problems, fmt.Errorf("key %q dropped: %w", key, err))
+	case val != nil:
+		en := entry{key: key, scope: scope, value: val, additive: isAdditive(data)}
+		if v.metricTypes { // only worked out when asked for
+			en.metricType = metricType(data, val)
+		}
+		v.put(en)
+	}
+}
+
+// done returns the entries, sorted by key, and the problems met.
+func (v *conversion) done() ([]entry, []error) {
+	slices.SortFunc(v.entries, byKey)
+	return v.entries, v.problems
 }
 
 func isAdditive(agg metricdata.Aggregation) bool {

@@ -13,16 +13,20 @@ import (
 // Reader's provider. (The bridge's figures are in the spool's journal from
 // the moment they are recorded.) While the Reader runs and its exporter
 // has a spool, it collects every checkpointEvery, without ending the update
-// interval, and carries what it collected to the next update: merged into
-// the carried figures and written to the spool's carried file before the
-// journal's generation is committed (see Handover). A collection that holds
-// nothing new writes nothing.
+// interval, and keeps what it collected for the next update: integer sums
+// in their streams' journal counts (streams.go), which writes no file; the
+// rest (float sums, gauges, histograms, the bridge's own instruments)
+// merged into the carried figures and written to the spool's carried file
+// before the journal's generation is committed (see Handover). A
+// collection that holds nothing new for the carried file writes nothing.
 //
-// Cost: a checkpoint converts what was recorded since the last one and
-// rewrites the carried file whole, so it grows with what is carried. The
-// wait after a checkpoint is at least 125 times its duration, so that
-// checkpoints take at most about 1 % of one core however large the update
-// grows; a process then loses at most that wait.
+// Cost: the SDK's collection, an atomic add per integer point, and for
+// the rest a conversion and a rewrite of the carried file whole, which
+// grows with what is carried. The wait after a checkpoint is at least 125
+// times its duration, so that checkpoints take at most about 1 % of one
+// core however large the update grows; a process then loses at most that
+// wait. With 10,000 changing integer points a checkpoint takes 2-4 ms
+// (BENCHMARKS.md, "Checkpoints of native instruments").
 
 // checkpointCostFactor is the least wait after a checkpoint, in multiples
 // of its duration. 100 would be 1 % of the checkpoint's own thread; the

@@ -117,14 +117,15 @@ func waitCarried(t *testing.T, dir, key, want string) os.FileInfo {
 	}
 }
 
-// Native instruments' figures reach the spool between updates, merged
-// checkpoint after checkpoint; a checkpoint of nothing new writes
-// nothing; and the final update sends each figure once.
+// Native instruments' figures that the journal cannot hold (a float sum
+// here) reach the carried file between updates, merged checkpoint after
+// checkpoint; a checkpoint of nothing new writes nothing; and the final
+// update sends each figure once.
 func TestCheckpointsKeepNativeFiguresOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	r, mp, s, count := checkpointedCounting(t, dir, 10*time.Millisecond)
 	ctx := context.Background()
-	c, err := mp.Meter("m").Int64Counter("native")
+	c, err := mp.Meter("m").Float64Counter("native")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +152,7 @@ func TestCheckpointsKeepNativeFiguresOnDisk(t *testing.T) {
 func TestCheckpointsCanBeTurnedOff(t *testing.T) {
 	dir := t.TempDir()
 	_, mp, _ := checkpointed(t, dir, 0)
-	c, err := mp.Meter("m").Int64Counter("native")
+	c, err := mp.Meter("m").Float64Counter("native") // kept in the carried file
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +169,7 @@ func TestCheckpointFailuresAreReportedOncePerStreak(t *testing.T) {
 	dir := t.TempDir()
 	var seen problems
 	_, mp, _, count := checkpointedCounting(t, dir, 5*time.Millisecond, seen.option())
-	c, err := mp.Meter("m").Int64Counter("native")
+	c, err := mp.Meter("m").Float64Counter("native") // kept in the carried file
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,9 @@ type Exporter struct {
 	buffers  buffers
 	spool    *spool           // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
+	// streams keeps checkpointed integer sums in the journal (streams.go);
+	// nil without a journal.
+	streams *nativeStreams
 	// journalTaken is set once a recorder took the journal.
 	journalTaken atomic.Bool
 	// unmergedOnce reports carried figures that merging lost, once.
@@ -178,6 +181,9 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	if e.stopped.Load() {
 		return nil, schedule{stop: true}, nil
+	}
+	if gen != 0 {
+		e.streams.drainInto(rm, gen) // what checkpoints kept in the journal
 	}
 	if e.pending.empty() && !policy.final {
 		e.claimSpooled(ctx) // may leave updates of a process now gone pending

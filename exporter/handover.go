@@ -54,40 +54,48 @@ func (e *Exporter) openJournal() {
 		return
 	}
 	e.journal = j
+	e.streams = newNativeStreams(j)
 }
 
 // collection is one collection of the telemetry reader, taken under the
 // Reader's collect lock and numbered for the journal.
 type collection struct {
-	rm  metricdata.ResourceMetrics
+	rm  *metricdata.ResourceMetrics
 	gen uint64
 	err error
 }
 
 // collect takes the next collection; r.collectMu is held. The handover
-// hears of it, and the journal is told which generation is under way.
+// hears of it, and the journal is told which generation is under way. A
+// checkpoint collects into r.reused, and releases it once done with it;
+// other collections are handed on, and collect into one of their own.
 func (r *Reader) collect(ctx context.Context, checkpoint bool) *collection {
 	r.gens++
-	c := &collection{gen: r.gens}
+	c := &collection{gen: r.gens, rm: new(metricdata.ResourceMetrics)}
+	if checkpoint {
+		c.rm = r.reused.take()
+	}
 	r.exp.journal.Begin(c.gen)
 	if h := r.handover; h != nil {
 		h.BeginCollection(c.gen, checkpoint)
 		defer h.EndCollection()
 	}
-	c.err = r.Reader.Collect(ctx, &c.rm)
+	c.err = r.Reader.Collect(ctx, c.rm)
 	return c
 }
 
 // Collect collects as the SDK's ManualReader does, for a caller that wants
 // the figures itself: the telemetry server is not sent them, and the
-// journal counts them as handed over.
+// journal counts them as handed over. What checkpoints kept of integer
+// sums since the last collection is added in, as an update adds it.
 func (r *Reader) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) error {
 	if err := r.collectMu.lock(ctx); err != nil {
 		return err
 	}
 	defer r.collectMu.unlock()
 	c := r.collect(ctx, false)
-	*rm = c.rm
+	r.exp.streams.drainInto(c.rm, c.gen)
+	*rm = *c.rm
 	r.exp.journal.Commit(c.gen)
 	return c.err
 }

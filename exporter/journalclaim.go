@@ -49,7 +49,33 @@ func (s *spool) readJournal(name string, stamped uint64) ([]entry, int, error) {
 	if err != nil {
 		return nil, len(data), err
 	}
-	return journalEntries(figs), len(data), nil
+	entries, err := figureEntries(figs)
+	return entries, len(data), err
+}
+
+// figureEntries turns a journal's figures into entries: the bridge's as
+// journalEntries does, the native streams' as streamEntries does, merged
+// where both name one key (a native sum's points join the bridge's figure
+// when their shapes agree, as they would have in one update).
+func figureEntries(figs []journal.Figure) ([]entry, error) {
+	var streams []journal.Figure
+	figs = slices.DeleteFunc(figs, func(f journal.Figure) bool {
+		native := f.Kind == journal.KindMember && f.Key == streamRecordKey
+		if native {
+			streams = append(streams, f)
+		}
+		return native
+	})
+	entries := journalEntries(figs)
+	if len(streams) == 0 {
+		return entries, nil
+	}
+	native, err := streamEntries(streams)
+	if err != nil {
+		return nil, fmt.Errorf("damaged telemetry journal: %w", err)
+	}
+	merged, dropped := withCarried(native, entries)
+	return addDropped(merged, dropped), nil
 }
 
 // journalEntries turns a journal's figures into the entries an update

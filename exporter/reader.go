@@ -38,7 +38,9 @@ type Reader struct {
 	// (see Handover); sending happens outside it.
 	collectMu ctxMutex
 	gens      uint64 // the latest collection's generation; under collectMu
-	handover  Handover
+	// reused is what checkpoints collect into; under collectMu.
+	reused   reusedCollection
+	handover Handover
 	// checkpointEvery is the least wait between two checkpoints (see
 	// checkpoints); 0 for none.
 	checkpointEvery time.Duration
@@ -100,11 +102,7 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 		sdkmetric.WithAggregationSelector(exp.Aggregation),
 		sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return cardinalityLimit, false }),
 	}
-	for _, p := range cfg.producers {
-		manualOpts = append(manualOpts, sdkmetric.WithProducer(p))
-	}
-	return &Reader{
-		Reader:    sdkmetric.NewManualReader(manualOpts...),
+	r := &Reader{
 		exp:       exp,
 		handover:  cfg.handover,
 		inFlight:  make(chan struct{}, 1),
@@ -113,6 +111,11 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 
 		checkpointEvery: cfg.checkpointEvery,
 	}
+	for _, p := range cfg.producers {
+		manualOpts = append(manualOpts, sdkmetric.WithProducer(r.reused.wrap(p)))
+	}
+	r.Reader = sdkmetric.NewManualReader(manualOpts...)
+	return r
 }
 
 // Start sends the first update at once, in the background, and then keeps
@@ -209,7 +212,7 @@ func (r *Reader) prepareUpdate(ctx context.Context, policy sendPolicy) (*update,
 		// update with no data still serves the server as a heartbeat.
 		r.exp.reportf("collecting metrics: %w", err)
 	}
-	return r.exp.prepare(ctx, &c.rm, c.gen, policy)
+	return r.exp.prepare(ctx, c.rm, c.gen, policy)
 }
 
 // ForceFlush sends an update now, after any update in flight, and returns

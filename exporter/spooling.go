@@ -143,10 +143,14 @@ func (e *Exporter) spooling() bool { return e.spool != nil }
 // the figures are not on disk. Unless synced, the carried file is not
 // synced (see replaceFile).
 func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool) []error {
-	c := e.buffers.takeConverter()
-	defer e.buffers.keepConverter(c)
-	entries, problems := e.convert(c, rm)
-	if len(entries) > 0 || e.carriedUnsaved.Load() {
+	var entries []entry
+	var problems []error
+	if holdsMetrics(rm) { // runtime figures alone are not carried
+		c := e.buffers.takeConverter()
+		defer e.buffers.keepConverter(c)
+		entries, problems = e.convert(c, rm)
+	}
+	if holdsFigures(entries) || e.carriedUnsaved.Load() {
 		// Checkpoints do not sync: a sync would cost more than the rest
 		// of a checkpoint, and a process that dies does not need it.
 		err := e.carried.keepSynced(entries, gen, synced)
@@ -159,6 +163,11 @@ func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synce
 		e.journal.Commit(gen)
 	}
 	return problems
+}
+
+// holdsMetrics reports whether rm holds a metric.
+func holdsMetrics(rm *metricdata.ResourceMetrics) bool {
+	return rm != nil && slices.ContainsFunc(rm.ScopeMetrics, func(sm metricdata.ScopeMetrics) bool { return len(sm.Metrics) > 0 })
 }
 
 // errNotKept says that a checkpoint's figures are in memory only.
@@ -184,14 +193,16 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 }
 
 // checkpoint collects what was recorded since the last collection and
-// carries it to the next update, on disk. It does not end the update
-// interval. It returns the problems met, unreported.
+// keeps it on disk for the next update: integer sums in their journal
+// streams (streams.go), the rest in the carried file. It does not end the
+// update interval. It returns the problems met, unreported.
 func (r *Reader) checkpoint(ctx context.Context) []error {
 	if err := r.collectMu.lock(ctx); err != nil {
 		return []error{fmt.Errorf("keeping metrics on disk: %w", err)}
 	}
 	defer r.collectMu.unlock()
 	c := r.collect(ctx, true)
+	defer r.reused.release()
 	var errs []error
 	if c.err != nil {
 		errs = append(errs, fmt.Errorf("collecting metrics to keep them on disk: %w", c.err))
@@ -199,5 +210,9 @@ func (r *Reader) checkpoint(ctx context.Context) []error {
 			return errs
 		}
 	}
-	return append(errs, r.exp.carryToNext(&c.rm, c.gen, false)...)
+	rest := c.rm
+	if s := r.exp.streams; s != nil {
+		rest = s.take(c.rm, r.exp.filter.disabled)
+	}
+	return append(errs, r.exp.carryToNext(rest, c.gen, false)...)
 }

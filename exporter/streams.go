@@ -1,0 +1,243 @@
+package exporter
+
+import (
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/internal/journal"
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// Checkpoints keep the figures of native integer sums (Int64Counter,
+// Int64UpDownCounter, and their observable forms) in the journal, not in
+// the carried file: each stream (instrument and attribute set) has a count
+// of its own there, and a checkpoint adds each point's delta to it, one
+// atomic add per point, writing no file. The update that follows drains
+// the counts into its collection and marks them with its generation before
+// its file is written; the journal then commits them as it commits the
+// bridge's counts (see internal/journal, "Handing figures over"). A
+// process that dies leaves the counts to the next one, which claims what
+// no spool file holds (streamEntries).
+//
+// The rest keeps the carried file, for reasons of the journal's form: a
+// journal count is an int64 that only adds, so float sums (no exact int64
+// form), gauges (a latest value, not a sum), histograms and exponential
+// histograms (sums, but also a minimum and a maximum, which do not add)
+// have no count to live in. So do points that cannot have one: an
+// attribute set of a type the stream's record cannot spell (bytes, nested
+// slices, maps, an empty value, a number JSON cannot carry, text that is
+// not UTF-8), and any point met while the journal is full.
+//
+// Streams tell attribute sets apart by attribute.Distinct, the 64-bit hash
+// by which the SDK's own aggregations tell them apart: two sets that the
+// SDK would add up as one are one stream here too.
+//
+// The bridge's own instruments stay on the carried path too: the bridge
+// keeps their counts in the journal already, marked with the checkpoint's
+// generation when the checkpoint collects them. Adding them to streams
+// would hold them twice until the generation commits, which takes one
+// store after ten thousand adds: a process killed in between would have
+// them sent twice. The carried file, stamped with the generation, holds
+// them and commits it in one rename.
+
+// bridgeScope is the instrumentation scope of the bridge's instruments
+// (bridge.ScopeName; the bridge imports this package, so it is spelled
+// here, and a test checks that the two agree).
+const bridgeScope = "github.com/telemetrybridge/telemetry/bridge"
+
+// streamRecordKey is the key of every stream's journal record: not UTF-8,
+// so no key that an update carries equals it; the record's member text
+// says which stream it is (streamDesc).
+const streamRecordKey = "\xff\xfenative-stream"
+
+// nativeStreams is the table of streams. Its methods run under the
+// Reader's collect lock, one at a time.
+type nativeStreams struct {
+	j           *journal.Journal
+	instruments map[instrumentID]*instrumentStreams
+}
+
+// instrumentID names an instrument as collections show it.
+type instrumentID struct{ scope, name string }
+
+type instrumentStreams struct {
+	monotonic bool
+	byAttrs   map[attribute.Distinct]*stream
+}
+
+type stream struct {
+	count journal.Counted
+	attrs attribute.Set
+	// touched is set when a checkpoint added a point (of 0, maybe) since
+	// the last drain: the update then carries the point, as it would have
+	// carried the checkpoint's.
+	touched bool
+}
+
+func newNativeStreams(j *journal.Journal) *nativeStreams {
+	return &nativeStreams{j: j, instruments: make(map[instrumentID]*instrumentStreams)}
+}
+
+// take adds the points of rm's delta integer sums to their streams and
+// returns what is left for the carried file: every other metric, the
+// bridge's, and the points that have no stream. Metrics whose key is
+// disabled are neither taken nor left, as conversion would drop them.
+func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(string) bool) *metricdata.ResourceMetrics {
+	rest := &metricdata.ResourceMetrics{Resource: rm.Resource}
+	for _, sm := range rm.ScopeMetrics {
+		if sm.Scope.Name == bridgeScope {
+			rest.ScopeMetrics = append(rest.ScopeMetrics, sm)
+			continue
+		}
+		var left []metricdata.Metrics
+		for _, m := range sm.Metrics {
+			sum, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || sum.Temporality != metricdata.DeltaTemporality {
+				left = append(left, m)
+				continue
+			}
+			if disabled(validUTF8(payload.InstrumentNameToKey(m.Name))) {
+				continue
+			}
+			if unkept := s.add(instrumentID{sm.Scope.Name, m.Name}, sum); len(unkept) > 0 {
+				sum.DataPoints = unkept
+				m.Data = sum
+				left = append(left, m)
+			}
+		}
+		if len(left) > 0 {
+			sm.Metrics = left
+			rest.ScopeMetrics = append(rest.ScopeMetrics, sm)
+		}
+	}
+	return rest
+}
+
+// add adds the points of one instrument's sum to their streams, and
+// returns those that have none.
+func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept []metricdata.DataPoint[int64]) {
+	in := s.instruments[id]
+	if in == nil {
+		in = &instrumentStreams{monotonic: sum.IsMonotonic, byAttrs: make(map[attribute.Distinct]*stream)}
+		s.instruments[id] = in
+	}
+	if in.monotonic != sum.IsMonotonic { // two instruments of one name
+		return sum.DataPoints
+	}
+	for i := range sum.DataPoints {
+		p := &sum.DataPoints[i]
+		st := in.byAttrs[p.Attributes.Equivalent()]
+		if st == nil {
+			st = s.open(id, in, p.Attributes)
+		}
+		if st == nil {
+			unkept = append(unkept, *p)
+			continue
+		}
+		st.count.Add(p.Value)
+		st.touched = true
+	}
+	return unkept
+}
+
+// open makes the stream of an attribute set, with its journal record; nil
+// when the record cannot be had.
+func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attribute.Set) *stream {
+	desc, ok := describeStream(id, in.monotonic, attrs)
+	if !ok {
+		return nil
+	}
+	c, ok := s.j.NewCount(journal.KindMember, streamRecordKey, journal.TypeJSON, desc)
+	if !ok {
+		return nil // the journal is full: the carried file keeps the point
+	}
+	st := &stream{count: c, attrs: attrs}
+	in.byAttrs[attrs.Equivalent()] = st
+	return st
+}
+
+// drainInto adds what checkpoints put in the streams since the last drain
+// into rm, a collection of the telemetry reader of generation gen, and
+// marks every stream with gen: once gen commits, the journal no longer
+// counts what was drained. Streams that hold nothing uncommitted and were
+// not touched since are freed.
+func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
+	if s == nil {
+		return
+	}
+	now := time.Now()
+	for id, in := range s.instruments {
+		var pts []metricdata.DataPoint[int64]
+		for d, st := range in.byAttrs {
+			if !st.touched && s.j.Committed(st.count) {
+				s.j.Free(st.count)
+				delete(in.byAttrs, d)
+				continue
+			}
+			n := st.count.Drain()
+			s.j.Mark(st.count, gen)
+			if st.touched {
+				pts = append(pts, metricdata.DataPoint[int64]{Attributes: st.attrs, Time: now, Value: n})
+				st.touched = false
+			}
+		}
+		if len(in.byAttrs) == 0 {
+			delete(s.instruments, id)
+		}
+		if len(pts) > 0 {
+			addStreamPoints(rm, id, in.monotonic, pts)
+		}
+	}
+}
+
+// addStreamPoints adds the points of an instrument's streams to its delta
+// sum in rm, or, when rm has none, puts a sum of them before the scope's
+// metrics (so that a newer metric of that name, of another kind, wins, as
+// it would over carried figures). Nothing that rm's slices hold is
+// changed in place: a producer's metrics are its own.
+func addStreamPoints(rm *metricdata.ResourceMetrics, id instrumentID, monotonic bool, pts []metricdata.DataPoint[int64]) {
+	fresh := metricdata.Metrics{Name: id.name, Data: metricdata.Sum[int64]{
+		Temporality: metricdata.DeltaTemporality, IsMonotonic: monotonic, DataPoints: pts,
+	}}
+	i := slices.IndexFunc(rm.ScopeMetrics, func(sm metricdata.ScopeMetrics) bool { return sm.Scope.Name == id.scope })
+	if i < 0 {
+		sm := metricdata.ScopeMetrics{Metrics: []metricdata.Metrics{fresh}}
+		sm.Scope.Name = id.scope
+		rm.ScopeMetrics = append([]metricdata.ScopeMetrics{sm}, rm.ScopeMetrics...)
+		return
+	}
+	sm := &rm.ScopeMetrics[i]
+	for k, m := range sm.Metrics {
+		sum, ok := m.Data.(metricdata.Sum[int64])
+		if m.Name != id.name || !ok || sum.Temporality != metricdata.DeltaTemporality || sum.IsMonotonic != monotonic {
+			continue
+		}
+		sum.DataPoints = mergePoints(sum.DataPoints, pts)
+		sm.Metrics = slices.Clone(sm.Metrics)
+		sm.Metrics[k].Data = sum
+		return
+	}
+	sm.Metrics = append([]metricdata.Metrics{fresh}, sm.Metrics...)
+}
+
+// mergePoints returns a new slice of the points of cur with those of more
+// added: a point of an attribute set that cur has adds to it.
+func mergePoints(cur, more []metricdata.DataPoint[int64]) []metricdata.DataPoint[int64] {
+	out := slices.Clone(cur)
+	at := make(map[attribute.Distinct]int, len(out))
+	for i := range out {
+		at[out[i].Attributes.Equivalent()] = i
+	}
+	for _, p := range more {
+		if i, ok := at[p.Attributes.Equivalent()]; ok {
+			out[i].Value += p.Value
+			continue
+		}
+		at[p.Attributes.Equivalent()] = len(out)
+		out = append(out, p)
+	}
+	return out
+}

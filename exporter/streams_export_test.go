@@ -1,0 +1,5 @@
+package exporter
+
+// BridgeScope is the scope whose sums checkpoints leave to the carried
+// file, for the external test that checks it against the bridge's.
+const BridgeScope = bridgeScope
