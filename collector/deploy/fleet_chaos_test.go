@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,9 +31,11 @@ const (
 	chaosExport      = time.Second
 	chaosBatch       = time.Second // replica.yaml's batch timeout
 	chaosPhase       = 25 * time.Second
-	// chaosKillAfter is when, in phase 2, a replica is SIGKILLed.
+	// chaosKillAfter is when, in phases 2 and 3, a replica is SIGKILLed.
 	chaosKillAfter = 10 * time.Second
-	queryChaos     = `sum by (fleet_replica) (last_over_time(fleet_chaos[1d]))`
+	// chaosRestartAfter is how long a crashed replica stays down in phase 2.
+	chaosRestartAfter = 2 * time.Second
+	queryChaos        = `sum by (fleet_replica) (last_over_time(fleet_chaos[1d]))`
 	// chaosExtraConfigEnv names one more configuration file laid over the
 	// replicas' (for checking that the round fails when they ignore
 	// Idempotency-Key: idempotency.max_keys 0).
@@ -72,8 +75,34 @@ func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
 		t.FailNow() // phase 2's accounting starts from an exact phase 1
 	}
 
-	// Phase 2: the same, and the replica that took most in phase 1 (a few
-	// clients may all hash to the others) is SIGKILLed while clients report.
+	// Phase 2: the replica that took most in phase 1 (a few clients may
+	// all hash to the others) crashes while clients report, and starts
+	// again on its storage a moment later, as a supervisor restarts it; its
+	// host stays on the network. Its instances wait for it (HAProxy takes a
+	// replica for down only after longer) and resend what it did not
+	// answer; its storage tells it what it had taken. Every figure counts
+	// once, exactly.
+	crashed := tot.busiest()
+	clients.run(t, chaosPhase, func() {
+		time.Sleep(chaosKillAfter)
+		f.crashAndRestart(t, crashed)
+	})
+	clients.drain(t)
+	recorded = clients.recorded()
+	got = f.waitForLedger(t, l, "")
+	tot = l.totals()
+	t.Logf("phase 2 (with phase 1): recorded %d in %d processes (%d SIGKILLed), %s crashed and restarted; %d updates, %d answers dropped, %d repeats of a key to the replica that had it, %d updates never answered; Prometheus %v",
+		recorded, clients.processes(), clients.kills(), crashed, tot.keys, f.dropped(), tot.repeats, tot.unanswered, got)
+	if tot.distinct != float64(recorded) || tot.duplicated != 0 || sumOf(got) != float64(recorded) {
+		t.Errorf("phase 2: the clients recorded %d; the replicas accepted %v under distinct keys, %v by two replicas; Prometheus holds %v",
+			recorded, tot.distinct, tot.duplicated, sumOf(got))
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// Phase 3: the same, and a replica's host is lost for good (SIGKILL,
+	// off the network): HAProxy moves its instances to the others.
 	killed := tot.busiest()
 	var killedAt time.Time
 	clients.run(t, chaosPhase, func() {
@@ -85,7 +114,7 @@ func TestFleetChaosCountsEveryFigureOnce(t *testing.T) {
 	recorded = clients.recorded()
 	got = f.waitForLedger(t, l, killed)
 	tot = l.totals()
-	t.Logf("phase 2 (with phase 1): recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats of a key to the replica that had it, %d updates never answered",
+	t.Logf("phase 3 (with phases 1 and 2): recorded %d in %d processes (%d SIGKILLed); %d updates, %d answers dropped, %d repeats of a key to the replica that had it, %d updates never answered",
 		recorded, clients.processes(), clients.kills(), tot.keys, f.dropped(), tot.repeats, tot.unanswered)
 	f.checkAfterKill(t, l, got, recorded, killed, killedAt)
 	for _, p := range l.problemList() {
@@ -107,7 +136,7 @@ func (f *chaosFleet) checkAfterKill(t *testing.T, l *ledger, got map[string]floa
 	tot := l.totals()
 	lost := tot.byReplica[killed] - got[killed]
 	recent := l.acceptedSince(killed, killedAt.Add(-chaosExport-chaosBatch-time.Second))
-	t.Logf("phase 2: Prometheus %v = %v; %s accepted %v, wrote %v: lost %v (it accepted %v in the %v before the kill); counted by two replicas %v",
+	t.Logf("phase 3: Prometheus %v = %v; %s accepted %v, wrote %v: lost %v (it accepted %v in the %v before the kill); counted by two replicas %v",
 		got, sumOf(got), killed, tot.byReplica[killed], got[killed], lost, recent,
 		chaosExport+chaosBatch+time.Second, tot.duplicated)
 	// The fleet processor stamps a snapshot with the time it takes it,
@@ -117,22 +146,22 @@ func (f *chaosFleet) checkAfterKill(t *testing.T, l *ledger, got map[string]floa
 	// figures of that very point).
 	written := f.lastWritten(t, killed)
 	after := l.acceptedSince(killed, written)
-	t.Logf("phase 2: %s's last point in Prometheus is from %v before the kill; it accepted %v after it",
+	t.Logf("phase 3: %s's last point in Prometheus is from %v before the kill; it accepted %v after it",
 		killed, killedAt.Sub(written).Round(time.Millisecond), after)
 	if lost > after {
-		t.Errorf("phase 2: %s lost %v, more than the %v it accepted after its last point in Prometheus", killed, lost, after)
+		t.Errorf("phase 3: %s lost %v, more than the %v it accepted after its last point in Prometheus", killed, lost, after)
 	}
 	if tot.distinct != float64(recorded) {
-		t.Errorf("phase 2: the replicas accepted %v under distinct keys, the clients recorded %d", tot.distinct, recorded)
+		t.Errorf("phase 3: the replicas accepted %v under distinct keys, the clients recorded %d", tot.distinct, recorded)
 	}
 	// The books close: this follows from the check above and the live
 	// replicas' exactness (waitForLedger), and states the round's figures.
 	if want := float64(recorded) + tot.duplicated - lost; sumOf(got) != want {
-		t.Errorf("phase 2: Prometheus holds %v, want recorded %d + duplicated %v - lost %v = %v",
+		t.Errorf("phase 3: Prometheus holds %v, want recorded %d + duplicated %v - lost %v = %v",
 			sumOf(got), recorded, tot.duplicated, lost, want)
 	}
 	if lost < 0 || lost > recent {
-		t.Errorf("phase 2: %s lost %v, outside 0 .. %v (what it accepted in the %v before the kill)",
+		t.Errorf("phase 3: %s lost %v, outside 0 .. %v (what it accepted in the %v before the kill)",
 			killed, lost, recent, chaosExport+chaosBatch+time.Second)
 	}
 }
@@ -168,6 +197,9 @@ type chaosFleet struct {
 	fleet    *fleet
 	replicas map[string]*exec.Cmd
 	proxies  map[string]*faultProxy
+	// start starts a replica's process (again after a crash: the same
+	// settings and storage).
+	start map[string]func(log string) *exec.Cmd
 }
 
 func (f *chaosFleet) dropped() int64 {
@@ -181,7 +213,7 @@ func (f *chaosFleet) dropped() int64 {
 func startChaosFleet(t *testing.T, l *ledger) *chaosFleet {
 	dir := t.TempDir()
 	f := &chaosFleet{fleet: &fleet{dir: dir, port: freePorts(t, 1), promPort: freePorts(t, 1)},
-		replicas: map[string]*exec.Cmd{}, proxies: map[string]*faultProxy{}}
+		replicas: map[string]*exec.Cmd{}, proxies: map[string]*faultProxy{}, start: map[string]func(string) *exec.Cmd{}}
 	bin := filepath.Join(dir, "telemetrycol")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/telemetrycol")
 	build.Dir = ".."
@@ -202,11 +234,13 @@ func startChaosFleet(t *testing.T, l *ledger) *chaosFleet {
 	first := freePorts(t, chaosReplicas)
 	for i := 1; i <= chaosReplicas; i++ {
 		name, addr := "replica"+strconv.Itoa(i), "127.0.0.1:"+strconv.Itoa(first+i-1)
-		f.replicas[name] = startProcess(t, dir, name, []string{"REPLICA_ENDPOINT=" + addr,
+		env := []string{"REPLICA_ENDPOINT=" + addr,
 			"REMOTE_WRITE_URL=http://127.0.0.1:" + strconv.Itoa(f.fleet.promPort) + "/api/v1/write",
-			"REPLICA_NAME=" + name, "NEXT_UPDATE=" + chaosNextUpdate.String(), "FLEET_WINDOW=10m",
-			"EXPORT_INTERVAL=" + chaosExport.String(), "MIN_INSTANCES=1", "SAMPLE_RATE=0", "MEMORY_LIMIT_MIB=256"},
-			bin, configs...)
+			"REPLICA_NAME=" + name, "REPLICA_STORAGE_DIR=" + filepath.Join(dir, name+"-storage"),
+			"NEXT_UPDATE=" + chaosNextUpdate.String(), "FLEET_WINDOW=10m",
+			"EXPORT_INTERVAL=" + chaosExport.String(), "MIN_INSTANCES=1", "SAMPLE_RATE=0", "MEMORY_LIMIT_MIB=256"}
+		f.start[name] = func(log string) *exec.Cmd { return startProcess(t, dir, log, env, bin, configs...) }
+		f.replicas[name] = f.start[name](name)
 		p, err := startFaultProxy(name, "http://"+addr, chaosDropShare, l)
 		if err != nil {
 			t.Fatal(err)
@@ -220,7 +254,7 @@ func startChaosFleet(t *testing.T, l *ledger) *chaosFleet {
 	if err := os.WriteFile(haCfg, cfg, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startProcess(t, dir, "haproxy", []string{"FLEET_ADDR=127.0.0.1:" + strconv.Itoa(f.fleet.port)},
+	startProcess(t, dir, "haproxy", []string{"FLEET_DIR=" + dir, "FLEET_ADDR=127.0.0.1:" + strconv.Itoa(f.fleet.port)},
 		"haproxy", "-db", "-f", haCfg)
 	waitListening(t, "127.0.0.1:"+strconv.Itoa(f.fleet.promPort))
 	waitListening(t, "127.0.0.1:"+strconv.Itoa(f.fleet.port))
@@ -260,6 +294,21 @@ func waitListening(t *testing.T, addr string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("nothing listens on %s after 30 s", addr)
+}
+
+// crashAndRestart SIGKILLs a replica's process and starts it again on the
+// same storage after chaosRestartAfter; its proxy (its host) stays up and
+// answers 502 meanwhile, as HAProxy answers 503 for a refused connection.
+func (f *chaosFleet) crashAndRestart(t *testing.T, name string) {
+	if err := f.replicas[name].Process.Kill(); err != nil {
+		t.Errorf("SIGKILL %s: %v", name, err)
+	}
+	// startProcess's goroutine reaps it; the port is free once it has.
+	for pid := f.replicas[name].Process.Pid; syscall.Kill(pid, 0) == nil; {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(chaosRestartAfter)
+	f.replicas[name] = f.start[name](name + "-restarted")
 }
 
 // killReplica SIGKILLs a replica and takes its host off the network: its
