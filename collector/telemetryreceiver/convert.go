@@ -1,7 +1,7 @@
 package telemetryreceiver
 
 import (
-	"encoding/json"
+	"encoding/json" // json.Number only, the type payload's decoder gives numbers
 	"slices"
 	"strings"
 
@@ -53,6 +53,7 @@ type converter struct {
 	metrics pmetric.MetricSlice
 	byID    map[metricID]pmetric.Metric
 	types   map[string]string
+	texts   valueTexts
 }
 
 // toMetrics converts an update into pmetric.Metrics: one resource (the
@@ -68,6 +69,7 @@ func toMetrics(u update) pmetric.Metrics {
 		metrics: sm.Metrics(),
 		byID:    make(map[metricID]pmetric.Metric, len(u.Data)),
 		types:   u.MetricTypes,
+		texts:   valueTexts{body: u.body},
 	}
 	c.metrics.EnsureCapacity(len(u.Data))
 	// Map order: the pipeline does not care about the order of metrics,
@@ -91,7 +93,7 @@ func splitKey(key string) (name, suffix string, ok bool) {
 
 func (c *converter) convertKey(key string, v any) {
 	name, suffix, hasSuffix := splitKey(key)
-	p := pointSet{c: c, name: name, stated: c.statedType(key, name)}
+	p := pointSet{c: c, key: key, name: name, stated: c.statedType(key, name)}
 	if hasSuffix {
 		p.base = []attr{{attrKeySuffix, suffix}}
 	}
@@ -105,7 +107,7 @@ func (c *converter) convertKey(key string, v any) {
 	case []any:
 		p.list(x)
 	default: // a string, a boolean or null
-		p.info(x)
+		p.info(x, noText)
 	}
 }
 

@@ -135,8 +135,9 @@ func TestBrokenNativeShapesStayObjects(t *testing.T) {
 		`h gauge {telemetry.subkey="bucket_counts", telemetry.value_json="[1]"} = 1`,
 		`h gauge {telemetry.subkey="count"} = 1`,
 		`h gauge {telemetry.subkey="sum"} = 1`,
-		`l gauge {telemetry.index=0, telemetry.value_json="{\"bounds\":[],\"bucket_counts\":[1],\"count\":1,\"sum\":1}"} = 1`,
-		`l gauge {telemetry.index=1, telemetry.value_json="{\"bounds\":[],\"bucket_counts\":[1],\"count\":-1,\"sum\":1}"} = 1`,
+		// value_json is the text as sent, without white space.
+		`l gauge {telemetry.index=0, telemetry.value_json="{\"count\":1,\"sum\":1,\"bounds\":[],\"bucket_counts\":[1]}"} = 1`,
+		`l gauge {telemetry.index=1, telemetry.value_json="{\"count\":-1,\"sum\":1,\"bounds\":[],\"bucket_counts\":[1]}"} = 1`,
 	)
 }
 
@@ -216,4 +217,26 @@ func FuzzConvert(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestValueJSONIsTheTextAsSent checks that value_json is the value's own
+// text without white space, found where the decoded value came from:
+// the last of a repeated sub-key, a data member after a null one, the
+// value of a counting set's member, an element of a list. Invalid UTF-8,
+// which an attribute cannot carry, is written as U+FFFD.
+func TestValueJSONIsTheTextAsSent(t *testing.T) {
+	md := convertJSON(t, `"data":{"gone":[{"x":1}]},"data":null,"DATA":{
+		"o": {"x": { "b" : 1, "a":"\u003c" }, "x": {"c": [ 1, 2 ]}, "y": [ "<&>" ]},
+		"l": ["s", { "z":1 , "a":"é" }],
+		"set": [{"value": {"b": 1}, "count": 2}, {"count": 3, "value": [ "x" ]}]
+	},"Data":{"bad":[{"s": "`+"\xff"+`"}]}`)
+	checkLines(t, md,
+		`bad gauge {telemetry.index=0, telemetry.value_json="{\"s\":\"`+"\ufffd"+`\"}"} = 1`,
+		`l gauge {telemetry.index=0, telemetry.value="s"} = 1`,
+		`l gauge {telemetry.index=1, telemetry.value_json="{\"z\":1,\"a\":\"é\"}"} = 1`,
+		`o gauge {telemetry.subkey="x", telemetry.value_json="{\"c\":[1,2]}"} = 1`,
+		`o gauge {telemetry.subkey="y", telemetry.value_json="[\"<&>\"]"} = 1`,
+		`set counter {telemetry.value_json="[\"x\"]"} = 3`,
+		`set counter {telemetry.value_json="{\"b\":1}"} = 2`,
+	)
 }

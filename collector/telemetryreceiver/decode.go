@@ -15,8 +15,14 @@ import (
 
 // update is a decoded payload: numbers in Data are json.Number, so that
 // integers keep all 64 bits rather than passing through float64, and the
-// exporter's optional statement of metric types is kept.
-type update = payload.Update
+// exporter's optional statement of metric types is kept. body is the
+// text it was decoded from, where the conversion finds the JSON of values
+// that it passes on as text; it is the caller's buffer, valid until the
+// conversion returns.
+type update struct {
+	payload.Update
+	body []byte
+}
 
 // MaxValuesPerUpdate bounds the JSON values (every member, element and
 // scalar) of one update: payload.DefaultMaxValues, which both servers of
@@ -75,7 +81,8 @@ func (r *telemetryReceiver) readMetrics(req *http.Request, id uuid.UUID) (pmetri
 // would. The instance is stored as its canonical UUID, a string of its
 // own rather than a slice of the body.
 func decodeUpdate(body []byte, id uuid.UUID, limits payload.Limits) (update, error) {
-	u, err := payload.ParseUpdate(body, limits)
+	parsed, err := payload.ParseUpdate(body, limits)
+	u := update{Update: parsed, body: body}
 	if payload.ParseStatus(err) == http.StatusRequestEntityTooLarge {
 		return u, fmt.Errorf("%w: %v (the limit is %d JSON values)", errTooLarge, err, limits.MaxValues)
 	}

@@ -1,7 +1,7 @@
 package telemetryreceiver
 
 import (
-	"encoding/json"
+	"encoding/json" // json.Number only, the type payload's decoder gives numbers
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"

@@ -1,7 +1,7 @@
 package telemetryreceiver
 
 import (
-	"encoding/json"
+	"encoding/json" // json.Number only, the type payload's decoder gives numbers
 	"strings"
 
 	"github.com/telemetrybridge/telemetry/payload"
@@ -20,6 +20,7 @@ type attr struct {
 // pointSet writes the points of one key.
 type pointSet struct {
 	c      *converter
+	key    string // as the update has it, where valueTexts finds it
 	name   string
 	stated string // the type the update states for the key, if any
 	base   []attr // the key's own attributes: its family suffix
@@ -68,9 +69,10 @@ func (p pointSet) number(n json.Number, key string) {
 }
 
 // info is a value that is not a number: a gauge point of 1 that carries
-// the value as an attribute, the info-metric convention.
-func (p pointSet) info(v any, extra ...attr) {
-	p.point(kindGauge, append(extra, valueAttr(v))...).SetIntValue(1)
+// the value as an attribute, the info-metric convention. text finds the
+// value's JSON text in the body, for an object or a list.
+func (p pointSet) info(v any, text textFinder, extra ...attr) {
+	p.point(kindGauge, append(extra, valueAttr(v, text))...).SetIntValue(1)
 }
 
 // object is SetNested's shape: a point per sub-key, numbers as gauge
@@ -82,7 +84,7 @@ func (p pointSet) object(obj map[string]any) {
 		if n, ok := obj[sub].(json.Number); ok {
 			setNumber(p.point(k, subkey), n, double)
 		} else {
-			p.info(obj[sub], subkey)
+			p.info(obj[sub], func() (string, bool) { return p.c.texts.member(p.key, sub) }, subkey)
 		}
 	}
 }
@@ -94,10 +96,11 @@ func (p pointSet) list(items []any) {
 	case len(items) == 0:
 	case all(items, isCountedValue):
 		k, _ := p.kindOr(kindMonotonicSum)
-		for _, it := range items {
+		for i, it := range items {
 			m := it.(map[string]any)
 			count, _ := m["count"].(json.Number).Int64()
-			p.point(k, valueAttr(m["value"])).SetIntValue(count)
+			text := func() (string, bool) { return p.c.texts.countedValue(p.key, i) }
+			p.point(k, valueAttr(m["value"], text)).SetIntValue(count)
 		}
 	case all(items, isAttributedNumber):
 		k, double := p.kindOr(kindGauge)
@@ -108,7 +111,7 @@ func (p pointSet) list(items []any) {
 	case p.nativeList(items):
 	default:
 		for i, it := range items {
-			p.info(it, attr{attrIndex, int64(i)})
+			p.info(it, func() (string, bool) { return p.c.texts.element(p.key, i) }, attr{attrIndex, int64(i)})
 		}
 	}
 }
@@ -158,18 +161,24 @@ func pointAttrs(m map[string]any) []attr {
 	return out
 }
 
+// textFinder finds the JSON text of a value in the body of the update.
+type textFinder func() (text string, found bool)
+
+// noText is the textFinder of a value that is never an object or a list.
+func noText() (string, bool) { return "", false }
+
 // valueAttr carries a recorded value: scalars as they are, anything else
-// as its JSON text, which is how the exporter takes such values in.
-func valueAttr(v any) attr {
+// as its JSON text (see valueTexts), which is how the exporter takes such
+// values in.
+func valueAttr(v any, text textFinder) attr {
 	switch v.(type) {
 	case string, bool, json.Number:
 		return attr{attrValue, v}
+	case nil:
+		return attr{attrValueJSON, "null"}
 	}
-	text, err := json.Marshal(v)
-	if err != nil { // cannot happen for decoded JSON; keep the point anyway
-		text = []byte("null")
-	}
-	return attr{attrValueJSON, string(text)}
+	raw, found := text()
+	return attr{attrValueJSON, valueJSON(v, raw, found)}
 }
 
 func putAttrs(m pcommon.Map, lists ...[]attr) {
