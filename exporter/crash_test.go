@@ -27,6 +27,9 @@ const (
 	checkpointChildEnv    = "EXPORTER_CHECKPOINT_CHILD" // the spool directory
 	checkpointEndpointEnv = "EXPORTER_CHECKPOINT_ENDPOINT"
 	checkpointLogEnv      = "EXPORTER_CHECKPOINT_LOG"
+	// checkpointFlushEnv, when set, is how often the child sends an
+	// update (ForceFlush), besides its checkpoints.
+	checkpointFlushEnv = "EXPORTER_CHECKPOINT_FLUSH"
 )
 
 func TestMain(m *testing.M) {
@@ -65,6 +68,14 @@ func runCheckpointChild(dir string) int {
 	r.Start()
 	fmt.Println("started")
 	ctx := context.Background()
+	if every, err := time.ParseDuration(os.Getenv(checkpointFlushEnv)); err == nil {
+		go func() {
+			for {
+				_ = r.ForceFlush(ctx)
+				time.Sleep(every)
+			}
+		}()
+	}
 	line := make([]byte, 0, 32)
 	for {
 		c.Add(ctx, 1)
@@ -83,6 +94,20 @@ func runCheckpointChild(dir string) int {
 // figure reaches the server twice: a clean process with the same spool
 // sends what the killed one checkpointed.
 func TestSIGKILLLosesAtMostTheLastCheckpointInterval(t *testing.T) {
+	sigkillRounds(t, 3, "")
+}
+
+// The same, while the child also sends an update every few milliseconds,
+// so that kills land in updates as well as in checkpoints: the journal's
+// counts of integer sums, drained into an update and marked, are sent
+// once, by the update or by the next process. The server counts an
+// update sent again under the same Idempotency-Key once, as a server that
+// honours the key does.
+func TestSIGKILLDuringUpdatesCountsEachFigureOnce(t *testing.T) {
+	sigkillRounds(t, 4, "7ms")
+}
+
+func sigkillRounds(t *testing.T, rounds int, flushEvery string) {
 	if testing.Short() {
 		t.Skip("runs child processes")
 	}
@@ -102,14 +127,14 @@ func TestSIGKILLLosesAtMostTheLastCheckpointInterval(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 18))
-	for round := range 3 {
+	for round := range rounds {
 		dir := t.TempDir()
 		logPath := filepath.Join(t.TempDir(), "recorded.log")
 		s := servertest.New(t)
 		s.SetFallback(servertest.JSON(payload.Response{NextUpdate: time.Hour}))
 
 		cmd := exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), checkpointChildEnv+"="+dir, checkpointEndpointEnv+"="+s.Endpoint(), checkpointLogEnv+"="+logPath)
+		cmd.Env = append(os.Environ(), checkpointChildEnv+"="+dir, checkpointEndpointEnv+"="+s.Endpoint(), checkpointLogEnv+"="+logPath, checkpointFlushEnv+"="+flushEvery)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		out, err := cmd.StdoutPipe()
@@ -143,7 +168,12 @@ func TestSIGKILLLosesAtMostTheLastCheckpointInterval(t *testing.T) {
 		cancel()
 
 		var received int64
+		seen := map[string]bool{}
 		for _, req := range s.Requests() {
+			if req.Key != "" && seen[req.Key] {
+				continue // sent again: counted once
+			}
+			seen[req.Key] = true
 			if v, ok := req.Payload(t).Data["native"]; ok {
 				received += int64(v.(float64))
 			}
