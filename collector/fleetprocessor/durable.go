@@ -14,11 +14,15 @@ import (
 
 // Storage keys. The log's records are numbered without gaps from the
 // position the snapshot holds: a storage client cannot list its keys, so
-// replay reads on until a number is missing.
+// replay reads on until a number is missing. The snapshot's keys sort
+// before the log's: filestorage (bbolt) keeps keys in order and rewrites
+// the leaf an append lands in: with the snapshot after the log, that leaf
+// held the snapshot too, rewritten at each update (the SIGKILL test's
+// last round took 570 µs an update, 117 µs with the snapshot first).
 const (
-	storageSnapshot = "fleet/snapshot"
-	storageLogStart = "fleet/log-start"
-	storageLog      = "fleet/log/"
+	storageSnapshot = "fleet/a/snapshot"
+	storageLogStart = "fleet/a/log-start"
+	storageLog      = "fleet/z/log/"
 )
 
 func logKey(seq uint64) string { return fmt.Sprintf("%s%020d", storageLog, seq) }

@@ -27,9 +27,13 @@ type fleetProcessor struct {
 	next   consumer.Metrics
 	now    func() time.Time
 
-	mu    sync.Mutex
-	agg   *aggregator
-	start time.Time
+	// exportMu keeps exports one at a time (the loop's and Shutdown's),
+	// so that snapshots are written in the order of their positions: an
+	// older one written last would point at records a newer one deleted.
+	exportMu sync.Mutex
+	mu       sync.Mutex
+	agg      *aggregator
+	start    time.Time
 	// keys are those of the updates applied, so that a resent update is
 	// not counted again.
 	keys *keySet
@@ -114,6 +118,8 @@ func (p *fleetProcessor) exportLoop() {
 // export ends the window of quiet instances, writes a snapshot of the
 // state when there is storage, and sends the fleet series.
 func (p *fleetProcessor) export(ctx context.Context) error {
+	p.exportMu.Lock()
+	defer p.exportMu.Unlock()
 	p.mu.Lock()
 	now := p.now().UnixNano()
 	if p.journal != nil {
