@@ -42,12 +42,15 @@ func (c *reusedCollection) wrap(p sdkmetric.Producer) sdkmetric.Producer {
 	return cp
 }
 
-// take returns the collection to collect into; the caller holds the
-// Reader's collect lock until release.
+// take returns the collection to collect into, emptied (the slices keep
+// their room, which the SDK reuses): a collection that fails before the
+// SDK fills it (its context is done) must not find the last checkpoint's
+// points there. The caller holds the Reader's collect lock until release.
 func (c *reusedCollection) take() *metricdata.ResourceMetrics {
 	for _, p := range c.producers {
 		p.scopes.Store(0)
 	}
+	c.rm.ScopeMetrics = c.rm.ScopeMetrics[:0]
 	return &c.rm
 }
 

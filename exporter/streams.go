@@ -99,7 +99,7 @@ func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(strin
 				left = append(left, m)
 				continue
 			}
-			if disabled(validUTF8(payload.InstrumentNameToKey(m.Name))) {
+			if disabled(payload.InstrumentNameToKey(m.Name)) {
 				continue
 			}
 			if unkept := s.add(instrumentID{sm.Scope.Name, m.Name}, sum); len(unkept) > 0 {

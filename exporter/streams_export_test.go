@@ -3,3 +3,7 @@ package exporter
 // BridgeScope is the scope whose sums checkpoints leave to the carried
 // file, for the external test that checks it against the bridge's.
 const BridgeScope = bridgeScope
+
+// StreamRecordKey is the key of the streams' journal records, for tests
+// that plant one.
+const StreamRecordKey = streamRecordKey

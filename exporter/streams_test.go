@@ -2,6 +2,7 @@ package exporter_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/telemetrybridge/telemetry/bridge"
 	"github.com/telemetrybridge/telemetry/exporter"
+	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -76,7 +78,7 @@ func TestIntegerSumsCheckpointIntoTheJournal(t *testing.T) {
 		"browsers": `[{"count":6,"value":"firefox"},{"count":24,"value":"lynx"}]`,
 	})
 	if names, _ := filepath.Glob(filepath.Join(instanceDir(dir), "journal-*")); len(names) > 0 {
-		t.Errorf("a journal holding nothing unsent was left: %v", names)
+		t.Errorf("a journal holding nothing unsent was left: %v; it holds %v", names, journalFigures(t, names[0]))
 	}
 }
 
@@ -134,4 +136,94 @@ func copyJournal(t *testing.T, from, to string) {
 	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// A planted (or damaged) stream record that does not describe a stream
+// makes its journal unusable, as any damaged record does: reported, set
+// aside, and nothing of it sent (the valid record beside it included). A
+// record that describes its stream properly is claimed.
+func TestDamagedStreamRecordsAreReportedAndNotSent(t *testing.T) {
+	for _, tc := range []struct{ name, desc string }{
+		{"not JSON", `{"name":`},
+		{"no name", `{"attrs":[]}`},
+		{"unknown attribute type", `{"name":"x","attrs":[{"k":"a","t":"NOPE","v":1}]}`},
+		{"value of another type", `{"name":"x","attrs":[{"k":"a","t":"INT64","v":"one"}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			inst := exporter.SpoolInstanceDir(dir, testID)
+			if err := os.MkdirAll(inst, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			j, err := journal.Create(filepath.Join(inst, "journal-planted.bin"), exporter.InstanceHash(testID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			good, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(`{"scope":"s","name":"fine","monotonic":true,"attrs":[]}`))
+			good.Add(4)
+			bad, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(tc.desc))
+			bad.Add(5)
+
+			s := servertest.New(t)
+			s.SetFallback(servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+			var seen problems
+			r := exporter.NewReader(newExporter(t, s, exporter.WithSpool(dir), seen.option()))
+			_ = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+			r.Start()
+			s.Wait(t, 1)
+			if err := r.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			for _, req := range s.Requests() {
+				if data := req.Payload(t).Data; len(data) > 0 {
+					t.Errorf("sent %v from a damaged journal", data)
+				}
+			}
+			if seen.containing("damaged telemetry journal") != 1 {
+				t.Errorf("reports %v, want one of a damaged journal", seen.errs)
+			}
+			if _, err := os.Stat(j.Path() + ".unreadable"); err != nil {
+				t.Errorf("the journal was not set aside: %v", err)
+			}
+		})
+	}
+	// The same record, described properly, is claimed.
+	dir := t.TempDir()
+	inst := exporter.SpoolInstanceDir(dir, testID)
+	if err := os.MkdirAll(inst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Create(filepath.Join(inst, "journal-planted.bin"), exporter.InstanceHash(testID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(`{"scope":"s","name":"x","monotonic":true,"attrs":[{"k":"a","t":"INT64","v":1}]}`))
+	c.Add(5)
+	s := servertest.New(t)
+	s.SetFallback(servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	r := exporter.NewReader(newExporter(t, s, exporter.WithSpool(dir)))
+	_ = sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	r.Start()
+	s.Wait(t, 1)
+	_ = r.Shutdown(context.Background())
+	expectJSON(t, encodeAll(t, s.Requests()[0].Payload(t).Data), map[string]string{"x": `[{"attributes":{"a":1},"value":5}]`})
+}
+
+// journalFigures is what the journal at path holds unsent, or why that
+// cannot be read.
+func journalFigures(t *testing.T, path string) any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	h, err := journal.ReadHeader(data)
+	if err != nil {
+		return err
+	}
+	figs, err := journal.Recover(data[:h.Used], 0)
+	if err != nil {
+		return err
+	}
+	return fmt.Sprintf("pending generation %d, figures %+v", h.PendingGen, figs)
 }

@@ -1,0 +1,66 @@
+package exporter
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+)
+
+// A checkpoint whose collection fails before the SDK fills it (its
+// context is done) finds an empty collection, not the points of the last
+// checkpoint, which the reused collection held: those would be counted
+// twice.
+func TestAFailedCheckpointCollectionTakesNothingStale(t *testing.T) {
+	exp, err := New(WithEndpoint("http://127.0.0.1:1/"), WithInstanceID(uuid.New()), WithRuntimeFigures(false), WithSpool(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(exp)
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	t.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
+	c, err := mp.Meter("m").Int64Counter("hits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c.Add(ctx, 5, metric.WithAttributes(attribute.String("route", "/a")))
+	if errs := r.checkpoint(ctx); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	rm := r.reused.take()
+	if err := r.Reader.Collect(canceled, rm); err == nil {
+		t.Fatal("a collection with a done context did not fail")
+	}
+	rest := exp.streams.take(rm, exp.filter.disabled)
+	r.reused.release()
+
+	var drained metricdata.ResourceMetrics
+	exp.streams.drainInto(&drained, 99)
+	if got := sumOf(t, &drained, "hits"); got != 5 || len(rest.ScopeMetrics) != 0 {
+		t.Errorf("drained %d of hits and left %v for the carried file, want 5 and nothing", got, rest.ScopeMetrics)
+	}
+}
+
+// sumOf adds up the points of the integer sum named name in rm.
+func sumOf(t *testing.T, rm *metricdata.ResourceMetrics, name string) int64 {
+	t.Helper()
+	var total int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == name {
+				for _, p := range sum.DataPoints {
+					total += p.Value
+				}
+			}
+		}
+	}
+	return total
+}
