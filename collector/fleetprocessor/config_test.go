@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -23,6 +25,7 @@ func TestConfigValidate(t *testing.T) {
 		"metric_prefix":   func(c *Config) { c.MetricPrefix = "" },
 		"max_series":      func(c *Config) { c.MaxSeries = 0 },
 		"buckets":         func(c *Config) { c.Buckets = []float64{1, 1} },
+		"idempotency":     func(c *Config) { c.Idempotency.MaxAge = 0 },
 	}
 	for name, breakIt := range cases {
 		c := testConfig()
@@ -33,5 +36,24 @@ func TestConfigValidate(t *testing.T) {
 	}
 	if err := testConfig().Validate(); err != nil {
 		t.Errorf("a good config: %v", err)
+	}
+}
+
+// The settings of a durable replica read as replica.yaml writes them.
+func TestStorageAndIdempotencySettingsRead(t *testing.T) {
+	cfg := defaultConfig()
+	err := confmap.NewFromStringMap(map[string]any{
+		"storage":     "file_storage/fleet",
+		"idempotency": map[string]any{"max_keys": 500, "max_age": "1h"},
+	}).Unmarshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := component.MustNewIDWithName("file_storage", "fleet")
+	if cfg.Storage == nil || *cfg.Storage != want || cfg.Idempotency != (IdempotencyConfig{MaxKeys: 500, MaxAge: time.Hour}) {
+		t.Errorf("storage %v, idempotency %+v", cfg.Storage, cfg.Idempotency)
+	}
+	if defaultConfig().Storage != nil {
+		t.Error("storage is set by default: the state would need an extension nobody configured")
 	}
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -134,4 +137,22 @@ func TestAStoppedReplicaContinuesItsSeries(t *testing.T) {
 	exportAll(t, t0.Add(2*time.Second), ref)
 	got := exportAll(t, t0.Add(2*time.Minute), ref, run2)
 	sameFleet(t, "after a clean stop", got[1], got[0])
+}
+
+// A storage that is not there, or not a storage, fails Start.
+func TestAMissingStorageFailsStart(t *testing.T) {
+	cfg := durableConfig()
+	other := component.MustNewID("nothere")
+	cfg.Storage = &other
+	if _, err := startDurable(t, cfg, newStorageHost(t, t.TempDir(), false), t0, nil); err == nil || !strings.Contains(err.Error(), "nothere is not configured") {
+		t.Errorf("Start with a storage not configured: %v", err)
+	}
+	f := extensiontest.NewNopFactory()
+	nop, err := f.Create(context.Background(), extensiontest.NewNopSettings(f.Type()), f.CreateDefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := startDurable(t, durableConfig(), storageHost{ext: nop}, t0, nil); err == nil || !strings.Contains(err.Error(), "not a storage extension") {
+		t.Errorf("Start with an extension that stores nothing: %v", err)
+	}
 }
