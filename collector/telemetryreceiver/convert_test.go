@@ -190,7 +190,8 @@ func TestUpdateWithoutDataHasNoPoints(t *testing.T) {
 }
 
 // FuzzConvert feeds arbitrary data to the conversion: it must never panic,
-// and every metric it makes must hold points.
+// every metric it makes must hold points, and every value_json must be
+// compact JSON in UTF-8, as the bridge writes it.
 func FuzzConvert(f *testing.F) {
 	for _, seed := range []string{
 		`{"n": 1, "f": 0.5, "s": "x", "b": true, "z": null}`,
@@ -211,9 +212,18 @@ func FuzzConvert(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, line := range describe(toMetrics(u)) {
+		md := toMetrics(u)
+		for _, line := range describe(md) {
 			if strings.HasSuffix(line, "(empty metric)") {
 				t.Fatalf("a metric without points: %s", line)
+			}
+		}
+		for _, vs := range collectorValues(md) {
+			for _, v := range vs {
+				text, isJSON := strings.CutPrefix(v, payload.AttrValueJSON+"=")
+				if compact, err := payload.CompactText(text); isJSON && (err != nil || compact != text) {
+					t.Fatalf("value_json %q is not compact JSON in UTF-8 (%v)", text, err)
+				}
 			}
 		}
 	})

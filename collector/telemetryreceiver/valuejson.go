@@ -1,8 +1,6 @@
 package telemetryreceiver
 
-import (
-	"github.com/telemetrybridge/telemetry/payload"
-)
+import "github.com/telemetrybridge/telemetry/payload"
 
 // valueTexts finds, in the body of an update, the JSON text of the values
 // that become telemetry.value_json. The label is that text as the client
@@ -15,8 +13,8 @@ type valueTexts struct {
 	body   []byte
 	data   map[string]string // each key's text, once read
 	failed bool              // the body could not be read again
-	// The members or elements of the key read last, keyed: the points
-	// of one key are made one after another.
+	// The members or the elements of lastKey, the key read last: the
+	// points of one key are made one after another.
 	lastKey  string
 	members  map[string]string
 	elements []string
