@@ -2,14 +2,18 @@ package fleetprocessor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
@@ -155,4 +159,61 @@ func TestAMissingStorageFailsStart(t *testing.T) {
 	if _, err := startDurable(t, durableConfig(), storageHost{ext: nop}, t0, nil); err == nil || !strings.Contains(err.Error(), "not a storage extension") {
 		t.Errorf("Start with an extension that stores nothing: %v", err)
 	}
+}
+
+// failingStorage is filestorage whose batches (the snapshot's writes) fail
+// while fail is set.
+type failingStorage struct {
+	extension.Extension
+	fail *atomic.Bool
+}
+
+func (f failingStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := f.Extension.(storage.Extension).GetClient(ctx, kind, id, name)
+	return failingClient{c, f.fail}, err
+}
+
+type failingClient struct {
+	storage.Client
+	fail *atomic.Bool
+}
+
+func (c failingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	if c.fail.Load() {
+		return errors.New("the disk is full")
+	}
+	return c.Client.Batch(ctx, ops...)
+}
+
+// An export whose snapshot could not be written is replayed in its place:
+// its sweep ended the window of every instance, and those that came back
+// after it count as returned, as they did before the crash.
+func TestAnExportWithoutItsSnapshotIsReplayed(t *testing.T) {
+	fail := new(atomic.Bool)
+	host := newStorageHost(t, t.TempDir(), false)
+	host.ext = failingStorage{host.ext, fail}
+	ref := newTestProcessor(t, testConfig())
+	logger, logs := observed()
+	run, err := startDurable(t, durableConfig(), host, t0, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, 0, 12, t0.Add(time.Second), ref, run)
+	fail.Store(true)
+	exportAll(t, t0.Add(12*time.Minute), ref, run) // past the window: every instance's ends
+	fail.Store(false)
+	logged(t, logs, "warn", "snapshot was not written")
+	feed(t, 1, 6, t0.Add(13*time.Minute), ref, run)
+	run.crash(t)
+
+	run, err = startDurable(t, durableConfig(), host, t0.Add(14*time.Minute), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Shutdown(context.Background())
+	got := exportAll(t, t0.Add(14*time.Minute), ref, run)
+	if r := got[0]["fleet.processor.returned_after_window"][key()]; r != 6 {
+		t.Fatalf("the reference counts %v instances returned, want 6", r)
+	}
+	sameFleet(t, "with an export replayed", got[1], got[0])
 }

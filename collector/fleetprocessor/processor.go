@@ -189,7 +189,11 @@ func (p *fleetProcessor) ConsumeMetrics(ctx context.Context, md pmetric.Metrics)
 	if p.journal != nil {
 		if err := p.journal.append(ctx, record{at: now, key: key.key, data: data}); err != nil {
 			p.mu.Unlock()
-			return err // not applied: the client's retry is counted once
+			// Not applied: the client's retry is counted once. The sample
+			// went on already and goes again with the retry; applying
+			// first instead would lose it, since the retry's key would
+			// then be applied.
+			return err
 		}
 	}
 	returned := p.agg.returned
