@@ -154,6 +154,9 @@ func startKillChild(t *testing.T, dir string) *killChild {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A test that stops early leaves no child behind (after Wait, Kill
+	// does nothing).
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	c := &killChild{cmd: cmd, stdin: stdin, lines: make(chan string, 1024)}
 	go func() {
 		defer close(c.lines)
