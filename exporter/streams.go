@@ -29,7 +29,8 @@ import (
 // have no count to live in. So do points that cannot have one: an
 // attribute set of a type the stream's record cannot spell (bytes, nested
 // slices, maps, an empty value, a number JSON cannot carry, text that is
-// not UTF-8), and any point met while the journal is full.
+// not UTF-8), any point met while the journal is full, and points of
+// streams past the streams' share of the journal (streamBudget).
 //
 // Streams tell attribute sets apart by attribute.Distinct, the 64-bit hash
 // by which the SDK's own aggregations tell them apart: two sets that the
@@ -48,6 +49,10 @@ import (
 // here, and a test checks that the two agree).
 const bridgeScope = "github.com/telemetrybridge/telemetry/bridge"
 
+// streamRecordSize is a stream record's size but for its text: the
+// record's header (64 bytes) and its key.
+const streamRecordSize = 64 + len(streamRecordKey)
+
 // streamRecordKey is the key of every stream's journal record: not UTF-8,
 // so no key that an update carries equals it; the record's member text
 // says which stream it is (streamDesc).
@@ -58,7 +63,17 @@ const streamRecordKey = "\xff\xfenative-stream"
 type nativeStreams struct {
 	j           *journal.Journal
 	instruments map[instrumentID]*instrumentStreams
+	// used is what the streams' records take of the journal, in bytes
+	// before rounding to a record size; budget bounds it (streamBudget).
+	used, budget int
 }
+
+// streamBudget is the most of the journal that streams take: a quarter,
+// within which records (rounded up to their size, at most twice) leave
+// the bridge's figures the room the journal was sized for. 16 MiB is
+// 65,000 streams of a few attributes; points past it keep the carried
+// file.
+const streamBudget = journal.Size / 4
 
 // instrumentID names an instrument as collections show it.
 type instrumentID struct{ scope, name string }
@@ -71,6 +86,7 @@ type instrumentStreams struct {
 type stream struct {
 	count journal.Counted
 	attrs attribute.Set
+	size  int // its share of used
 	// touched is set when a checkpoint added a point (of 0, maybe) since
 	// the last drain: the update then carries the point, as it would have
 	// carried the checkpoint's.
@@ -78,7 +94,7 @@ type stream struct {
 }
 
 func newNativeStreams(j *journal.Journal) *nativeStreams {
-	return &nativeStreams{j: j, instruments: make(map[instrumentID]*instrumentStreams)}
+	return &nativeStreams{j: j, instruments: make(map[instrumentID]*instrumentStreams), budget: streamBudget}
 }
 
 // take adds the points of rm's delta integer sums to their streams and
@@ -147,14 +163,16 @@ func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept 
 // when the record cannot be had.
 func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attribute.Set) *stream {
 	desc, ok := describeStream(id, in.monotonic, attrs)
-	if !ok {
+	size := streamRecordSize + len(desc)
+	if !ok || s.used+size > s.budget {
 		return nil
 	}
 	c, ok := s.j.NewCount(journal.KindMember, streamRecordKey, journal.TypeJSON, desc)
 	if !ok {
 		return nil // the journal is full: the carried file keeps the point
 	}
-	st := &stream{count: c, attrs: attrs}
+	st := &stream{count: c, attrs: attrs, size: size}
+	s.used += size
 	in.byAttrs[attrs.Equivalent()] = st
 	return st
 }
@@ -174,6 +192,7 @@ func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
 		for d, st := range in.byAttrs {
 			if !st.touched && s.j.Committed(st.count) {
 				s.j.Free(st.count)
+				s.used -= st.size
 				delete(in.byAttrs, d)
 				continue
 			}
