@@ -138,6 +138,7 @@ func (j *journal) append(ctx context.Context, rec record) error {
 // its records, or the new snapshot and the records after it.
 func (j *journal) writeSnapshot(ctx context.Context, s *savedState) (int, error) {
 	s.Generation = j.generation
+	s.fillAttrs()
 	raw, err := encodeSnapshot(s)
 	if err != nil {
 		return 0, err

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 // savedState is the whole fleet state in a form encoding/gob writes: the
@@ -55,18 +57,23 @@ type savedTotal struct {
 	Hist   *savedHist
 }
 
+// The unexported attrs fields hold the maps save refers to, until
+// fillAttrs writes them into Attrs (gob leaves unexported fields out).
+
 type savedCount struct {
 	Key, Metric, Fold string
 	Kind              savedKind
 	Attrs             []savedAttr
 	Total             savedTotal
 	Recent            savedRecent
+	attrs             pcommon.Map
 }
 
 type savedValue struct {
 	Key     string
 	Attrs   []savedAttr
 	Holders int
+	attrs   pcommon.Map
 }
 
 type savedSlot struct {
@@ -76,6 +83,7 @@ type savedSlot struct {
 	Holders     int
 	Values      []savedValue
 	Overflow    savedValue
+	attrs       pcommon.Map
 }
 
 // savedInstance refers to its slots by index; a held value's index is into
@@ -95,6 +103,7 @@ type savedOut struct {
 	Kind        savedKind
 	Attrs       []savedAttr
 	Hist        *savedHist
+	attrs       pcommon.Map
 }
 
 type savedKey struct {
@@ -103,54 +112,86 @@ type savedKey struct {
 	At       int64
 }
 
-// save copies the state into a savedState, sharing nothing mutable with
-// it, so that it can be encoded after the lock is let go.
+// save copies the state into a savedState under the lock, sharing
+// nothing mutable with it but attribute maps, which no code writes once
+// their series is made: fillAttrs converts those after the lock is let
+// go: converted under the lock, they took the copy at 10,000 instances
+// from 17 ms to 44 ms (BenchmarkSnapshot's copy-ms). Nothing is sorted:
+// the instances' indexes need only hold within one snapshot.
 func (a *aggregator) save() *savedState {
-	s := &savedState{Series: a.series, Dropped: maps.Clone(a.dropped), Returned: a.returned}
-	for _, name := range slices.Sorted(maps.Keys(a.metrics)) {
-		s.Metrics = append(s.Metrics, savedName{name, saveRecent(a.metrics[name])})
+	s := &savedState{Series: a.series, Dropped: maps.Clone(a.dropped), Returned: a.returned,
+		Metrics: make([]savedName, 0, len(a.metrics)), Counts: make([]savedCount, 0, len(a.counts)),
+		Retired: make([]savedCount, 0, len(a.retired)), Slots: make([]savedSlot, 0, len(a.slots)),
+		Instances: make([]savedInstance, 0, len(a.instances))}
+	for name, r := range a.metrics {
+		s.Metrics = append(s.Metrics, savedName{name, saveRecent(r)})
 	}
-	for _, key := range slices.Sorted(maps.Keys(a.counts)) {
-		s.Counts = append(s.Counts, saveCount(key, a.counts[key]))
+	for key, c := range a.counts {
+		s.Counts = append(s.Counts, saveCount(key, c))
 	}
-	for _, key := range slices.Sorted(maps.Keys(a.retired)) {
-		s.Retired = append(s.Retired, saveCount(key, a.retired[key]))
+	for key, c := range a.retired {
+		s.Retired = append(s.Retired, saveCount(key, c))
 	}
-	slotIndex := map[*slot]int32{}
+	slotIndex := make(map[*slot]int32, len(a.slots))
 	valueIndex := map[*valueSeries]int32{}
-	for _, key := range slices.Sorted(maps.Keys(a.slots)) {
-		sl := a.slots[key]
+	for key, sl := range a.slots {
 		slotIndex[sl] = int32(len(s.Slots))
-		saved := savedSlot{Key: key, Metric: sl.metric, Reading: sl.reading, Attrs: saveAttrs(sl.attrs),
-			Holders: sl.holders, Overflow: savedValue{Attrs: saveAttrs(sl.overflow.attrs), Holders: sl.overflow.holders}}
+		saved := savedSlot{Key: key, Metric: sl.metric, Reading: sl.reading, attrs: sl.attrs, Holders: sl.holders,
+			Overflow: savedValue{attrs: sl.overflow.attrs, Holders: sl.overflow.holders},
+			Values:   make([]savedValue, 0, len(sl.values))}
 		valueIndex[sl.overflow] = -1
-		for _, vk := range slices.Sorted(maps.Keys(sl.values)) {
-			v := sl.values[vk]
+		for vk, v := range sl.values {
 			valueIndex[v] = int32(len(saved.Values))
-			saved.Values = append(saved.Values, savedValue{Key: vk, Attrs: saveAttrs(v.attrs), Holders: v.holders})
+			saved.Values = append(saved.Values, savedValue{Key: vk, attrs: v.attrs, Holders: v.holders})
 		}
 		s.Slots = append(s.Slots, saved)
 	}
 	for id, inst := range a.instances {
-		si := savedInstance{ID: id, Seen: inst.seen, Expired: inst.expired}
-		for _, h := range inst.held {
-			si.HeldSlots = append(si.HeldSlots, slotIndex[h.slot])
-			si.HeldValues = append(si.HeldValues, valueIndex[h.value])
-		}
-		for _, r := range inst.readings {
-			si.ReadSlots = append(si.ReadSlots, slotIndex[r.slot])
-			si.ReadValues = append(si.ReadValues, r.value)
-		}
-		s.Instances = append(s.Instances, si)
+		s.Instances = append(s.Instances, saveInstance(id, inst, slotIndex, valueIndex))
 	}
 	for i, last := range []map[string]*outSeries{a.last.counts, a.last.values, a.last.readings} {
-		for _, key := range slices.Sorted(maps.Keys(last)) {
-			o := last[key]
+		s.Last[i] = make([]savedOut, 0, len(last))
+		for key, o := range last {
 			s.Last[i] = append(s.Last[i], savedOut{Key: key, Metric: o.metric, Kind: saveKind(o.kind),
-				Attrs: saveAttrs(o.attrs), Hist: saveHist(o.hist)})
+				attrs: o.attrs, Hist: saveHist(o.hist)})
 		}
 	}
 	return s
+}
+
+func saveInstance(id uint64, inst *instanceState, slotIndex map[*slot]int32, valueIndex map[*valueSeries]int32) savedInstance {
+	si := savedInstance{ID: id, Seen: inst.seen, Expired: inst.expired,
+		HeldSlots: make([]int32, len(inst.held)), HeldValues: make([]int32, len(inst.held)),
+		ReadSlots: make([]int32, len(inst.readings)), ReadValues: make([]float64, len(inst.readings))}
+	for i, h := range inst.held {
+		si.HeldSlots[i], si.HeldValues[i] = slotIndex[h.slot], valueIndex[h.value]
+	}
+	for i, r := range inst.readings {
+		si.ReadSlots[i], si.ReadValues[i] = slotIndex[r.slot], r.value
+	}
+	return si
+}
+
+// fillAttrs converts the attribute maps save referred to; it runs
+// outside the lock.
+func (s *savedState) fillAttrs() {
+	for _, counts := range [][]savedCount{s.Counts, s.Retired} {
+		for i := range counts {
+			counts[i].Attrs = saveAttrs(counts[i].attrs)
+		}
+	}
+	for i := range s.Slots {
+		sl := &s.Slots[i]
+		sl.Attrs, sl.Overflow.Attrs = saveAttrs(sl.attrs), saveAttrs(sl.Overflow.attrs)
+		for j := range sl.Values {
+			sl.Values[j].Attrs = saveAttrs(sl.Values[j].attrs)
+		}
+	}
+	for _, outs := range s.Last {
+		for i := range outs {
+			outs[i].Attrs = saveAttrs(outs[i].attrs)
+		}
+	}
 }
 
 func saveRecent(r *recentInstances) savedRecent {
@@ -169,7 +210,7 @@ func saveHist(h *histTotal) *savedHist {
 }
 
 func saveCount(key string, c *countSeries) savedCount {
-	return savedCount{Key: key, Metric: c.metric, Fold: c.fold, Kind: saveKind(c.kind), Attrs: saveAttrs(c.attrs),
+	return savedCount{Key: key, Metric: c.metric, Fold: c.fold, Kind: saveKind(c.kind), attrs: c.attrs,
 		Total:  savedTotal{I: c.i, F: c.f, Double: c.double, Hist: saveHist(c.hist)},
 		Recent: saveRecent(&c.recent)}
 }
