@@ -97,7 +97,9 @@ func (t *total) merge(o *total) {
 type countSeries struct {
 	metric string
 	kind   countKind
-	attrs  pcommon.Map
+	// attrs, like every series' attribute map here, is never written once
+	// the series is made: a snapshot reads it outside the lock (state.go).
+	attrs pcommon.Map
 	fold   string // key of the "other" series it folds into
 	total
 	recent recentInstances
