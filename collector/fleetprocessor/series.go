@@ -100,7 +100,7 @@ type countSeries struct {
 	// attrs, like every series' attribute map here, is never written once
 	// the series is made: a snapshot reads it outside the lock (state.go).
 	attrs pcommon.Map
-	fold   string // key of the "other" series it folds into
+	fold  string // key of the "other" series it folds into
 	total
 	recent recentInstances
 }
