@@ -110,6 +110,11 @@
 //	exponential histogram object(s)    exponential histogram, delta
 //	summary object(s)                  summary
 //
+// A telemetry.value_json attribute is the value's JSON text as the client
+// sent it, with white space taken out: the same text the bridge writes
+// for the value on the client's side, so that one value is one label
+// whichever end a query reads.
+//
 // Numbers that JSON alone cannot place (a gauge reading that is whole, a
 // monotonic counter, a float that is whole) take the type the update
 // states for them in its metric_types member, which the exporter writes
