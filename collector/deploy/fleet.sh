@@ -7,6 +7,9 @@
 #   collector/deploy/fleet.sh stop        stop a fleet started in another shell
 #   collector/deploy/fleet.sh drain I     move replica I's instances to the others
 #                                         (before stopping it on purpose)
+#   collector/deploy/fleet.sh replica I   start replica I again after it died: its
+#                                         instances waited for it, its storage
+#                                         knows what it had taken
 #   collector/deploy/fleet.sh install     install HAProxy, Prometheus and socat (Debian packages)
 #
 # Environment: FLEET_DIR (state and logs; default $TMPDIR/telemetry-fleet),
@@ -63,6 +66,24 @@ wait_port() {
   return 1
 }
 
+# start_replica starts replica $1 in the background, on its own port and
+# storage directory (the same after a crash), and puts its pid on line $1+1
+# of the pids file (Prometheus is line 1).
+start_replica() {
+  local i=$1
+  REPLICA_ENDPOINT="127.0.0.1:$((port + i))" REMOTE_WRITE_URL="http://127.0.0.1:$prom_port/api/v1/write" \
+    REPLICA_NAME="replica$i" REPLICA_STORAGE_DIR="$dir/replica$i-storage" NEXT_UPDATE="${NEXT_UPDATE:-1h}" \
+    FLEET_WINDOW="${FLEET_WINDOW:-2h}" EXPORT_INTERVAL="${EXPORT_INTERVAL:-15s}" MIN_INSTANCES="${MIN_INSTANCES:-5}" \
+    SAMPLE_RATE="${SAMPLE_RATE:-0.01}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
+    "$dir/telemetrycol" --config "$here/replica.yaml" >>"$dir/replica$i.log" 2>&1 &
+  local pid=$!
+  if [ "$(wc -l <"$dir/pids")" -gt "$i" ]; then
+    sed -i "$((i + 1))s/.*/$pid/" "$dir/pids"
+  else
+    echo "$pid" >>"$dir/pids"
+  fi
+}
+
 start() {
   local n=${1:-3}
   install
@@ -79,14 +100,9 @@ start() {
 
   cp "$here/haproxy.cfg" "$dir/haproxy.cfg"
   for i in $(seq "$n"); do
-    local rport=$((port + i))
-    REPLICA_ENDPOINT="127.0.0.1:$rport" REMOTE_WRITE_URL="http://127.0.0.1:$prom_port/api/v1/write" \
-      REPLICA_NAME="replica$i" REPLICA_STORAGE_DIR="$dir/replica$i-storage" NEXT_UPDATE="${NEXT_UPDATE:-1h}" FLEET_WINDOW="${FLEET_WINDOW:-2h}" \
-      EXPORT_INTERVAL="${EXPORT_INTERVAL:-15s}" MIN_INSTANCES="${MIN_INSTANCES:-5}" \
-      SAMPLE_RATE="${SAMPLE_RATE:-0.01}" MEMORY_LIMIT_MIB="${MEMORY_LIMIT_MIB:-512}" \
-      "$dir/telemetrycol" --config "$here/replica.yaml" >"$dir/replica$i.log" 2>&1 &
-    echo $! >>"$dir/pids"
-    echo "  server replica$i 127.0.0.1:$rport" >>"$dir/haproxy.cfg"
+    : >"$dir/replica$i.log"
+    start_replica "$i"
+    echo "  server replica$i 127.0.0.1:$((port + i))" >>"$dir/haproxy.cfg"
   done
   FLEET_DIR="$dir" FLEET_ADDR="127.0.0.1:$port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
   echo $! >>"$dir/pids"
@@ -114,6 +130,11 @@ case ${1:-} in
     ;;
   stop) stop ;;
   drain) drain "${2:?which replica (1..N)}" ;;
+  replica)
+    start_replica "${2:?which replica (1..N)}"
+    wait_port $((port + $2))
+    echo "replica$2 started"
+    ;;
   install) install ;;
-  *) sed -n '2,18p' "$0"; exit 2 ;;
+  *) sed -n '2,21p' "$0"; exit 2 ;;
 esac

@@ -73,7 +73,17 @@ func TestFleetAggregatesTenThousandInstances(t *testing.T) {
 	// leave the window.
 	pause := fleetWindow * 2 / 5
 	time.Sleep(pause)
+	// Round 2 goes on while replica 1 crashes (SIGKILL) and is started
+	// again on its storage: its instances wait and send again what it did
+	// not answer, and it knows what it had taken.
+	crashed := make(chan struct{})
+	go func() {
+		defer close(crashed)
+		time.Sleep(time.Second)
+		f.crashAndRestart(t, 1, 2*time.Second)
+	}()
 	send(ctx, t, cfg, 2, truth)
+	<-crashed
 
 	// Counts are exact at once: the stopped replica sent its totals as it
 	// stopped, and its instances' later updates count on the others.

@@ -217,6 +217,7 @@ type fleet struct {
 	dir            string
 	port, promPort int
 	pids           []int
+	env            []string // fleet.sh's environment
 }
 
 func (f *fleet) endpoint() string { return fmt.Sprintf("http://127.0.0.1:%d/v1/update/", f.port) }
@@ -228,6 +229,7 @@ func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 		"EXPORT_INTERVAL=2s", "FLEET_WINDOW=10m",
 		"FLEET_PORT="+strconv.Itoa(f.port), "PROMETHEUS_PORT="+strconv.Itoa(f.promPort))
 	env = append(env, extra...)
+	f.env = env
 	cmd := exec.Command("bash", script, "start", strconv.Itoa(replicas))
 	cmd.Env = env
 	out, err := cmd.CombinedOutput()
@@ -244,15 +246,64 @@ func startFleet(t testing.TB, replicas int, extra ...string) *fleet {
 			t.Errorf("fleet.sh stop: %v\n%s", err, out)
 		}
 	})
-	pids, err := os.ReadFile(filepath.Join(f.dir, "pids"))
-	if err != nil {
+	if err := f.readPids(); err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// running reports whether process pid runs (a zombie, dead but not yet
+// reaped, does not).
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command's closing parenthesis.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// readPids reads fleet.sh's pids: Prometheus, the replicas in order,
+// HAProxy.
+func (f *fleet) readPids() error {
+	pids, err := os.ReadFile(filepath.Join(f.dir, "pids"))
+	if err != nil {
+		return err
+	}
+	f.pids = f.pids[:0]
 	for _, line := range strings.Fields(string(pids)) {
 		pid, _ := strconv.Atoi(line)
 		f.pids = append(f.pids, pid)
 	}
-	return f
+	return nil
+}
+
+// crashAndRestart SIGKILLs replica n and starts it again after down, as a
+// supervisor would (fleet.sh replica n): same port, same storage. It runs
+// beside the test's load, so it reports with an error, not a stop.
+func (f *fleet) crashAndRestart(t testing.TB, n int, down time.Duration) {
+	pid := f.pids[n]
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Errorf("SIGKILL replica%d: %v", n, err)
+		return
+	}
+	for end := time.Now().Add(10 * time.Second); running(pid); { // its port is free after
+		if time.Now().After(end) {
+			t.Errorf("replica%d (pid %d) still runs 10 s after SIGKILL", n, pid)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(down)
+	cmd := exec.Command("bash", filepath.Join(".", "fleet.sh"), "replica", strconv.Itoa(n))
+	cmd.Env = f.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("fleet.sh replica %d: %v\n%s", n, err, out)
+	}
+	if err := f.readPids(); err != nil {
+		t.Error(err)
+	}
 }
 
 // logTails shows what a failed test needs to be understood: the warnings

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,11 @@ func Round(ctx context.Context, cfg Config, round int, truth *Truth) (Stats, err
 				i := cfg.First + k
 				id := InstanceID(cfg.Seed, i)
 				buf = WriteUpdate(&w, buf[:0], id, i, round, time.Now())
-				n, err := deliver(ctx, client, cfg.Endpoint+id, buf, cfg.RetryAfter)
+				// One key per update, as the exporter sends: a replica that
+				// took the update but died before answering knows it when
+				// the update comes again.
+				key := id + "/" + strconv.Itoa(round)
+				n, err := deliver(ctx, client, cfg.Endpoint+id, key, buf, cfg.RetryAfter)
 				refused.Add(n)
 				if err != nil {
 					errs <- fmt.Errorf("instance %d: %w", i, err)
@@ -104,10 +109,10 @@ func sleepUntil(ctx context.Context, t time.Time) {
 // deliver posts body until the fleet accepts it (200), and returns how
 // many attempts were refused (503, or no answer). A 4xx is an error: the
 // update would not be taken however often it were sent again.
-func deliver(ctx context.Context, client *http.Client, url string, body []byte, retryAfter time.Duration) (int64, error) {
+func deliver(ctx context.Context, client *http.Client, url, key string, body []byte, retryAfter time.Duration) (int64, error) {
 	var refused int64
 	for {
-		status, err := post(ctx, client, url, body)
+		status, err := post(ctx, client, url, key, body)
 		switch {
 		case err == nil && status == http.StatusOK:
 			return refused, nil
@@ -126,12 +131,13 @@ func deliver(ctx context.Context, client *http.Client, url string, body []byte, 
 	}
 }
 
-func post(ctx context.Context, client *http.Client, url string, body []byte) (int, error) {
+func post(ctx context.Context, client *http.Client, url, key string, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(payload.HeaderIdempotencyKey, key)
 	res, err := client.Do(req)
 	if err != nil {
 		return 0, err
