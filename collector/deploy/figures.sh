@@ -18,6 +18,10 @@ export FLEET_BACKGROUND=1 SAMPLE_RATE=0 EXPORT_INTERVAL=5s
 port=${FLEET_PORT:-8418}
 prom=http://127.0.0.1:${PROMETHEUS_PORT:-9090}
 trap '"$here/fleet.sh" stop >/dev/null' EXIT
+# Each run starts empty: the replicas' storage would otherwise bring back
+# an earlier run's totals and update keys, and the same instances' updates
+# would be taken for repeats.
+rm -rf "$FLEET_DIR"/replica*-storage
 "$here/fleet.sh" start "$replicas" >/dev/null
 mapfile -t pids <"$FLEET_DIR/pids" # Prometheus, the replicas, HAProxy
 
