@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,6 +140,9 @@ func TestRandomFaultsWithFlushesAndCheckpointsCountOnce(t *testing.T) {
 		}
 		cancel()
 		// A next process claims what is left.
+		if names, _ := filepath.Glob(filepath.Join(instanceDir(dir), "journal-*")); len(names) > 0 {
+			t.Logf("round %d: journal left: %v", round, journalFigures(t, names[0]))
+		}
 		next := newExporterTo(t, url, exporter.WithSpool(dir))
 		for range 3 {
 			_ = next.Export(context.Background(), collection())

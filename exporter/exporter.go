@@ -38,6 +38,8 @@ type Exporter struct {
 	// streams keeps checkpointed integer sums in the journal (streams.go);
 	// nil without a journal.
 	streams *nativeStreams
+	// commitMu makes the journal's commits one at a time (see commit).
+	commitMu sync.Mutex
 	// journalTaken is set once a recorder took the journal.
 	journalTaken atomic.Bool
 	// unmergedOnce reports carried figures that merging lost, once.
@@ -212,14 +214,14 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		_ = e.carried.taken()
 		defer e.release(u)
 		s, err := e.writeLocal(*u.body)
-		e.journal.Commit(gen)
+		e.commit(gen)
 		return nil, s, err
 	}
 	var onDisk bool
 	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: max(gen, took.gen), took: took.took, key: u.key})
 	_ = e.carried.taken() // what take returned is in the update's file now
 	if onDisk {
-		e.journal.Commit(gen)
+		e.commit(gen)
 	}
 	return u, schedule{}, nil
 }
@@ -254,7 +256,7 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 	s, out, err := e.send(ctx, u, policy)
 	switch out {
 	case sentOK:
-		e.journal.Commit(u.gen) // delivered, should the spool have failed
+		e.commit(u.gen) // delivered, should the spool have failed
 	case sentRefused:
 		err = e.drop(u, err)
 	case sentUnreached:
@@ -297,7 +299,7 @@ func (e *Exporter) drop(u *update, why error) error {
 		own += en.value.items()
 	}
 	_ = e.carried.keep(addDropped(nil, own+before), u.gen)
-	e.journal.Commit(u.gen) // its figures are gone for good
+	e.commit(u.gen) // its figures are gone for good
 	// Its own items only: a run of refusals reports each item once, while
 	// the count sent on (own+before) still holds them all.
 	return fmt.Errorf("%w; its %d items are dropped and counted under %s in the next update", why, own, payload.KeyDropped)

@@ -40,6 +40,19 @@ func (e *Exporter) Journal() *journal.Journal {
 
 const journalPrefix = "journal-"
 
+// commit commits generation gen in the journal: its figures are in a
+// spool file or delivered. Commits are made one at a time: the journal's
+// Commit keeps the highest generation with a load and a store, so that two
+// at once (a delivery outside the collect lock committing its older
+// generation while a checkpoint commits a newer one) could leave the older
+// one as the highest, and a process killed then would have the newer
+// generation's marks taken as not handed over: its figures sent twice.
+func (e *Exporter) commit(gen uint64) {
+	e.commitMu.Lock()
+	defer e.commitMu.Unlock()
+	e.journal.Commit(gen)
+}
+
 // openJournal makes this exporter's journal in its spool directory.
 func (e *Exporter) openJournal() {
 	if e.spool == nil {
@@ -96,7 +109,7 @@ func (r *Reader) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) er
 	c := r.collect(ctx, false)
 	r.exp.streams.drainInto(c.rm, c.gen)
 	*rm = *c.rm
-	r.exp.journal.Commit(c.gen)
+	r.exp.commit(c.gen)
 	return c.err
 }
 

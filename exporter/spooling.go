@@ -160,7 +160,7 @@ func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synce
 		}
 	}
 	if e.spooling() {
-		e.journal.Commit(gen)
+		e.commit(gen)
 	}
 	return problems
 }

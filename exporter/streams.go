@@ -53,9 +53,11 @@ const bridgeScope = "github.com/telemetrybridge/telemetry/bridge"
 // record's header (64 bytes) and its key.
 const streamRecordSize = 64 + len(streamRecordKey)
 
-// streamRecordKey is the key of every stream's journal record: not UTF-8,
-// so no key that an update carries equals it; the record's member text
-// says which stream it is (streamDesc).
+// streamRecordKey is the key of every stream's journal record; the
+// record's member text says which stream it is (streamDesc). It is not
+// UTF-8, which updates' keys are made before they are sent, so no key
+// that is ever sent is spelled so; a bridge counting set under exactly
+// this key would be read as damaged streams by the claim.
 const streamRecordKey = "\xff\xfenative-stream"
 
 // nativeStreams is the table of streams. Its methods run under the
