@@ -107,8 +107,8 @@ func (s *keySet) each(f func(k updateKey, at int64)) {
 }
 
 // updateKey reads the update's Idempotency-Key, which the telemetry
-// receiver puts in the client metadata, scoped to the update's first
-// instance. No key, or keys turned off, gives the zero updateKey: the
+// receiver puts in the client metadata, scoped to the update's instance
+// (keyScope). No key, or keys turned off, gives the zero updateKey: the
 // update is applied as it comes. A key over the receiver's own limit is
 // refused for good, as the receiver would have, so that the set's memory
 // stays bounded.
@@ -124,9 +124,26 @@ func (p *fleetProcessor) updateKey(ctx context.Context, hashes []uint64) (update
 		return updateKey{}, consumererror.NewPermanent(fmt.Errorf("the %s is %d bytes, over the limit of %d",
 			payload.HeaderIdempotencyKey, len(values[0]), payload.MaxIdempotencyKeyBytes))
 	}
-	k := updateKey{key: values[0]}
-	if len(hashes) > 0 {
-		k.instance = hashes[0]
+	return updateKey{instance: keyScope(hashes), key: values[0]}, nil
+}
+
+// keyScope is what an update's key is scoped to: its instance's hash. An
+// update of several instances (another receiver's batch, its headers in
+// the metadata) is scoped to all of them, in order, and resources without
+// an instance (hash 0) are passed over: the same key on an update of
+// other instances is then not taken for it. One instance's scope is its
+// hash, as the snapshots of earlier versions hold it.
+func keyScope(hashes []uint64) uint64 {
+	const fnvPrime = 1099511628211 // FNV-1a's 64-bit prime, to mix one hash into the next
+	var scope uint64
+	for _, h := range hashes {
+		switch {
+		case h == 0:
+		case scope == 0:
+			scope = h
+		default:
+			scope = (scope ^ h) * fnvPrime
+		}
 	}
-	return k, nil
+	return scope
 }

@@ -99,11 +99,7 @@ func (p *fleetProcessor) replay(rec record) error {
 		return fmt.Errorf("decoding its update: %w", err)
 	}
 	hashes := instanceHashes(md)
-	k := updateKey{key: rec.key}
-	if len(hashes) > 0 {
-		k.instance = hashes[0]
-	}
-	p.apply(md, hashes, k, rec.at)
+	p.apply(md, hashes, updateKey{instance: keyScope(hashes), key: rec.key}, rec.at)
 	return nil
 }
 
