@@ -17,22 +17,27 @@ import (
 	"github.com/telemetrybridge/telemetry/exporter"
 )
 
-// compatChild is set in the process that runs the compat test proper.
-const compatChild = "TELEMETRYRECEIVER_COMPAT_CHILD"
-
 // TestCompatReportsIntoTheReceiver runs compatReport in a process of its
 // own, since compat allows Init once per process (and -count runs tests
 // more than once).
 func TestCompatReportsIntoTheReceiver(t *testing.T) {
-	if os.Getenv(compatChild) == "1" {
-		compatReport(t)
+	inChild(t, "TestCompatReportsIntoTheReceiver", compatReport)
+}
+
+// inChild runs body in a new process of this test binary that runs only
+// test name, with its own compat spool, and fails unless it passes: compat
+// allows Init once per process. In that process it runs body itself.
+func inChild(t *testing.T, name string, body func(*testing.T)) {
+	const childEnv = "TELEMETRYRECEIVER_CHILD_TEST"
+	if os.Getenv(childEnv) == name {
+		body(t)
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCompatReportsIntoTheReceiver$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), compatChild+"=1", compat.EnvSpoolDir+"="+t.TempDir())
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), childEnv+"="+name, compat.EnvSpoolDir+"="+t.TempDir())
 	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestCompatReportsIntoTheReceiver") {
-		t.Fatalf("the compat test failed (%v):\n%s", err, out)
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+name) {
+		t.Fatalf("%s failed in its own process (%v):\n%s", name, err, out)
 	}
 }
 

@@ -3,8 +3,6 @@ package telemetryreceiver
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -22,24 +20,12 @@ import (
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// valueJSONChild is set in the process that runs the comparison proper.
-const valueJSONChild = "TELEMETRYRECEIVER_VALUE_JSON_CHILD"
-
 // TestValueJSONIsTheBridges records values through compat and compares,
 // byte for byte, the value attribute that the bridge gives each one with
 // the one the Collector gives it once the exporter has sent it. It runs in
 // a process of its own, as compat allows Init once per process.
 func TestValueJSONIsTheBridges(t *testing.T) {
-	if os.Getenv(valueJSONChild) == "1" {
-		compareValueJSON(t)
-		return
-	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestValueJSONIsTheBridges$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), valueJSONChild+"=1", compat.EnvSpoolDir+"="+t.TempDir())
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestValueJSONIsTheBridges") {
-		t.Fatalf("the comparison failed (%v):\n%s", err, out)
-	}
+	inChild(t, "TestValueJSONIsTheBridges", compareValueJSON)
 }
 
 type agent struct {
