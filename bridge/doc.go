@@ -109,8 +109,12 @@
 // other readers start move nothing, so that the telemetry collection holds
 // exactly what was marked.
 //
-// What the journal does not hold: figures of native OpenTelemetry
-// instruments (the exporter checkpoints those into the spool), a value
+// Native OpenTelemetry instruments on the same provider are not recorded
+// here: the exporter's checkpoints put their integer sums into journal
+// counts of their own (one per stream) and the rest into the spool.
+//
+// What the journal does not hold: native figures other than integer sums,
+// a value
 // larger than a journal record (64 KiB) or one recorded while the journal
 // is full, both reported once per key and interval; and on platforms that
 // cannot map files, everything (reported once).
