@@ -114,10 +114,9 @@
 // counts of their own (one per stream) and the rest into the spool.
 //
 // What the journal does not hold: native figures other than integer sums,
-// a value
-// larger than a journal record (64 KiB) or one recorded while the journal
-// is full, both reported once per key and interval; and on platforms that
-// cannot map files, everything (reported once).
+// a value larger than a journal record (64 KiB) or one recorded while the
+// journal is full, both reported once per key and interval; and on
+// platforms that cannot map files, everything (reported once).
 //
 // Sums wrap around as Go's int64 does: Add(k, math.MaxInt) then Add(k, 1)
 // sends math.MinInt64. No recording call loops or waits on another: an
