@@ -17,7 +17,7 @@ import (
 // finds its series' start timestamp. A storage that cannot be opened or
 // written fails Start, since a replica that was asked to be durable and
 // is not would lose figures in silence; a value that cannot be read is
-// reported and left out.
+// reported and left out; a log that cannot be read fails Start too.
 func (p *fleetProcessor) restore(ctx context.Context, host component.Host) error {
 	client, err := storageClient(ctx, host, *p.cfg.Storage, p.id)
 	if err != nil {
@@ -37,7 +37,10 @@ func (p *fleetProcessor) restore(ctx context.Context, host component.Host) error
 	began := time.Now()
 	replayed, skipped, err := j.replay(ctx, p.replay)
 	if err != nil {
-		p.logger.Error("reading the fleet log failed: the records after it are not replayed", zap.Error(err))
+		// The records from there on were answered: a replica that went on
+		// without them would write its next records over them.
+		_ = client.Close(ctx)
+		return err
 	}
 	p.journal = j
 	p.mu.Lock()
