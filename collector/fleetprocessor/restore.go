@@ -69,7 +69,9 @@ func storageClient(ctx context.Context, host component.Host, ext, self component
 	}
 	client, err := se.GetClient(ctx, component.KindProcessor, self, "")
 	if err != nil {
-		return nil, fmt.Errorf("storage: %s: %w", ext, err)
+		// filestorage's file is locked while open: a second user times out.
+		return nil, fmt.Errorf("storage: %s: %w (a timeout means the storage is in use: by another Collector on the same directory, "+
+			"or by %s in another pipeline; each needs a storage of its own)", ext, err, self)
 	}
 	return client, nil
 }

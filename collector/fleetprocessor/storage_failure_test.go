@@ -75,3 +75,34 @@ func TestALogThatCannotBeReadFailsStart(t *testing.T) {
 	got := exportAll(t, t0.Add(3*time.Minute), ref, run)
 	sameFleet(t, "after a failed read of the log", got[1], got[0])
 }
+
+// Two processors on one storage (two pipelines with the same fleet
+// processor, or two Collectors on one directory): the second fails Start
+// in bounded time, saying the storage is in use, and the first goes on
+// counting exactly.
+func TestASecondProcessorOnTheSameStorageFailsStart(t *testing.T) {
+	host := newStorageHost(t, t.TempDir(), false)
+	ref := newTestProcessor(t, testConfig())
+	first, err := startDurable(t, durableConfig(), host, t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Shutdown(context.Background())
+	feed(t, 0, 10, t0.Add(time.Second), ref, first)
+
+	began := time.Now()
+	second, err := startDurable(t, durableConfig(), host, t0, nil)
+	if err == nil {
+		feed(t, 1, 10, t0.Add(2*time.Second), second)
+		second.crash(t)
+		t.Error("a second processor started on a storage the first holds")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("the second processor's error does not say the storage is in use: %v", err)
+	}
+	if took := time.Since(began); took > 30*time.Second {
+		t.Errorf("the second Start took %v", took)
+	}
+	feed(t, 1, 10, t0.Add(3*time.Second), ref, first)
+	got := exportAll(t, t0.Add(time.Minute), ref, first)
+	sameFleet(t, "the first processor", got[1], got[0])
+}
