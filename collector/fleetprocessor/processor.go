@@ -87,13 +87,27 @@ func (p *fleetProcessor) Shutdown(ctx context.Context) error {
 	select {
 	case <-p.done:
 	case <-ctx.Done():
+		// The loop's export hangs (in the next consumer). The storage is
+		// closed once it ends all the same: a Collector that reloads its
+		// configuration in this process opens the same file again.
+		go func() {
+			<-p.done
+			if err := p.closeStorage(context.Background()); err != nil {
+				p.logger.Warn("closing the fleet storage failed", zap.Error(err))
+			}
+		}()
 		return ctx.Err()
 	}
 	err := p.export(ctx)
-	if p.journal != nil {
-		err = errors.Join(err, p.journal.client.Close(ctx))
+	return errors.Join(err, p.closeStorage(ctx))
+}
+
+// closeStorage closes the storage client, when there is one.
+func (p *fleetProcessor) closeStorage(ctx context.Context) error {
+	if p.journal == nil {
+		return nil
 	}
-	return err
+	return p.journal.client.Close(ctx)
 }
 
 func (p *fleetProcessor) exportLoop() {

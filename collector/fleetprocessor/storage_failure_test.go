@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/processor/processortest"
 )
 
 // readFailingStorage is filestorage whose reads of log records fail while
@@ -74,6 +77,60 @@ func TestALogThatCannotBeReadFailsStart(t *testing.T) {
 	feed(t, 1, 10, t0.Add(2*time.Minute), run) // resent: counted once in all
 	got := exportAll(t, t0.Add(3*time.Minute), ref, run)
 	sameFleet(t, "after a failed read of the log", got[1], got[0])
+}
+
+// A Shutdown whose deadline passes while an export hangs still releases
+// the storage once the export ends: a Collector that reloads its
+// configuration in the same process opens the same file again.
+func TestShutdownPastItsDeadlineReleasesTheStorage(t *testing.T) {
+	dir := t.TempDir()
+	host := newStorageHost(t, dir, false)
+	cfg := durableConfig()
+	cfg.ExportInterval = time.Second
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	next := hangingConsumer{entered: entered, release: release}
+	p := newProcessor(cfg, processortest.NewNopSettings(Type), next)
+	if err := p.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered: // the loop's export hangs in the next consumer
+	case <-time.After(10 * time.Second):
+		t.Fatal("no export within 10 s")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown past its deadline: %v", err)
+	}
+	close(release)
+
+	var err error
+	for range 5 { // filestorage gives up on a locked file after 1 s
+		var again *testProcessor
+		if again, err = startDurable(t, durableConfig(), host, t0, nil); err == nil {
+			_ = again.Shutdown(context.Background())
+			return
+		}
+	}
+	t.Fatalf("the storage is still held after the hung export ended: %v", err)
+}
+
+// hangingConsumer takes the sample at once and hangs on the fleet export.
+type hangingConsumer struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (hangingConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (h hangingConsumer) ConsumeMetrics(context.Context, pmetric.Metrics) error {
+	select {
+	case h.entered <- struct{}{}:
+	default:
+	}
+	<-h.release
+	return nil
 }
 
 // Two processors on one storage (two pipelines with the same fleet
