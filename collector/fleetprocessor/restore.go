@@ -33,6 +33,12 @@ func (p *fleetProcessor) restore(ctx context.Context, host component.Host) error
 			p.logger.Error("the fleet snapshot does not hold together: the totals start again, from the log's records after it", zap.Error(err))
 			p.agg, p.keys, p.start = newAggregator(p.cfg), newKeySet(p.cfg.Idempotency), p.now()
 		}
+		if now := p.now(); now.Before(p.start) {
+			// The series keep their start: their points are stamped before
+			// it until the clock catches up, which backends may refuse.
+			p.logger.Warn("the clock is behind the start of the fleet series kept in the storage: was it set back?",
+				zap.Time("series_start", p.start), zap.Time("now", now))
+		}
 	}
 	began := time.Now()
 	replayed, skipped, err := j.replay(ctx, p.replay)
