@@ -2,6 +2,7 @@ package fleetprocessor
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -80,5 +81,85 @@ func TestARestartWithOtherSettingsCarriesOn(t *testing.T) {
 	}
 	if s := sum(got["fleet.updates"]); s != want || sum(before["fleet.updates"]) == 0 {
 		t.Errorf("updates total %v after the restart, want %v (before it: %v)", s, want, before["fleet.updates"])
+	}
+}
+
+// A restart that dies before its own snapshot is written (a SIGKILL, a
+// disk that refuses the write) leaves the storage as it found it: the
+// next restart counts every update once.
+func TestARestartThatFailsBeforeItsSnapshotLosesNothing(t *testing.T) {
+	const n = 12
+	fail := new(atomic.Bool)
+	host := newStorageHost(t, t.TempDir(), false)
+	host.ext = failingStorage{host.ext, fail}
+	ref := newTestProcessor(t, testConfig())
+	run, err := startDurable(t, durableConfig(), host, t0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	feed(t, 0, n, t0.Add(time.Second), ref, run)
+	exportAll(t, t0.Add(time.Minute), ref, run)
+	feed(t, 1, n, t0.Add(2*time.Minute), ref, run)
+	run.crash(t)
+
+	fail.Store(true)
+	if _, err := startDurable(t, durableConfig(), host, t0.Add(3*time.Minute), nil); err == nil {
+		t.Fatal("Start succeeded without writing its snapshot")
+	}
+	fail.Store(false)
+	run, err = startDurable(t, durableConfig(), host, t0.Add(4*time.Minute), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Shutdown(context.Background())
+	feed(t, 1, n, t0.Add(4*time.Minute), run) // resent: known
+	got := exportAll(t, t0.Add(5*time.Minute), ref, run)
+	sameFleet(t, "after a restart that failed", got[1], got[0])
+}
+
+// A snapshot that reads but does not hold together (another version's,
+// or a bug's) is reported, kept aside as an unreadable one is, and the
+// totals start again from the log's records after it.
+func TestASnapshotThatDoesNotHoldTogetherIsKeptAside(t *testing.T) {
+	const n = 12
+	host := newStorageHost(t, t.TempDir(), false)
+	crashedAfter(t, host, n)
+	c := host.rawClient(t)
+	raw, err := c.Get(context.Background(), storageLogStart)
+	if err != nil {
+		t.Fatal(err)
+	}
+	generation, pos, err := decodeLogStart(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := encodeSnapshot(&savedState{Generation: generation, LogPos: pos, Start: t0.UnixNano(),
+		Metrics: []savedName{{Name: "updates", Recent: savedRecent{IDs: []uint64{1, 2}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Set(context.Background(), storageSnapshot, bad); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close(context.Background())
+
+	logger, logs := observed()
+	restart := t0.Add(2 * time.Minute)
+	run, err := startDurable(t, durableConfig(), host, restart, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logged(t, logs, "error", "does not hold together")
+	ref := newTestProcessor(t, testConfig())
+	feed(t, 1, n, t0.Add(61*time.Second), ref)
+	got := exportAll(t, restart, ref, run)
+	sameFleet(t, "from the log alone", got[1], got[0])
+	if err := run.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c = host.rawClient(t)
+	defer c.Close(context.Background())
+	if kept, err := c.Get(context.Background(), storageSnapshot+".unreadable"); err != nil || string(kept) != string(bad) {
+		t.Errorf("the snapshot that did not hold together was not kept aside: %d bytes, %v", len(kept), err)
 	}
 }

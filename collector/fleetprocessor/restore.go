@@ -31,6 +31,9 @@ func (p *fleetProcessor) restore(ctx context.Context, host component.Host) error
 	if saved != nil {
 		if err := p.load(saved); err != nil {
 			p.logger.Error("the fleet snapshot does not hold together: the totals start again, from the log's records after it", zap.Error(err))
+			if raw, err := client.Get(ctx, storageSnapshot); err == nil {
+				j.keepUnreadable(ctx, raw)
+			}
 			p.agg, p.keys, p.start = newAggregator(p.cfg), newKeySet(p.cfg.Idempotency), p.now()
 		}
 		if now := p.now(); now.Before(p.start) {
