@@ -433,7 +433,7 @@ func writeAttrValue(w *payload.Writer, v attribute.Value) error {
 		if err != nil {
 			return err
 		}
-		w.Encoded(b)
+		w.WrittenJSON(b)
 	}
 	return nil
 }

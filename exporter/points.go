@@ -98,7 +98,7 @@ func (a *attributed[P]) write(w *payload.Writer, members func(*payload.Writer, *
 		w.BeginObject()
 		if attrs := a.attrsOf(i); len(attrs) > 0 {
 			w.Name(payload.MemberAttributes)
-			w.Encoded(attrs)
+			w.WrittenJSON(attrs)
 		}
 		if err := members(w, &a.points[i].p); err != nil {
 			return err

@@ -89,7 +89,7 @@ type leaf struct {
 
 func (l leaf) write(w *payload.Writer) error {
 	if l.isJSON {
-		return w.Raw(l.json)
+		return w.CheckedJSON(l.json)
 	}
 	return writeAttrValue(w, l.attr)
 }

@@ -67,7 +67,7 @@ func (w *Writer) Value(v any) error {
 		if err != nil {
 			return err
 		}
-		w.Encoded(b)
+		w.WrittenJSON(b)
 	}
 	return nil
 }

@@ -69,9 +69,6 @@ func (w *Writer) Rewind(m Mark) {
 	}
 }
 
-// WroteSince reports whether anything was written since m.
-func (w *Writer) WroteSince(m Mark) bool { return len(w.buf) > m.n }
-
 // next writes the comma that goes before a value, when one does.
 func (w *Writer) next() {
 	if w.named {
@@ -142,9 +139,9 @@ func (w *Writer) Number(n Number) error {
 	return nil
 }
 
-// Raw writes text, which must be one JSON value; anything else is refused
+// CheckedJSON writes text, which must be one JSON value; anything else is refused
 // and writes nothing.
-func (w *Writer) Raw(text string) error {
+func (w *Writer) CheckedJSON(text string) error {
 	if !jsontext.Value(text).IsValid(jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) {
 		return fmt.Errorf("%q is not valid JSON", truncate(text, 40))
 	}
@@ -248,10 +245,10 @@ func (w *Writer) EndUpdate() []byte {
 	return w.buf
 }
 
-// Encoded writes JSON that a Writer wrote before (into a buffer of the
+// WrittenJSON writes JSON that a Writer wrote before (into a buffer of the
 // caller's, to be written more than once or used as a sort key). It is
 // not checked again.
-func (w *Writer) Encoded(json []byte) { w.next(); w.buf = append(w.buf, json...) }
+func (w *Writer) WrittenJSON(json []byte) { w.next(); w.buf = append(w.buf, json...) }
 
 // QuotedName writes the name of an object member given already quoted by
 // AppendString, for a caller that writes one name many times.
