@@ -25,7 +25,7 @@ type config struct {
 	maxInstances int
 	response     payload.Response
 	jsonLines    io.Writer
-	onUpdate     func(Update)
+	onUpdate     func(Exchange)
 	now          func() time.Time
 }
 
@@ -107,6 +107,6 @@ func WithJSONLines(w io.Writer) Option {
 // WithOnUpdate calls f for each accepted update, just before the answer is
 // written, with what was received and what is answered. f must return
 // quickly: the client waits for the answer.
-func WithOnUpdate(f func(Update)) Option {
+func WithOnUpdate(f func(Exchange)) Option {
 	return optionFunc(func(c *config) { c.onUpdate = f })
 }

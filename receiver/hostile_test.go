@@ -42,7 +42,7 @@ func TestRepeatedKeyIsStoredOnceAndAnsweredAlike(t *testing.T) {
 func TestConcurrentSameKeyIsStoredOnce(t *testing.T) {
 	var slow sync.Once
 	release := make(chan struct{})
-	r := receiver.New(receiver.WithOnUpdate(func(receiver.Update) {
+	r := receiver.New(receiver.WithOnUpdate(func(receiver.Exchange) {
 		slow.Do(func() { <-release }) // the first update stays in flight
 	}))
 	id := uuid.New()

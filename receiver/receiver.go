@@ -36,8 +36,9 @@ type instance struct {
 	response *payload.Response // nil: the default
 }
 
-// Update is what the receiver got and answered, for WithOnUpdate.
-type Update struct {
+// Exchange is one update the receiver took and the answer it gave, for
+// WithOnUpdate.
+type Exchange struct {
 	Instance uuid.UUID
 	Payload  payload.Payload
 	Response payload.Response
@@ -83,7 +84,7 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.store(id, p)
 	r.schedule.Accepted(id, resp.NextUpdate)
 	if r.cfg.onUpdate != nil {
-		r.cfg.onUpdate(Update{Instance: id, Payload: p, Response: resp})
+		r.cfg.onUpdate(Exchange{Instance: id, Payload: p, Response: resp})
 	}
 	claim.Answer(w, http.StatusOK, resp)
 }

@@ -39,10 +39,10 @@ func body(id uuid.UUID, data string) string {
 }
 
 func TestAcceptsStoresAndAnswers(t *testing.T) {
-	var seen []receiver.Update
+	var seen []receiver.Exchange
 	r := receiver.New(
 		receiver.WithResponse(payload.Response{NextUpdate: 2 * time.Second}),
-		receiver.WithOnUpdate(func(u receiver.Update) { seen = append(seen, u) }),
+		receiver.WithOnUpdate(func(u receiver.Exchange) { seen = append(seen, u) }),
 	)
 	id := uuid.New()
 	before := time.Now()

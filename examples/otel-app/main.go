@@ -123,7 +123,7 @@ func startEmbeddedServer(id uuid.UUID, interval time.Duration, p *printer) (endp
 	var r *receiver.Receiver
 	r = receiver.New(
 		receiver.WithResponse(payload.Response{NextUpdate: interval}),
-		receiver.WithOnUpdate(func(u receiver.Update) {
+		receiver.WithOnUpdate(func(u receiver.Exchange) {
 			n := p.update(u.Payload, u.Response)
 			switch n {
 			case 1: // the answer to the next update disables the key
