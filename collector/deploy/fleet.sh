@@ -39,11 +39,19 @@ install() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# alive says whether process $1 runs; a zombie (dead, its exit status not
+# yet collected by whoever adopted it) does not.
+alive() {
+  local state
+  state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 stop() {
   [ -f "$dir/pids" ] || return 0
   while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$dir/pids"
   while read -r pid; do
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    while alive "$pid"; do sleep 0.1; done
   done <"$dir/pids"
   rm -f "$dir/pids"
   echo "fleet stopped"
@@ -131,9 +139,21 @@ case ${1:-} in
   stop) stop ;;
   drain) drain "${2:?which replica (1..N)}" ;;
   replica)
-    start_replica "${2:?which replica (1..N)}"
-    wait_port $((port + $2))
-    echo "replica$2 started"
+    i=${2:?which replica (1..N)}
+    old=$(sed -n "$((i + 1))p" "$dir/pids" 2>/dev/null || true)
+    if [ -n "$old" ] && alive "$old"; then
+      echo "replica$i still runs (pid $old); it starts again only after it died" >&2
+      exit 1
+    fi
+    start_replica "$i"
+    wait_port $((port + i))
+    new=$(sed -n "$((i + 1))p" "$dir/pids")
+    sleep 0.5 # a replica that cannot open its storage ends at once
+    if ! alive "$new"; then
+      echo "replica$i ended at once; see $dir/replica$i.log" >&2
+      exit 1
+    fi
+    echo "replica$i started"
     ;;
   install) install ;;
   *) sed -n '2,21p' "$0"; exit 2 ;;
