@@ -184,14 +184,15 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.stopped.Load() {
 		return nil, schedule{stop: true}, nil
 	}
+	var kept []entry
 	if gen != 0 {
-		e.streams.drainInto(rm, gen) // what checkpoints kept in the journal
+		kept = e.drainStreams(gen) // what checkpoints kept in the journal
 	}
 	if e.pending.empty() && !policy.final {
 		e.claimSpooled(ctx) // may leave updates of a process now gone pending
 	}
 	if p := e.pending.take(); p != nil {
-		for _, err := range e.carryToNext(rm, gen, true) {
+		for _, err := range e.carryToNext(rm, gen, true, kept) {
 			e.report(err)
 		}
 		return p, schedule{}, nil
@@ -204,7 +205,9 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
 	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
+	entries, keptDropped, keptUnmerged := mergeCarried(entries, kept)
 	entries, dropped, unmerged := mergeCarried(entries, carried)
+	dropped, unmerged = dropped+keptDropped, unmerged+keptUnmerged
 	e.noteUnmerged(unmerged)
 	u.entries, u.body, problems = e.buildBounded(addDropped(entries, dropped+unmerged), time.Now(), problems)
 	for _, p := range problems {

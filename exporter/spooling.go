@@ -141,14 +141,21 @@ func (e *Exporter) spooling() bool { return e.spool != nil }
 // nothing and is committed all the same. It returns the problems met, for
 // the caller to report; an error among them that wraps errNotKept means
 // the figures are not on disk. Unless synced, the carried file is not
-// synced (see replaceFile).
-func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool) []error {
+// synced (see replaceFile). kept, when given, is what the streams held
+// (drainStreams), carried with the collection as older figures.
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool, kept []entry) []error {
 	var entries []entry
 	var problems []error
 	if holdsMetrics(rm) { // runtime figures alone are not carried
 		c := e.buffers.takeConverter()
 		defer e.buffers.keepConverter(c)
 		entries, problems = e.convert(c, rm)
+	}
+	if len(kept) > 0 {
+		var dropped, unmerged int
+		entries, dropped, unmerged = mergeCarried(entries, kept)
+		e.noteUnmerged(unmerged)
+		entries = addDropped(entries, dropped+unmerged)
 	}
 	if holdsFigures(entries) || e.carriedUnsaved.Load() {
 		// Checkpoints do not sync: a sync would cost more than the rest
@@ -214,5 +221,5 @@ func (r *Reader) checkpoint(ctx context.Context) []error {
 	if s := r.exp.streams; s != nil {
 		rest = s.take(c.rm, r.exp.filter.disabled)
 	}
-	return append(errs, r.exp.carryToNext(rest, c.gen, false)...)
+	return append(errs, r.exp.carryToNext(rest, c.gen, false, nil)...)
 }

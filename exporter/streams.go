@@ -16,8 +16,8 @@ import (
 // the carried file: each stream (instrument and attribute set) has a count
 // of its own there, and a checkpoint adds each point's delta to it, one
 // atomic add per point, writing no file. The update that follows drains
-// the counts into its collection and marks them with its generation before
-// its file is written; the journal then commits them as it commits the
+// the counts, merges them into its figures as it merges carried ones, and
+// marks them with its generation before its file is written; the journal then commits them as it commits the
 // bridge's counts (see internal/journal, "Handing figures over"). A
 // process that dies leaves the counts to the next one, which claims what
 // no spool file holds (streamEntries).
@@ -65,6 +65,11 @@ const streamRecordKey = "\xff\xfenative-stream"
 type nativeStreams struct {
 	j           *journal.Journal
 	instruments map[instrumentID]*instrumentStreams
+	// keys counts the metrics that give each key in a checkpoint's
+	// collection (countKeys).
+	keys map[string]int
+	// found is add's list of each point's stream, kept between calls.
+	found []*stream
 	// used is what the streams' records take of the journal, in bytes
 	// before rounding to a record size; budget bounds it (streamBudget).
 	used, budget int
@@ -103,8 +108,14 @@ func newNativeStreams(j *journal.Journal) *nativeStreams {
 // returns what is left for the carried file: every other metric, the
 // bridge's, and the points that have no stream. Metrics whose key is
 // disabled are neither taken nor left, as conversion would drop them.
+//
+// A sum whose key another metric of rm also gives (an instrument of
+// another kind, or of another scope, under the same name) is left whole:
+// conversion keeps one of them, as it would have without checkpoints,
+// where streams would have sent both.
 func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(string) bool) *metricdata.ResourceMetrics {
 	rest := &metricdata.ResourceMetrics{Resource: rm.Resource}
+	s.countKeys(rm)
 	for _, sm := range rm.ScopeMetrics {
 		if sm.Scope.Name == bridgeScope {
 			rest.ScopeMetrics = append(rest.ScopeMetrics, sm)
@@ -113,11 +124,12 @@ func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(strin
 		var left []metricdata.Metrics
 		for _, m := range sm.Metrics {
 			sum, ok := m.Data.(metricdata.Sum[int64])
-			if !ok || sum.Temporality != metricdata.DeltaTemporality {
+			key := payload.InstrumentNameToKey(m.Name)
+			if !ok || sum.Temporality != metricdata.DeltaTemporality || s.keys[key] > 1 {
 				left = append(left, m)
 				continue
 			}
-			if disabled(payload.InstrumentNameToKey(m.Name)) {
+			if disabled(key) {
 				continue
 			}
 			if unkept := s.add(instrumentID{sm.Scope.Name, m.Name}, sum); len(unkept) > 0 {
@@ -134,8 +146,27 @@ func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(strin
 	return rest
 }
 
+// countKeys counts, in s.keys, how many metrics of rm give each key. The
+// map is kept from one checkpoint to the next, which saves making it anew.
+func (s *nativeStreams) countKeys(rm *metricdata.ResourceMetrics) {
+	if s.keys == nil {
+		s.keys = make(map[string]int)
+	}
+	clear(s.keys)
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			s.keys[payload.InstrumentNameToKey(m.Name)]++
+		}
+	}
+}
+
 // add adds the points of one instrument's sum to their streams, and
-// returns those that have none.
+// returns those that have none. When the record of a point's set cannot
+// spell it (a NaN, text that is not UTF-8), or the set gives a key of its
+// own (payload.AttrKey, which conversion splits off), every point is
+// returned: conversion judges such a set for the whole key (a NaN drops
+// it), and must see all of its points to judge as it would have without
+// checkpoints.
 func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept []metricdata.DataPoint[int64]) {
 	in := s.instruments[id]
 	if in == nil {
@@ -145,11 +176,34 @@ func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept 
 	if in.monotonic != sum.IsMonotonic { // two instruments of one name
 		return sum.DataPoints
 	}
+	// Each point's stream is looked up once (the lookup is most of a
+	// checkpoint's own cost), into found, which is kept for the next.
+	found := s.found[:0]
+	var descs map[attribute.Distinct][]byte // of the sets that have no stream yet
 	for i := range sum.DataPoints {
-		p := &sum.DataPoints[i]
-		st := in.byAttrs[p.Attributes.Equivalent()]
+		attrs := sum.DataPoints[i].Attributes
+		st := in.byAttrs[attrs.Equivalent()]
+		found = append(found, st)
 		if st == nil {
-			st = s.open(id, in, p.Attributes)
+			desc, ok := describeStream(id, in.monotonic, attrs)
+			if !ok || attrs.HasValue(payload.AttrKey) || attrs.HasValue(payload.AttrKeySuffix) {
+				s.found = found[:0]
+				return sum.DataPoints
+			}
+			if descs == nil {
+				descs = make(map[attribute.Distinct][]byte)
+			}
+			descs[attrs.Equivalent()] = desc
+		}
+	}
+	s.found = found
+	for i, st := range found {
+		p := &sum.DataPoints[i]
+		if st == nil {
+			// a set met twice in one sum has its stream from the first
+			if st = in.byAttrs[p.Attributes.Equivalent()]; st == nil {
+				st = s.open(id, in, p.Attributes, descs[p.Attributes.Equivalent()])
+			}
 		}
 		if st == nil {
 			unkept = append(unkept, *p)
@@ -161,12 +215,11 @@ func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept 
 	return unkept
 }
 
-// open makes the stream of an attribute set, with its journal record; nil
-// when the record cannot be had.
-func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attribute.Set) *stream {
-	desc, ok := describeStream(id, in.monotonic, attrs)
+// open makes the stream of an attribute set, whose record text is desc,
+// with its journal record; nil when the record cannot be had.
+func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attribute.Set, desc []byte) *stream {
 	size := streamRecordSize + len(desc)
-	if !ok || s.used+size > s.budget {
+	if s.used+size > s.budget {
 		return nil
 	}
 	c, ok := s.j.NewCount(journal.KindMember, streamRecordKey, journal.TypeJSON, desc)
@@ -212,6 +265,31 @@ func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
 			addStreamPoints(rm, id, in.monotonic, pts)
 		}
 	}
+}
+
+// drainStreams drains the streams for the update of generation gen (see
+// drainInto) and returns what they held as entries, converted as the
+// carried file's are when a checkpoint writes them: the update merges
+// them in as it merges carried figures, so that streams send what the
+// carried file would have sent (a metric of the update's collection that
+// gives the same key from another instrument adds to them, or replaces
+// them, as it would carried figures).
+func (e *Exporter) drainStreams(gen uint64) []entry {
+	if e.streams == nil {
+		return nil
+	}
+	var rm metricdata.ResourceMetrics
+	e.streams.drainInto(&rm, gen)
+	if !holdsMetrics(&rm) {
+		return nil
+	}
+	v := newConversion(new(converter), e.filter.disabled, e.cfg.metricTypes)
+	v.metrics(&rm)
+	entries, problems := v.done()
+	for _, p := range problems {
+		e.report(p)
+	}
+	return entries
 }
 
 // addStreamPoints adds the points of an instrument's streams to its delta
