@@ -153,7 +153,7 @@ type update struct {
 	body    *[]byte
 	entries []entry
 	spooled string // its spool file, or ""
-	gen     uint64 // the collection's generation, 0 for a plain Export
+	gen     uint64 // the latest generation it holds figures of (its collection's or its carried figures'), or 0
 	// key identifies the update to the server (payload.HeaderIdempotencyKey)
 	// however often it is sent, by this process or a later one.
 	key string
@@ -202,6 +202,12 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	u := &update{conv: e.buffers.takeConverter(), gen: gen, key: newUpdateKey()}
 	entries, problems := e.convert(u.conv, rm)
 	carried, took := e.carried.take()
+	// The update holds the carried figures, and so the generation they
+	// came from: stamped in its file, and handed over once it is on disk
+	// or delivered. A follow-up (gen 0) that takes figures a checkpoint or
+	// an update could not write to the carried file thus hands over the
+	// streams that update drained into them, which nothing else would.
+	u.gen = max(gen, took.gen)
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
 	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
@@ -221,10 +227,10 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		return nil, s, err
 	}
 	var onDisk bool
-	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: max(gen, took.gen), took: took.took, key: u.key})
+	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: u.gen, took: took.took, key: u.key})
 	_ = e.carried.taken() // what take returned is in the update's file now
 	if onDisk {
-		e.commit(gen)
+		e.commit(u.gen)
 	}
 	return u, schedule{}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -174,3 +175,89 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// countOnce is a loopback server that honours update keys and counts each
+// key's "hits" once; the first request is taken and its answer lost, so
+// that the update is pending, to be sent again.
+type countOnce struct {
+	mu    sync.Mutex
+	taken map[string]bool
+	hits  int
+	reqs  int
+}
+
+func (s *countOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	p, err := payload.DecodePayload(bytes.NewReader(body))
+	key := r.Header.Get(payload.HeaderIdempotencyKey)
+	s.mu.Lock()
+	s.reqs++
+	first := s.reqs == 1
+	if err == nil && !s.taken[key] {
+		s.taken[key] = true
+		s.hits += p.Int("hits")
+	}
+	s.mu.Unlock()
+	if first {
+		if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = c.Close()
+		}
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// What streams held when an update went out with a pending one before it
+// is carried; when the carried file cannot be written then, the update
+// that takes it from memory and is delivered hands the streams'
+// generation over: a process that dies afterwards must not have them
+// claimed again from its journal.
+func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
+	srv := &countOnce{taken: map[string]bool{}}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	exp, err := New(WithEndpoint(ts.URL+"/v1/update/"), WithInstanceID(uuid.New()), WithRuntimeFigures(false), WithSpool(t.TempDir()),
+		WithRetry(RetryConfig{Enabled: false}), WithErrorHandler(discardErrors{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(exp, WithCheckpointInterval(0))
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
+	defer func() { _ = mp.Shutdown(context.Background()) }()
+	hits, err := mp.Meter("app").Int64Counter("hits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	hits.Add(ctx, 5)
+	if err := r.ForceFlush(ctx); err == nil {
+		t.Fatal("the first update, whose answer was lost, was reported delivered")
+	}
+	hits.Add(ctx, 7)
+	if errs := r.checkpoint(ctx); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	save := exp.carried.save
+	exp.carried.mu.Lock()
+	exp.carried.save = func([]entry, spoolMeta) error { return errors.New("no room on the disk") }
+	exp.carried.mu.Unlock()
+	if err := r.ForceFlush(ctx); err != nil { // the pending update, then the carried 7
+		t.Fatal(err)
+	}
+	exp.carried.mu.Lock()
+	exp.carried.save = save
+	exp.carried.mu.Unlock()
+	srv.mu.Lock()
+	got := srv.hits
+	srv.mu.Unlock()
+	if got != 12 {
+		t.Fatalf("the server counted %d, want 12", got)
+	}
+	if !exp.journal.Empty() {
+		t.Errorf("after every figure was delivered, the journal still holds figures to claim (settled: %v)", exp.journal.Settled())
+	}
+}
+
+type discardErrors struct{}
+
+func (discardErrors) Handle(error) {}
