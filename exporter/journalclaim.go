@@ -60,7 +60,7 @@ func (s *spool) readJournal(name string, stamped uint64) ([]entry, int, error) {
 func figureEntries(figs []journal.Figure) ([]entry, error) {
 	var streams []journal.Figure
 	figs = slices.DeleteFunc(figs, func(f journal.Figure) bool {
-		native := f.Kind == journal.KindMember && f.Key == streamRecordKey
+		native := isStreamRecord(f)
 		if native {
 			streams = append(streams, f)
 		}
@@ -76,6 +76,17 @@ func figureEntries(figs []journal.Figure) ([]entry, error) {
 	}
 	merged, dropped := withCarried(native, entries)
 	return addDropped(merged, dropped), nil
+}
+
+// isStreamRecord reports whether f is a native stream's record: a member
+// under the streams' key whose text is a JSON object, as a stream's
+// description is. The bridge records under any key its host gives, that
+// one included, and its members are strings, numbers and booleans (rarely
+// JSON objects): one spelled so is the host's own figure, and is sent as
+// such, where taking it for a damaged stream would set the whole journal
+// aside with every other figure in it.
+func isStreamRecord(f journal.Figure) bool {
+	return f.Kind == journal.KindMember && f.Key == streamRecordKey && strings.HasPrefix(f.Sub, "{")
 }
 
 // journalEntries turns a journal's figures into the entries an update

@@ -56,8 +56,9 @@ const streamRecordSize = 64 + len(streamRecordKey)
 // streamRecordKey is the key of every stream's journal record; the
 // record's member text says which stream it is (streamDesc). It is not
 // UTF-8, which updates' keys are made before they are sent, so no key
-// that is ever sent is spelled so; a bridge counting set under exactly
-// this key would be read as damaged streams by the claim.
+// that is ever sent is spelled so. The bridge records under any key its
+// host gives, this one too; the claim tells its members from streams by
+// their text (isStreamRecord).
 const streamRecordKey = "\xff\xfenative-stream"
 
 // nativeStreams is the table of streams. Its methods run under the
