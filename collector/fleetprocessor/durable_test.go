@@ -161,28 +161,37 @@ func TestAMissingStorageFailsStart(t *testing.T) {
 	}
 }
 
-// failingStorage is filestorage whose batches (the snapshot's writes) fail
-// while fail is set.
+// failingStorage is filestorage that fails while told to: its batches
+// (the snapshot's writes) while failWrites is set, a full disk; its reads
+// of log records while failLogReads is set, a disk that errs on a read or
+// a storage that times out. A nil switch never fails.
 type failingStorage struct {
 	extension.Extension
-	fail *atomic.Bool
+	failWrites, failLogReads *atomic.Bool
 }
 
 func (f failingStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
 	c, err := f.Extension.(storage.Extension).GetClient(ctx, kind, id, name)
-	return failingClient{c, f.fail}, err
+	return failingClient{c, f}, err
 }
 
 type failingClient struct {
 	storage.Client
-	fail *atomic.Bool
+	f failingStorage
 }
 
 func (c failingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
-	if c.fail.Load() {
+	if c.f.failWrites != nil && c.f.failWrites.Load() {
 		return errors.New("the disk is full")
 	}
 	return c.Client.Batch(ctx, ops...)
+}
+
+func (c failingClient) Get(ctx context.Context, key string) ([]byte, error) {
+	if c.f.failLogReads != nil && c.f.failLogReads.Load() && strings.HasPrefix(key, storageLog) {
+		return nil, errors.New("input/output error")
+	}
+	return c.Client.Get(ctx, key)
 }
 
 // An export whose snapshot could not be written is replayed in its place:
@@ -191,7 +200,7 @@ func (c failingClient) Batch(ctx context.Context, ops ...*storage.Operation) err
 func TestAnExportWithoutItsSnapshotIsReplayed(t *testing.T) {
 	fail := new(atomic.Bool)
 	host := newStorageHost(t, t.TempDir(), false)
-	host.ext = failingStorage{host.ext, fail}
+	host.ext = failingStorage{Extension: host.ext, failWrites: fail}
 	ref := newTestProcessor(t, testConfig())
 	logger, logs := observed()
 	run, err := startDurable(t, durableConfig(), host, t0, logger)

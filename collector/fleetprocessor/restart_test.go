@@ -91,7 +91,7 @@ func TestARestartThatFailsBeforeItsSnapshotLosesNothing(t *testing.T) {
 	const n = 12
 	fail := new(atomic.Bool)
 	host := newStorageHost(t, t.TempDir(), false)
-	host.ext = failingStorage{host.ext, fail}
+	host.ext = failingStorage{Extension: host.ext, failWrites: fail}
 	ref := newTestProcessor(t, testConfig())
 	run, err := startDurable(t, durableConfig(), host, t0, nil)
 	if err != nil {

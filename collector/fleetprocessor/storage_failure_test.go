@@ -8,37 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
-	"go.opentelemetry.io/collector/extension"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/processor/processortest"
 )
-
-// readFailingStorage is filestorage whose reads of log records fail while
-// fail is set: a disk that errs on a read, or a storage that times out.
-type readFailingStorage struct {
-	extension.Extension
-	fail *atomic.Bool
-}
-
-func (f readFailingStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
-	c, err := f.Extension.(storage.Extension).GetClient(ctx, kind, id, name)
-	return readFailingClient{c, f.fail}, err
-}
-
-type readFailingClient struct {
-	storage.Client
-	fail *atomic.Bool
-}
-
-func (c readFailingClient) Get(ctx context.Context, key string) ([]byte, error) {
-	if c.fail.Load() && strings.HasPrefix(key, storageLog) {
-		return nil, errors.New("input/output error")
-	}
-	return c.Client.Get(ctx, key)
-}
 
 // A log that cannot be read fails Start: the records it holds were
 // answered, and a replica that started without them would write its next
@@ -46,7 +19,7 @@ func (c readFailingClient) Get(ctx context.Context, key string) ([]byte, error) 
 func TestALogThatCannotBeReadFailsStart(t *testing.T) {
 	fail := new(atomic.Bool)
 	host := newStorageHost(t, t.TempDir(), false)
-	host.ext = readFailingStorage{host.ext, fail}
+	host.ext = failingStorage{Extension: host.ext, failLogReads: fail}
 	ref := newTestProcessor(t, testConfig())
 	run, err := startDurable(t, durableConfig(), host, t0, nil)
 	if err != nil {
