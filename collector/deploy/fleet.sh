@@ -112,11 +112,14 @@ start() {
     start_replica "$i"
     echo "  server replica$i 127.0.0.1:$((port + i))" >>"$dir/haproxy.cfg"
   done
+  # HAProxy starts once every replica listens: a replica still opening its
+  # storage fails HAProxy's first check, is taken for down at once, and
+  # would hand its instances to the others until two checks pass.
+  for i in $(seq "$n"); do wait_port $((port + i)); done
   FLEET_DIR="$dir" FLEET_ADDR="127.0.0.1:$port" haproxy -db -f "$dir/haproxy.cfg" >"$dir/haproxy.log" 2>&1 &
   echo $! >>"$dir/pids"
 
   wait_port "$prom_port"
-  for i in $(seq "$n"); do wait_port $((port + i)); done
   wait_port "$port"
   cat <<INFO
 fleet running ($n replicas), state and logs in $dir
