@@ -95,42 +95,25 @@ func attrValueJSON(v attribute.Value) (any, bool) {
 // attr makes an attribute of a record's text again.
 func (a streamAttr) attr() (attribute.KeyValue, error) {
 	k := attribute.Key(a.Key)
-	var err error
-	decode := func(v any) { err = json.Unmarshal(a.Value, v) }
 	var kv attribute.KeyValue
+	var err error
 	switch a.Type {
 	case attribute.BOOL.String():
-		var v bool
-		decode(&v)
-		kv = k.Bool(v)
+		kv, err = decodeAttr(a.Value, k.Bool)
 	case attribute.INT64.String():
-		var v int64
-		decode(&v)
-		kv = k.Int64(v)
+		kv, err = decodeAttr(a.Value, k.Int64)
 	case attribute.FLOAT64.String():
-		var v float64
-		decode(&v)
-		kv = k.Float64(v)
+		kv, err = decodeAttr(a.Value, k.Float64)
 	case attribute.STRING.String():
-		var v string
-		decode(&v)
-		kv = k.String(v)
+		kv, err = decodeAttr(a.Value, k.String)
 	case attribute.BOOLSLICE.String():
-		var v []bool
-		decode(&v)
-		kv = k.BoolSlice(v)
+		kv, err = decodeAttr(a.Value, k.BoolSlice)
 	case attribute.INT64SLICE.String():
-		var v []int64
-		decode(&v)
-		kv = k.Int64Slice(v)
+		kv, err = decodeAttr(a.Value, k.Int64Slice)
 	case attribute.FLOAT64SLICE.String():
-		var v []float64
-		decode(&v)
-		kv = k.Float64Slice(v)
+		kv, err = decodeAttr(a.Value, k.Float64Slice)
 	case attribute.STRINGSLICE.String():
-		var v []string
-		decode(&v)
-		kv = k.StringSlice(v)
+		kv, err = decodeAttr(a.Value, k.StringSlice)
 	default:
 		return kv, fmt.Errorf("an attribute %q of unknown type %q", a.Key, a.Type)
 	}
@@ -196,4 +179,11 @@ func streamEntries(figs []journal.Figure) ([]entry, error) {
 	v.metrics(&rm)
 	entries, _ := v.done()
 	return entries, nil
+}
+
+// decodeAttr reads a record's value as a T and makes the attribute of it.
+func decodeAttr[T any](value []byte, newAttr func(T) attribute.KeyValue) (attribute.KeyValue, error) {
+	var v T
+	err := json.Unmarshal(value, &v)
+	return newAttr(v), err
 }

@@ -151,14 +151,7 @@ func TestDamagedStreamRecordsAreReportedAndNotSent(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			inst := exporter.SpoolInstanceDir(dir, testID)
-			if err := os.MkdirAll(inst, 0o700); err != nil {
-				t.Fatal(err)
-			}
-			j, err := journal.Create(filepath.Join(inst, "journal-planted.bin"), exporter.InstanceHash(testID))
-			if err != nil {
-				t.Fatal(err)
-			}
+			j := plantJournal(t, dir)
 			good, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(`{"scope":"s","name":"fine","monotonic":true,"attrs":[]}`))
 			good.Add(4)
 			bad, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(tc.desc))
@@ -189,14 +182,7 @@ func TestDamagedStreamRecordsAreReportedAndNotSent(t *testing.T) {
 	}
 	// The same record, described properly, is claimed.
 	dir := t.TempDir()
-	inst := exporter.SpoolInstanceDir(dir, testID)
-	if err := os.MkdirAll(inst, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	j, err := journal.Create(filepath.Join(inst, "journal-planted.bin"), exporter.InstanceHash(testID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := plantJournal(t, dir)
 	c, _ := j.NewCount(journal.KindMember, exporter.StreamRecordKey, journal.TypeJSON, []byte(`{"scope":"s","name":"x","monotonic":true,"attrs":[{"k":"a","t":"INT64","v":1}]}`))
 	c.Add(5)
 	s := servertest.New(t)
@@ -226,4 +212,19 @@ func journalFigures(t *testing.T, path string) any {
 		return err
 	}
 	return fmt.Sprintf("pending generation %d, figures %+v", h.PendingGen, figs)
+}
+
+// plantJournal creates a journal in testID's spool directory under dir, as
+// a process that died would have left it.
+func plantJournal(t *testing.T, dir string) *journal.Journal {
+	t.Helper()
+	inst := exporter.SpoolInstanceDir(dir, testID)
+	if err := os.MkdirAll(inst, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	j, err := journal.Create(filepath.Join(inst, "journal-planted.bin"), exporter.InstanceHash(testID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
 }
