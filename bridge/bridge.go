@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 )
 
@@ -26,15 +25,49 @@ const ScopeName = "github.com/telemetrybridge/telemetry/bridge"
 // anything, so it never appears in any reader's data.
 const flushInstrument = "telemetry.bridge.flush"
 
+// KeyFilter is what the bridge needs from whoever sends its figures: which
+// keys to keep, and where its problems go. *exporter.Exporter is one: its
+// filter holds the keys disabled at start-up and by the server, and its
+// error handler takes every problem of the client.
+type KeyFilter interface {
+	// KeyDisabled reports whether key may be neither kept nor sent. It is
+	// asked on a recording call only when KeyFilterVersion moved.
+	KeyDisabled(key string) bool
+	// KeyFilterVersion changes whenever KeyDisabled may answer otherwise
+	// for some key, so that the bridge can remember an answer.
+	KeyFilterVersion() uint64
+	// Report takes a problem the bridge found (a misused key, an
+	// instrument the SDK refused). It must not block.
+	Report(err error)
+}
+
+// CollectionHooks is the bridge's part in each collection of its telemetry
+// reader. That reader calls BeginCollection before the SDK collects and
+// EndCollection once it has, numbering its collections from 1 (their
+// generation), one at a time; a checkpoint keeps figures on disk without
+// ending the update interval. exporter.Handover has the same methods.
+type CollectionHooks interface {
+	BeginCollection(gen uint64, checkpoint bool)
+	EndCollection()
+}
+
+// NewTelemetryReader builds the reader that sends the bridge's figures to
+// the telemetry server. It must pass producer on to the reader (the values
+// instruments cannot carry, and the end of each update interval) and call
+// hooks around each of its collections: with package exporter,
+//
+//	exporter.NewReader(exp, exporter.WithProducer(producer), exporter.WithHandover(hooks))
+type NewTelemetryReader func(producer sdkmetric.Producer, hooks CollectionHooks) sdkmetric.Reader
+
 // Bridge records the documented telemetry calls as OpenTelemetry data. It
-// builds the MeterProvider that carries them: the telemetry Reader of its
-// exporter, plus any readers given with WithReader. It is safe for
-// concurrent use; recording never blocks on the network.
+// builds the MeterProvider that carries them: the telemetry reader its
+// caller builds (see New), plus any readers given with WithReader. It is
+// safe for concurrent use; recording never blocks on the network.
 type Bridge struct {
-	exp      *exporter.Exporter
+	filter   KeyFilter
 	journal  *journal.Journal // nil without a spool: counts and values live in memory
 	hand     handover
-	reader   *exporter.Reader
+	reader   sdkmetric.Reader // the telemetry reader
 	provider *sdkmetric.MeterProvider
 	meter    metric.Meter
 	primary  *producer // the telemetry reader's producer: it ends intervals
@@ -60,7 +93,7 @@ type Option interface{ apply(*config) }
 type config struct {
 	readers      []func(sdkmetric.Producer) sdkmetric.Reader
 	providerOpts []sdkmetric.Option
-	readerOpts   []exporter.ReaderOption
+	journal      *journal.Journal
 }
 
 type optionFunc func(*config)
@@ -81,26 +114,36 @@ func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 	return optionFunc(func(c *config) { c.providerOpts = append(c.providerOpts, opts...) })
 }
 
-// WithReaderOptions passes options to the telemetry Reader.
-func WithReaderOptions(opts ...exporter.ReaderOption) Option {
-	return optionFunc(func(c *config) { c.readerOpts = append(c.readerOpts, opts...) })
+// WithJournal keeps counts and values in j, so that they outlive the
+// process (see the package doc, "Surviving the process"). The telemetry
+// reader must then be the one whose collections commit j's generations:
+// with package exporter, j is the exporter's Journal and the reader is
+// built over the same exporter. A nil j keeps them in memory, as without
+// the option.
+func WithJournal(j *journal.Journal) Option {
+	return optionFunc(func(c *config) { c.journal = j })
 }
 
-// New returns a Bridge that reports through exp. The key filter of exp
-// (start-up and server-disabled keys) also decides what the bridge keeps.
-func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
-	if exp == nil {
-		return nil, errors.New("telemetry bridge: New needs an exporter: create one with exporter.New")
+// New returns a Bridge whose figures filter keeps or drops, and whose
+// telemetry reader newReader builds. Both are required; a nil one is an
+// error, as is a newReader that returns nil.
+func New(filter KeyFilter, newReader NewTelemetryReader, opts ...Option) (*Bridge, error) {
+	if filter == nil {
+		return nil, errors.New("telemetry bridge: New needs a key filter, such as an *exporter.Exporter")
+	}
+	if newReader == nil {
+		return nil, errors.New("telemetry bridge: New needs a function that builds the telemetry reader")
 	}
 	var cfg config
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	b := &Bridge{exp: exp, journal: exp.Journal(), limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
+	b := &Bridge{filter: filter, journal: cfg.journal, limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.hand.b = b
 	b.primary = b.newProducer()
-	own := []exporter.ReaderOption{exporter.WithProducer(b.primary), exporter.WithHandover(&b.hand)}
-	b.reader = exporter.NewReader(exp, append(own, cfg.readerOpts...)...)
+	if b.reader = newReader(b.primary, &b.hand); b.reader == nil {
+		return nil, errors.New("telemetry bridge: the function given to New built no telemetry reader (nil)")
+	}
 	// Exemplars tie measurements to traces; telemetry keys have none, and
 	// sampling them would cost every collection. A caller's own options,
 	// applied after, may turn them back on.
@@ -120,12 +163,6 @@ func New(exp *exporter.Exporter, opts ...Option) (*Bridge, error) {
 // program can create its own instruments from it, so that they reach the
 // same readers.
 func (b *Bridge) MeterProvider() *sdkmetric.MeterProvider { return b.provider }
-
-// Reader is the telemetry reader, which follows the server's schedule.
-func (b *Bridge) Reader() *exporter.Reader { return b.reader }
-
-// Start sends the first update now and then follows the server's schedule.
-func (b *Bridge) Start() { b.reader.Start() }
 
 // Shutdown sends a final update, shuts every reader down and makes later
 // recording a no-op. It returns by ctx's deadline.
@@ -155,9 +192,9 @@ func (b *Bridge) instrumentError(key string, err error) {
 	}
 }
 
-// report hands a problem to the exporter's error handler (WithErrorHandler,
-// else OTel's global one).
-func (b *Bridge) report(err error) { b.exp.Report(fmt.Errorf("telemetry bridge: %w", err)) }
+// report hands a problem to the key filter's Report (the exporter's error
+// handler, when the filter is the exporter).
+func (b *Bridge) report(err error) { b.filter.Report(fmt.Errorf("telemetry bridge: %w", err)) }
 
 // maxReported bounds the distinct misuse messages reported per interval.
 const maxReported = 100

@@ -16,7 +16,7 @@ import (
 func TestConcurrentRecordingArrivesExactlyOnce(t *testing.T) {
 	const goroutines, perGoroutine = 8, 100_000
 	f := newFixture(t, nil)
-	f.b.Start()
+	f.reader.Start()
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -33,7 +33,7 @@ func TestConcurrentRecordingArrivesExactlyOnce(t *testing.T) {
 	go func() { // updates go out all the while
 		defer close(flushing)
 		for range 20 {
-			_ = f.b.Reader().ForceFlush(context.Background())
+			_ = f.reader.ForceFlush(context.Background())
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
@@ -93,12 +93,12 @@ func TestEverythingAtOnce(t *testing.T) {
 				case 5:
 					f.b.Reset()
 				case 6:
-					_ = f.b.Reader().ForceFlush(context.Background())
+					_ = f.reader.ForceFlush(context.Background())
 				}
 			}
 		})
 	}
-	go f.b.Start()
+	go f.reader.Start()
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -4,6 +4,21 @@
 // reader. It keeps no global state: package compat is the global face over
 // one Bridge.
 //
+// # What the bridge is given
+//
+// The bridge records; sending is its caller's business. New takes a
+// KeyFilter, which says whether a key is disabled (with a version that
+// moves whenever that answer may change, so that a recording call asks
+// only then) and takes the problems the bridge finds, and a function that
+// builds the telemetry reader from the bridge's primary producer and its
+// CollectionHooks. WithJournal adds the journal that lets figures outlive
+// the process. Package compat makes all three from one exporter: the
+// exporter is the filter, its Journal the journal, and exporter.NewReader
+// over it, given the producer and the hooks, the reader; compat.New does
+// this for a test or a program that wants an instance of its own. Over
+// any other filter and reader (a ManualReader, say) the bridge records
+// the same way, keeping its figures in memory.
+//
 // # How each call becomes OpenTelemetry data
 //
 //	Add, Increment       an Int64UpDownCounter named after the key
@@ -64,7 +79,8 @@
 //     key built at run time is looked up in the entry table's snapshot, a
 //     map read through an atomic pointer (table.go).
 //  2. The key filter's verdict is cached in the entry with the filter's
-//     version; it is asked again only when the server changed its list.
+//     version; it is asked again only when the version moves (with the
+//     exporter as the filter, when the server changed its list).
 //  3. The item limit is checked against the entry's interval marker: two
 //     atomic loads once the key has been counted in this interval.
 //  4. Add and Increment add to the entry's tally with one atomic add,
@@ -85,11 +101,13 @@
 //
 // # Surviving the process
 //
-// With a spool (exporter.WithSpool, on by default in compat), counts and
-// values are kept in the exporter's journal, a file of the spool mapped
-// into memory (package internal/journal): a figure is in the kernel's page
-// cache when its call returns, and outlives the process however it ends.
-// A figure is held, in turn, by
+// With a journal (WithJournal; compat passes the one of the exporter's
+// spool, exporter.WithSpool, on by default), counts and values are kept in
+// it, a file of the spool mapped into memory (package internal/journal),
+// and the telemetry reader tells the bridge of each collection through
+// CollectionHooks, so that the journal can say what each took. A figure
+// is in the kernel's page cache when its call returns, and outlives the
+// process however it ends. A figure is held, in turn, by
 //
 //	recorded   the journal: the count's record, or the value's record
 //	collected  the telemetry reader's collection of generation g: at its

@@ -231,11 +231,11 @@ func sameBytes(a, b string) bool {
 // enabled reports whether e's key is not disabled, asking the filter only
 // when its version changed since the last answer.
 func (b *Bridge) enabled(e *entry) bool {
-	v := b.exp.KeyFilterVersion()
+	v := b.filter.KeyFilterVersion()
 	if e.filterVersion.Load() == v {
 		return true
 	}
-	if b.exp.KeyDisabled(e.key) {
+	if b.filter.KeyDisabled(e.key) {
 		return false
 	}
 	e.filterVersion.Store(v)
@@ -247,8 +247,8 @@ func (b *Bridge) enabled(e *entry) bool {
 // overwrites anything); a key whose other kind was not used in this
 // interval starts afresh, since the buffer is per update.
 func (b *Bridge) lookupSlow(key string, k kind, replace bool) *entry {
-	version := b.exp.KeyFilterVersion()
-	if b.exp.KeyDisabled(key) {
+	version := b.filter.KeyFilterVersion()
+	if b.filter.KeyDisabled(key) {
 		return nil
 	}
 	b.mu.Lock()

@@ -13,7 +13,7 @@ import (
 // the journal can tell the next process, should this one die, what no
 // spool file holds (see the package doc, "Surviving the process").
 //
-// The telemetry reader announces each collection (exporter.Handover):
+// The telemetry reader announces each collection (CollectionHooks):
 // BeginCollection moves every count into the SDK and marks it with the
 // collection's generation; until EndCollection, the flushes that other
 // readers' collections start move nothing, so the telemetry collection
@@ -34,7 +34,7 @@ type handover struct {
 	retiring []retiringTally
 }
 
-// BeginCollection implements exporter.Handover.
+// BeginCollection implements CollectionHooks.
 func (h *handover) BeginCollection(gen uint64, checkpoint bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -44,7 +44,7 @@ func (h *handover) BeginCollection(gen uint64, checkpoint bool) {
 	h.b.moveCounts(gen)
 }
 
-// EndCollection implements exporter.Handover.
+// EndCollection implements CollectionHooks.
 func (h *handover) EndCollection() { h.collecting.Store(false) }
 
 // flush moves every tally into its SDK instrument. The SDK calls it at the

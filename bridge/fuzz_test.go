@@ -28,7 +28,7 @@ func FuzzPayloadEncoding(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := bridge.New(exp)
+		b, r, err := bridge.ThroughExporter(exp)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -44,7 +44,7 @@ func FuzzPayloadEncoding(f *testing.F) {
 		for _, record := range keys {
 			record()
 		}
-		if err := b.Reader().ForceFlush(context.Background()); err != nil {
+		if err := r.ForceFlush(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		var p struct {

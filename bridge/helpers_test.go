@@ -16,6 +16,7 @@ import (
 
 type fixture struct {
 	b      *bridge.Bridge
+	reader *exporter.Reader // the telemetry Reader: Start, ForceFlush
 	server *servertest.Server
 }
 
@@ -30,19 +31,19 @@ func newFixture(t *testing.T, expOpts []exporter.Option, opts ...bridge.Option) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bridge.New(exp, opts...)
+	b, r, err := bridge.ThroughExporter(exp, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
-	return &fixture{b: b, server: s}
+	return &fixture{b: b, reader: r, server: s}
 }
 
 // update sends one update and returns its data, re-encoded per key.
 func (f *fixture) update(t *testing.T) map[string]string {
 	t.Helper()
 	n := len(f.server.Requests())
-	if err := f.b.Reader().ForceFlush(context.Background()); err != nil {
+	if err := f.reader.ForceFlush(context.Background()); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	return encodeData(t, f.server.Wait(t, n+1)[n].Body)

@@ -16,7 +16,7 @@ import (
 // again while disabled.
 func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour, DisableKeys: []string{"secret"}}))
-	b := newBridgeTo(t, s)
+	b, r := newBridgeTo(t, s)
 	held := func(key string) bool { _, ok := b.entries.load(key); return ok }
 
 	b.Set("secret", "x")
@@ -24,11 +24,11 @@ func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 	if !held("secret") || !held("secret:1") {
 		t.Fatal("keys not held before the server disabled them")
 	}
-	if err := b.Reader().ForceFlush(context.Background()); err != nil {
+	if err := r.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// The answer disabled the keys; the next collection lets them go.
-	if err := b.Reader().ForceFlush(context.Background()); err != nil {
+	if err := r.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	b.Set("secret", "y")
@@ -45,7 +45,7 @@ func TestServerDisabledKeysAreNotHeld(t *testing.T) {
 // with equal text at another address still reaches the same entry.
 func TestRecentEntriesFollowReplacement(t *testing.T) {
 	s := servertest.New(t)
-	b := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
+	b, _ := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
 	const key = "requests"
 	slot := &b.recent[recentSlot(key)]
 
@@ -80,7 +80,7 @@ func TestRecentEntriesFollowReplacement(t *testing.T) {
 // copy: a string the caller made for one call is not held for good.
 func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 	s := servertest.New(t)
-	b := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
+	b, _ := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
 	member := string([]byte("3fa2c1b0"))
 	b.AppendUnique("agents", member)
 	e, _ := b.entries.load("agents")
@@ -105,18 +105,18 @@ func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 // collection, and the tally is let go only after the interval has ended.
 func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
-	b := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	b, r := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
 	ctx := context.Background()
 	b.Increment("hits")
 	found, _ := b.entries.load("hits") // what a call in flight holds
-	if err := b.Reader().ForceFlush(ctx); err != nil {
+	if err := r.ForceFlush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	b.mu.Lock()
 	b.evict(found) // as sweep does for an idle key
 	b.mu.Unlock()
 	found.counter.add(5) // the call in flight makes its add after the eviction
-	if err := b.Reader().ForceFlush(ctx); err != nil {
+	if err := r.ForceFlush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	reqs := s.Requests()
@@ -126,7 +126,7 @@ func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	if len(b.hand.retiring) != 1 {
 		t.Errorf("%d retiring tallies before the update that took the late add is committed, want 1", len(b.hand.retiring))
 	}
-	if err := b.Reader().ForceFlush(ctx); err != nil {
+	if err := r.ForceFlush(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(b.hand.retiring) != 0 {
@@ -134,17 +134,18 @@ func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	}
 }
 
-// newBridgeTo returns a bridge reporting to s, shut down when the test ends.
-func newBridgeTo(t *testing.T, s *servertest.Server, opts ...exporter.Option) *Bridge {
+// newBridgeTo returns a bridge reporting to s and its telemetry Reader,
+// shut down when the test ends.
+func newBridgeTo(t *testing.T, s *servertest.Server, opts ...exporter.Option) (*Bridge, *exporter.Reader) {
 	t.Helper()
 	exp, err := exporter.New(append([]exporter.Option{exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(exp)
+	b, r, err := throughExporter(exp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
-	return b
+	return b, r
 }

@@ -26,7 +26,7 @@ func (b *Bridge) sweep() {
 			return
 		}
 		switch {
-		case b.exp.KeyDisabled(e.key):
+		case b.filter.KeyDisabled(e.key):
 			b.evict(e)
 		case e.kind == kindSet:
 			e.set.each(func(v *setValue) {

@@ -186,7 +186,7 @@ func BenchmarkUpdate(b *testing.B) {
 			b.Fatal(err)
 		}
 		var collector *sdkmetric.ManualReader
-		br, err := bridge.New(exp, bridge.WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+		br, err := New(exp, WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
 			collector = sdkmetric.NewManualReader(sdkmetric.WithProducer(p),
 				sdkmetric.WithTemporalitySelector(exp.Temporality),
 				sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return 0, false }))

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
-	"github.com/telemetrybridge/telemetry/bridge"
 	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -26,11 +25,11 @@ type Response = payload.Response
 // DefaultStopTimeout bounds StopEmitting, which takes no context.
 const DefaultStopTimeout = 10 * time.Second
 
-// client is the state Init sets up. Its bridge is nil when the program
-// opted out of telemetry or the configuration was unusable; every call is
-// then a no-op.
+// client is the state Init sets up. Its bridge (the bridge and its
+// telemetry Reader) is nil when the program opted out of telemetry or the
+// configuration was unusable; every call is then a no-op.
 type client struct {
-	bridge   *bridge.Bridge
+	bridge   *Client
 	started  atomic.Bool
 	stopOnce sync.Once
 }
@@ -38,8 +37,8 @@ type client struct {
 // current is the package's only state: the client Init installed.
 var current atomic.Pointer[client]
 
-// active returns the bridge to record into, or nil when calls are no-ops.
-func active() *bridge.Bridge {
+// active returns the client to record into, or nil when calls are no-ops.
+func active() *Client {
 	if c := current.Load(); c != nil {
 		return c.bridge
 	}
@@ -77,7 +76,7 @@ func InitWithOptions(instanceID uuid.UUID, disabledMetricsKeys []string, opts ..
 	}
 }
 
-func newBridge(id uuid.UUID, disabled []string, opts []Option) (*bridge.Bridge, error) {
+func newBridge(id uuid.UUID, disabled []string, opts []Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
 		opt.apply(&o)
@@ -91,7 +90,7 @@ func newBridge(id uuid.UUID, disabled []string, opts []Option) (*bridge.Bridge, 
 	if err != nil {
 		return nil, err
 	}
-	return bridge.New(exp, o.bridge...)
+	return newClient(exp, o)
 }
 
 // Set makes val the value of key in the next update, replacing what key

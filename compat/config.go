@@ -130,6 +130,7 @@ type Option interface{ apply(*options) }
 
 type options struct {
 	exporter []exporter.Option
+	reader   []exporter.ReaderOption
 	bridge   []bridge.Option
 }
 
@@ -141,6 +142,12 @@ func (f optionFunc) apply(o *options) { f(o) }
 // retry, timeouts.
 func WithExporterOptions(opts ...exporter.Option) Option {
 	return optionFunc(func(o *options) { o.exporter = append(o.exporter, opts...) })
+}
+
+// WithReaderOptions configures the telemetry Reader, such as how often it
+// checkpoints (exporter.WithCheckpointInterval).
+func WithReaderOptions(opts ...exporter.ReaderOption) Option {
+	return optionFunc(func(o *options) { o.reader = append(o.reader, opts...) })
 }
 
 // WithReader adds an OpenTelemetry reader (for example a PeriodicReader

@@ -18,6 +18,12 @@
 // InitWithOptions takes exporter options and extra OpenTelemetry readers,
 // and MeterProvider gives the provider for the program's own instruments.
 //
-// This package holds the one global client; the work is done by an
-// instance of bridge.Bridge, which programs may also use directly.
+// This package holds the one global client, and the wiring beneath it: a
+// Client joins a bridge.Bridge, which records, to an exporter, which
+// filters keys, hears problems, keeps the journal and sends, through a
+// telemetry Reader over the exporter (bridge itself knows nothing of the
+// exporter). Init builds one from the environment and its options; New
+// builds one over an exporter the caller made, for a test or a program
+// that needs an instance of its own, started with Start and ended with
+// Shutdown.
 package compat

@@ -1,6 +1,7 @@
 package compat_test
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"time"
@@ -41,4 +42,40 @@ func Example() {
 	// Output:
 	// update 1 version: 1.2.3 requests: 0 user agents: <nil>
 	// update 2 version: <nil> requests: 1 user agents: [map[count:1 value:3c2972ec]]
+}
+
+// New builds an instance of its own over an exporter made in code, as a
+// test or a program reporting as several instances needs; the package's
+// global calls are not involved.
+func ExampleNew() {
+	server := receiver.New()
+	srv := httptest.NewServer(server)
+	defer srv.Close()
+	id := uuid.New()
+	exp, err := exporter.New(exporter.WithEndpoint(srv.URL+receiver.DefaultPrefix), exporter.WithInstanceID(id))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client, err := telemetry.New(exp)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	client.Increment("requests")
+	client.Start() // the first update goes out now, in the background
+	for len(server.Payloads(id)) == 0 {
+		time.Sleep(time.Millisecond) // (only so that this example's output is stable)
+	}
+	client.Add("requests", 2)
+	if err := client.Shutdown(context.Background()); err != nil { // the final update
+		fmt.Println(err)
+	}
+
+	for i, p := range server.Payloads(id) {
+		fmt.Println("update", i+1, "requests:", p.Int("requests"))
+	}
+	// Output:
+	// update 1 requests: 1
+	// update 2 requests: 2
 }

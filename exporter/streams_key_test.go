@@ -7,7 +7,7 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/compat"
 	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
@@ -20,7 +20,7 @@ func TestABridgeKeySpelledAsTheStreamsKeyLeavesTheJournalClaimable(t *testing.T)
 	dirA := t.TempDir()
 	sA := servertest.New(t)
 	sA.SetFallback(servertest.JSON(payload.Response{NextUpdate: time.Hour}))
-	b, err := bridge.New(newExporter(t, sA, exporter.WithSpool(dirA)))
+	b, err := compat.New(newExporter(t, sA, exporter.WithSpool(dirA)))
 	if err != nil {
 		t.Fatal(err)
 	}

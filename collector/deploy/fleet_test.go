@@ -24,7 +24,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/compat"
 	"github.com/telemetrybridge/telemetry/exporter"
 )
 
@@ -111,7 +111,7 @@ func TestFleetAnswersTheFleetsQuestions(t *testing.T) {
 // instance is one simulated program: its own bridge, exporter and UUID.
 type instance struct {
 	id        uuid.UUID
-	b         *bridge.Bridge
+	b         *compat.Client
 	delivered *atomic.Int64
 	i         int
 }
@@ -136,7 +136,7 @@ func newInstances(t *testing.T, endpoint string) instanceSet {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if in.b, err = bridge.New(exp); err != nil {
+		if in.b, err = compat.New(exp); err != nil {
 			t.Fatal(err)
 		}
 		out[i] = in

@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/telemetrybridge/telemetry/bridge"
+	"github.com/telemetrybridge/telemetry/compat"
 	"github.com/telemetrybridge/telemetry/exporter"
 )
 
@@ -94,7 +94,7 @@ func TestRoundTripOfOpenTelemetryInstruments(t *testing.T) {
 func TestRoundTripOfTheDocumentedAPI(t *testing.T) {
 	sink := new(consumertest.MetricsSink)
 	base := startReceiver(t, testConfig(), sink)
-	b, err := bridge.New(newExporter(t, base, 1))
+	b, err := compat.New(newExporter(t, base, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestBackpressureDelaysFiguresWithoutLosingOrRepeatingThem(t *testing.T) {
 	cfg.RetryAfter = time.Second
 	sink := &refusingSink{err: errors.New("memory limit reached")}
 	base := startReceiver(t, cfg, sink)
-	b, err := bridge.New(newExporter(t, base, 3))
+	b, err := compat.New(newExporter(t, base, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
