@@ -3,11 +3,9 @@ package compat
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 
 	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
@@ -27,31 +25,11 @@ func TestNewRefusesWhatItCannotUse(t *testing.T) {
 	}
 }
 
-// errorLog is an otel.ErrorHandler that keeps what it is told.
-type errorLog struct {
-	mu   sync.Mutex
-	errs []string
-}
-
-func (l *errorLog) Handle(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.errs = append(l.errs, err.Error())
-}
-
-func (l *errorLog) all() []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]string(nil), l.errs...)
-}
-
-var _ otel.ErrorHandler = (*errorLog)(nil)
-
 // New wires the exporter's key filter, error handler and journal to the
 // bridge, and the telemetry Reader over the exporter to Start.
 func TestNewWiresTheExporterToTheBridge(t *testing.T) {
 	s := servertest.New(t)
-	var problems errorLog
+	var problems servertest.ErrorLog
 	exp, err := exporter.New(exporter.WithEndpoint(s.Endpoint()), exporter.WithInstanceID(uuid.New()),
 		exporter.WithRuntimeFigures(false), exporter.WithDisabledKeys("secret"),
 		exporter.WithErrorHandler(&problems), exporter.WithSpool(t.TempDir()))
@@ -69,7 +47,7 @@ func TestNewWiresTheExporterToTheBridge(t *testing.T) {
 	c.Increment("n")
 	c.Set("secret", "x")
 	c.Append("n", 1) // a counter used as a list: reported through the exporter
-	if errs := problems.all(); len(errs) != 1 || !strings.Contains(errs[0], `key "n"`) {
+	if errs := problems.Messages(); len(errs) != 1 || !strings.Contains(errs[0], `key "n"`) {
 		t.Errorf("the exporter's error handler got %q, want the misuse of n", errs)
 	}
 	if len(s.Requests()) != 0 {
