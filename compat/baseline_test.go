@@ -125,7 +125,8 @@ func (b *baseline) AppendUnique(key string, v any) {
 	set[v]++
 }
 
-// FastHash is the original's: hash/fnv, then fmt's hex.
+// FastHash is the original's: hash/fnv, then fmt's hex. The tests check
+// this package's FastHash against it.
 func (b *baseline) FastHash(input []byte) string {
 	h := fnv.New32a()
 	_, _ = h.Write(input)
@@ -141,5 +142,7 @@ func (b *baseline) payload(id string) payload.Payload {
 	for k, v := range b.buf {
 		data[k] = v
 	}
+	b.buf = make(map[string]any)
+	b.items = 0
 	return payload.Payload{InstanceID: id, Data: data}
 }
