@@ -8,6 +8,8 @@ import (
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 )
 
 // BenchmarkCheckpointParts splits BenchmarkCheckpoint's load into the
@@ -37,7 +39,7 @@ func BenchmarkCheckpointParts(b *testing.B) {
 	b.Run("convert", func(b *testing.B) {
 		r, record := checkpointLoad(b, sdkmetric.WithExemplarFilter(exemplarFilters[0].filter))
 		var rm metricdata.ResourceMetrics
-		c := new(converter)
+		c := new(convert.Converter)
 		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm) }, func() { _, _ = r.exp.convert(c, &rm) })
 	})
 	b.Run("streams", func(b *testing.B) {
@@ -48,8 +50,8 @@ func BenchmarkCheckpointParts(b *testing.B) {
 	b.Run("keep", func(b *testing.B) {
 		r, record := checkpointLoad(b, sdkmetric.WithExemplarFilter(exemplarFilters[0].filter))
 		var rm metricdata.ResourceMetrics
-		c := new(converter)
-		var entries []entry
+		c := new(convert.Converter)
+		var entries []convert.Entry
 		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm); entries, _ = r.exp.convert(c, &rm) }, func() { _ = r.exp.carried.keepSynced(entries, 1, false) })
 	})
 }

@@ -107,4 +107,12 @@
 // failed scheduled update) go to the handler of WithErrorHandler, else to
 // otel.Handle (Report hands them one); the instance ID never appears in
 // them.
+//
+// # Where the code is
+//
+// This package holds the Exporter, the Reader, sending and the server's
+// answers, and what the exporter keeps between updates. The conversion of
+// a collection into entries and of entries into an update body, the
+// merging of carried figures and the stored form of an entry are in
+// internal/convert.
 package exporter

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -32,7 +33,7 @@ type Exporter struct {
 	failures failureLog
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
-	buffers  buffers
+	buffers  convert.Buffers
 	spool    *spool           // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
 	// streams keeps checkpointed integer sums in the journal (streams.go);
@@ -149,9 +150,9 @@ type sendPolicy struct {
 
 // update is a collection written as one update, ready to be sent.
 type update struct {
-	conv    *converter // nil for an update claimed from the spool
+	conv    *convert.Converter // nil for an update claimed from the spool
 	body    *[]byte
-	entries []entry
+	entries []convert.Entry
 	spooled string // its spool file, or ""
 	gen     uint64 // the latest generation it holds figures of (its collection's or its carried figures'), or 0
 	// key identifies the update to the server (payload.HeaderIdempotencyKey)
@@ -184,7 +185,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	if e.stopped.Load() {
 		return nil, schedule{stop: true}, nil
 	}
-	var kept []entry
+	var kept []convert.Entry
 	if gen != 0 {
 		kept = e.drainStreams(gen) // what checkpoints kept in the journal
 	}
@@ -199,7 +200,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	// The converter's buffers back the entries until they are written and,
 	// if carried over, detached.
-	u := &update{conv: e.buffers.takeConverter(), gen: gen, key: newUpdateKey()}
+	u := &update{conv: e.buffers.TakeConverter(), gen: gen, key: newUpdateKey()}
 	entries, problems := e.convert(u.conv, rm)
 	carried, took := e.carried.take()
 	// The update holds the carried figures, and so the generation they
@@ -210,12 +211,14 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	u.gen = max(gen, took.gen)
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
-	carried = slices.DeleteFunc(carried, func(en entry) bool { return e.filter.disabled(en.key) })
-	entries, keptDropped, keptUnmerged := mergeCarried(entries, kept)
-	entries, dropped, unmerged := mergeCarried(entries, carried)
+	carried = slices.DeleteFunc(carried, func(en convert.Entry) bool { return e.filter.disabled(en.Key) })
+	entries, keptDropped, keptUnmerged := convert.Merge(entries, kept)
+	entries, dropped, unmerged := convert.Merge(entries, carried)
 	dropped, unmerged = dropped+keptDropped, unmerged+keptUnmerged
 	e.noteUnmerged(unmerged)
-	u.entries, u.body, problems = e.buildBounded(addDropped(entries, dropped+unmerged), time.Now(), problems)
+	var more []error
+	u.entries, u.body, more = e.buffers.Build(e.envelope(), convert.AddDropped(entries, dropped+unmerged))
+	problems = append(problems, more...)
 	for _, p := range problems {
 		e.report(p)
 	}
@@ -287,9 +290,9 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 // count: anything but the runtime figures, measured anew for every update.
 // An update without one is not sent again: it means nothing twice, and its
 // runtime figures are stale.
-func holdsFigures(entries []entry) bool {
+func holdsFigures(entries []convert.Entry) bool {
 	for _, en := range entries {
-		if en.key != payload.KeyGoroutines && en.key != payload.KeyMemory {
+		if en.Key != payload.KeyGoroutines && en.Key != payload.KeyMemory {
 			return true
 		}
 	}
@@ -301,13 +304,13 @@ func holdsFigures(entries []entry) bool {
 func (e *Exporter) drop(u *update, why error) error {
 	own, before := 0, 0
 	for _, en := range u.entries {
-		if num, ok := en.value.(*number); ok && en.key == payload.KeyDropped && !num.IsFloat {
-			before += int(num.Int) // what the update counted as dropped before
+		if n, ok := convert.IntegerOf(en.Value); ok && en.Key == payload.KeyDropped {
+			before += int(n) // what the update counted as dropped before
 			continue
 		}
-		own += en.value.items()
+		own += en.Value.Items()
 	}
-	_ = e.carried.keep(addDropped(nil, own+before), u.gen)
+	_ = e.carried.keep(convert.AddDropped(nil, own+before), u.gen)
 	e.commit(u.gen) // its figures are gone for good
 	// Its own items only: a run of refusals reports each item once, while
 	// the count sent on (own+before) still holds them all.
@@ -316,10 +319,20 @@ func (e *Exporter) drop(u *update, why error) error {
 
 // release gives an update's buffers back for the next one.
 func (e *Exporter) release(u *update) {
-	e.buffers.keepBody(u.body)
+	e.buffers.ReturnBody(u.body)
 	if u.conv != nil {
-		e.buffers.keepConverter(u.conv)
+		e.buffers.ReturnConverter(u.conv)
 	}
+}
+
+// convert converts a collection as the exporter is configured to.
+func (e *Exporter) convert(c *convert.Converter, rm *metricdata.ResourceMetrics) ([]convert.Entry, []error) {
+	return convert.Convert(c, rm, convert.Options{Disabled: e.filter.disabled, MetricTypes: e.cfg.metricTypes, RuntimeFigures: e.cfg.runtimeFigures})
+}
+
+// envelope is what an update built now says besides its figures.
+func (e *Exporter) envelope() convert.Envelope {
+	return convert.Envelope{Instance: e.cfg.instanceID.String(), Time: time.Now(), MetricTypes: e.cfg.metricTypes}
 }
 
 // writeLocal shows the payload instead of sending it. No server answers,

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -17,7 +18,7 @@ import (
 // within journal.Size), and only as far as its records go; it returns the
 // bytes it read, which count against the claim's bound whether or not the
 // journal could be used.
-func (s *spool) readJournal(name string, stamped uint64) ([]entry, int, error) {
+func (s *spool) readJournal(name string, stamped uint64) ([]convert.Entry, int, error) {
 	f, err := openNoFollow(s.path(name), false)
 	if err != nil {
 		return nil, 0, err
@@ -57,7 +58,7 @@ func (s *spool) readJournal(name string, stamped uint64) ([]entry, int, error) {
 // journalEntries does, the native streams' as streamEntries does, merged
 // where both name one key (a native sum's points join the bridge's figure
 // when their shapes agree, as they would have in one update).
-func figureEntries(figs []journal.Figure) ([]entry, error) {
+func figureEntries(figs []journal.Figure) ([]convert.Entry, error) {
 	var streams []journal.Figure
 	figs = slices.DeleteFunc(figs, func(f journal.Figure) bool {
 		native := isStreamRecord(f)
@@ -74,8 +75,8 @@ func figureEntries(figs []journal.Figure) ([]entry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("damaged telemetry journal: %w", err)
 	}
-	merged, dropped := withCarried(native, entries)
-	return addDropped(merged, dropped), nil
+	merged, dropped, unmerged := convert.Merge(native, entries)
+	return convert.AddDropped(merged, dropped+unmerged), nil
 }
 
 // isStreamRecord reports whether f is a native stream's record: a member
@@ -94,41 +95,38 @@ func isStreamRecord(f journal.Figure) bool {
 // of the latest value per sub-key, a list in call order. Where one key
 // holds figures of several kinds (a Set over a counter that was still
 // counting), the latest call's kind wins, as it does in memory.
-func journalEntries(figs []journal.Figure) []entry {
+func journalEntries(figs []journal.Figure) []convert.Entry {
 	groups := make(map[string][]journal.Figure)
 	for _, f := range figs {
 		groups[f.Key] = append(groups[f.Key], f)
 	}
-	entries := make([]entry, 0, len(groups))
+	entries := make([]convert.Entry, 0, len(groups))
 	for key, fs := range groups {
 		latest := slices.MaxFunc(fs, bySeq)
 		fs = slices.DeleteFunc(fs, func(f journal.Figure) bool { return f.Kind != latest.Kind })
 		entries = append(entries, journalEntry(key, latest.Kind, fs))
 	}
-	slices.SortFunc(entries, byKey)
+	slices.SortFunc(entries, convert.ByKey)
 	return entries
 }
 
-func journalEntry(key string, k journal.Kind, fs []journal.Figure) entry {
-	en := entry{key: key}
+func journalEntry(key string, k journal.Kind, fs []journal.Figure) convert.Entry {
+	en := convert.Entry{Key: key}
 	switch k {
 	case journal.KindCounter:
 		var sum int64
 		for _, f := range fs {
 			sum += f.Count
 		}
-		en.value, en.additive = newNumber(payload.IntNumber(sum)), true
+		en.Value, en.Additive = convert.Integer(sum), true
 	case journal.KindMember:
-		s := &countingSet{}
-		for _, f := range fs {
-			start := len(s.arena)
-			s.arena = append(s.arena, f.Sub...)
-			s.add(start, f.Count)
+		counts := make([]convert.CountedJSON, len(fs))
+		for i, f := range fs {
+			counts[i] = convert.CountedJSON{JSON: f.Sub, Count: f.Count}
 		}
-		s.settle()
-		en.value, en.additive = s, true
+		en.Value, en.Additive = convert.CountedValues(counts), true
 	case journal.KindValue:
-		en.value = leaf{json: slices.MaxFunc(fs, bySeq).Value, isJSON: true}
+		en.Value = convert.JSONText(slices.MaxFunc(fs, bySeq).Value)
 	case journal.KindNested:
 		latest := make(map[string]journal.Figure)
 		for _, f := range fs {
@@ -136,19 +134,19 @@ func journalEntry(key string, k journal.Kind, fs []journal.Figure) entry {
 				latest[f.Sub] = f
 			}
 		}
-		o := make(object, 0, len(latest))
+		members := make([]payload.RawMember, 0, len(latest))
 		for sub, f := range latest {
-			o = append(o, member{name: sub, value: leaf{json: f.Value, isJSON: true}})
+			members = append(members, payload.RawMember{Name: sub, Value: f.Value})
 		}
-		slices.SortFunc(o, func(a, b member) int { return strings.Compare(a.name, b.name) })
-		en.value = o
+		slices.SortFunc(members, func(a, b payload.RawMember) int { return strings.Compare(a.Name, b.Name) })
+		en.Value = convert.JSONObject(members)
 	case journal.KindElement:
 		slices.SortFunc(fs, bySeq)
-		l := make(list, len(fs))
+		elements := make([]string, len(fs))
 		for i, f := range fs {
-			l[i] = leaf{json: f.Value, isJSON: true}
+			elements[i] = f.Value
 		}
-		en.value = l
+		en.Value = convert.JSONList(elements)
 	}
 	return en
 }

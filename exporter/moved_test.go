@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -17,10 +18,10 @@ import (
 // to be claimed once: these tests stop the first exporter there (its lock
 // let go, nothing cleaned up) and count what the next one sends.
 func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
-	for name, dieMidway := range map[string]func(t *testing.T, e *Exporter, entries []entry){
+	for name, dieMidway := range map[string]func(t *testing.T, e *Exporter, entries []convert.Entry){
 		// deliver: the carried file keeps a failed update's figures, and
 		// the update's file is not deleted yet.
-		"failed update carried, its file not deleted": func(t *testing.T, e *Exporter, entries []entry) {
+		"failed update carried, its file not deleted": func(t *testing.T, e *Exporter, entries []convert.Entry) {
 			spooled, ok := e.spool.beginUpdate(entries, spoolMeta{})
 			if !ok {
 				t.Fatal("the update file was not written")
@@ -31,7 +32,7 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 		},
 		// prepare: an update took the carried figures and is on disk, and
 		// the carried file is not rewritten yet.
-		"carried figures taken, the carried file not rewritten": func(t *testing.T, e *Exporter, entries []entry) {
+		"carried figures taken, the carried file not rewritten": func(t *testing.T, e *Exporter, entries []convert.Entry) {
 			if err := e.carried.keep(entries, 0); err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +49,7 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			entries, problems := first.convert(new(converter), countOf("hits", 7))
+			entries, problems := first.convert(new(convert.Converter), countOf("hits", 7))
 			if len(problems) > 0 {
 				t.Fatal(problems)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -48,7 +49,7 @@ func TestShutdownKeepsItsDeadlineWhileAClaimHoldsTheSpool(t *testing.T) {
 		t.Fatal("Shutdown with a 100 ms deadline waited for the claim under way")
 	}
 	// The claim goes on: what it would write now is refused.
-	if err := e.spool.saveCarried([]entry{{key: "count", value: newNumber(payload.IntNumber(1)), additive: true}}, spoolMeta{}); !errors.Is(err, errSpoolClosed) {
+	if err := e.spool.saveCarried([]convert.Entry{{Key: "count", Value: convert.Integer(1), Additive: true}}, spoolMeta{}); !errors.Is(err, errSpoolClosed) {
 		t.Errorf("a write after Shutdown returned: %v, want errSpoolClosed", err)
 	}
 	e.spool.mu.Unlock() // the claim ends; close lets go of the locks

@@ -21,6 +21,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -33,7 +34,7 @@ const DefaultSpoolLimit = MaxUpdateBytes
 // default. An update at the item limit of counting-set hashes takes about
 // 4 MiB. Keys beyond it are left out of the update and counted under
 // payload.KeyDropped.
-const MaxUpdateBytes = 7 << 20
+const MaxUpdateBytes = convert.MaxUpdateBytes
 
 // olderSpoolLimit is the bound spool files had before MaxUpdateBytes: a
 // file of that size is still read, and what does not fit an update is
@@ -199,14 +200,14 @@ func (s *spool) path(name string) string { return filepath.Join(s.dir, name) }
 // saveCarried writes the figures carried to the next update, or removes
 // the file when there are none. It returns an error when they are not on
 // disk as they are in memory.
-func (s *spool) saveCarried(entries []entry, meta spoolMeta) error {
+func (s *spool) saveCarried(entries []convert.Entry, meta spoolMeta) error {
 	return s.save(carriedPrefix+s.token+".json", entries, meta)
 }
 
 // beginUpdate writes an update's figures, of journal generations up to
 // gen, before it is sent. It returns the file's name, for endUpdate, and
 // whether the figures are on disk.
-func (s *spool) beginUpdate(entries []entry, meta spoolMeta) (string, bool) {
+func (s *spool) beginUpdate(entries []convert.Entry, meta spoolMeta) (string, bool) {
 	if s == nil {
 		return "", false
 	}
@@ -229,7 +230,7 @@ var errSpoolClosed = errors.New("telemetry spool: the exporter is shut down; not
 // save writes entries to the file name, or removes it when there are
 // none. A failure is reported, and returned: the caller must not then
 // delete figures that were to be kept in this file.
-func (s *spool) save(name string, entries []entry, meta spoolMeta) error {
+func (s *spool) save(name string, entries []convert.Entry, meta spoolMeta) error {
 	if s.closed.Load() {
 		return errSpoolClosed
 	}
@@ -382,7 +383,7 @@ func (s *spool) byAge(orphans map[string][]string) []string {
 // journal, oldest first, the update files to be sent again as they are,
 // and the owners they came from.
 type claim struct {
-	entries [][]entry
+	entries [][]convert.Entry
 	updates []claimedFile
 	owners  []string
 	files   int
@@ -463,7 +464,7 @@ func (s *spool) claimOwner(o *claimedOwner, names []string, absorbed map[string]
 type claimedFile struct {
 	name    string
 	meta    spoolMeta
-	entries []entry
+	entries []convert.Entry
 }
 
 // withoutMoved returns the figures of an owner's spool files, leaving out
@@ -471,7 +472,7 @@ type claimedFile struct {
 // file's, when an update file took its version; an update file's, when
 // the carried file replaces it. The carried file's figures come back as
 // entries; the update files whole, to be sent again as they are.
-func withoutMoved(files []claimedFile) (carried [][]entry, updates []claimedFile) {
+func withoutMoved(files []claimedFile) (carried [][]convert.Entry, updates []claimedFile) {
 	replaced := map[string]bool{}
 	var carriedVersion uint64
 	for _, f := range files {
@@ -525,10 +526,10 @@ func fileOrder(name string) uint64 {
 type claimedOwner struct {
 	token   string
 	lock    *lockFile
-	entries [][]entry     // the figures of its carried file and journal
-	updates []claimedFile // its update files
-	done    []string      // files whose figures the claim returned
-	whole   bool          // no file of the owner is left
+	entries [][]convert.Entry // the figures of its carried file and journal
+	updates []claimedFile     // its update files
+	done    []string          // files whose figures the claim returned
+	whole   bool              // no file of the owner is left
 }
 
 // lockOrphan takes the lock of the owner token, if it is gone.
@@ -681,14 +682,14 @@ var errOtherInstance = errors.New("it belongs to another instance, and is left a
 // read reads one figure file and returns its entries within the spool's
 // bounds (boundEntries), and its size. A file that cannot be used is set
 // aside.
-func (s *spool) read(name string) ([]entry, spoolMeta, int, fileStatus) {
+func (s *spool) read(name string) ([]convert.Entry, spoolMeta, int, fileStatus) {
 	var meta spoolMeta
 	data, err := readRegular(s.path(name), s.readLimit())
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, meta, 0, fileGone
 	}
 	var instance string
-	var entries []entry
+	var entries []convert.Entry
 	if err == nil {
 		instance, meta, entries, err = readSpool(data)
 	}
@@ -712,16 +713,16 @@ func (s *spool) read(name string) ([]entry, spoolMeta, int, fileStatus) {
 // bytes, given once, integers within maxSpoolCount, payload.MaxItems items
 // in all. It counts the items of the others under payload.KeyDropped, and
 // returns how many there were and why the first was left out.
-func boundEntries(entries []entry) (kept []entry, dropped int, why error) {
+func boundEntries(entries []convert.Entry) (kept []convert.Entry, dropped int, why error) {
 	seen := make(map[string]bool, len(entries))
 	total := 0
 	for _, en := range entries {
-		n := max(en.value.items(), 1)
+		n := max(en.Value.Items(), 1)
 		err := entryWithinBounds(en)
 		switch {
 		case err != nil:
-		case seen[en.key]:
-			err = fmt.Errorf("key %.64q is given twice", en.key)
+		case seen[en.Key]:
+			err = fmt.Errorf("key %.64q is given twice", en.Key)
 		case total+n > payload.MaxItems:
 			err = fmt.Errorf("more than %d items", payload.MaxItems)
 		}
@@ -730,87 +731,25 @@ func boundEntries(entries []entry) (kept []entry, dropped int, why error) {
 			why = cmp.Or(why, err)
 			continue
 		}
-		seen[en.key] = true
+		seen[en.Key] = true
 		total += n
 		kept = append(kept, en)
 	}
 	if dropped > 0 {
-		slices.SortFunc(kept, byKey)
-		kept = addDropped(kept, dropped)
+		slices.SortFunc(kept, convert.ByKey)
+		kept = convert.AddDropped(kept, dropped)
 	}
 	return kept, dropped, why
 }
 
-func entryWithinBounds(en entry) error {
-	if len(en.key) > maxSpoolKeyLen {
-		return fmt.Errorf("a key of %d bytes, more than the %d read", len(en.key), maxSpoolKeyLen)
+func entryWithinBounds(en convert.Entry) error {
+	if len(en.Key) > maxSpoolKeyLen {
+		return fmt.Errorf("a key of %d bytes, more than the %d read", len(en.Key), maxSpoolKeyLen)
 	}
-	if !numbersWithin(en.value) {
-		return fmt.Errorf("key %.64q holds an integer beyond ±2^53", en.key)
+	if !convert.IntegersWithin(en.Value, maxSpoolCount) {
+		return fmt.Errorf("key %.64q holds an integer beyond ±2^53", en.Key)
 	}
 	return nil
-}
-
-// numbersWithin reports whether every integer of v that merging may add
-// up, or that addDropped adds to, is within maxSpoolCount.
-func numbersWithin(v value) bool {
-	switch v := v.(type) {
-	case *number:
-		return numberWithin(payload.Number(*v))
-	case *countingSet:
-		for _, m := range v.members {
-			if !intWithin(m.count) {
-				return false
-			}
-		}
-	case *sumPoints:
-		for _, p := range v.points {
-			if !numberWithin(p.p) {
-				return false
-			}
-		}
-	case *histograms:
-		for _, p := range v.points {
-			if !histogramWithin(p.p) {
-				return false
-			}
-		}
-	case *expHistograms:
-		for _, p := range v.points {
-			if !expHistogramWithin(p.p) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func expHistogramWithin(h payload.ExpHistogram) bool {
-	if h.Count > maxSpoolCount || h.ZeroCount > maxSpoolCount || !numberWithin(h.Sum) {
-		return false
-	}
-	for _, c := range append(slices.Clone(h.Positive.Counts), h.Negative.Counts...) {
-		if c > maxSpoolCount {
-			return false
-		}
-	}
-	return true
-}
-
-func numberWithin(n payload.Number) bool { return n.IsFloat || intWithin(n.Int) }
-
-func intWithin(n int64) bool { return -maxSpoolCount <= n && n <= maxSpoolCount }
-
-func histogramWithin(h payload.Histogram) bool {
-	if h.Count > maxSpoolCount || !numberWithin(h.Sum) {
-		return false
-	}
-	for _, c := range h.BucketCounts {
-		if c > maxSpoolCount {
-			return false
-		}
-	}
-	return true
 }
 
 // setAside renames a file that cannot be sent, so that it is reported

@@ -1,11 +1,11 @@
 package exporter
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -23,16 +23,10 @@ import (
 // took and replaces keep a figure that moves between the carried file and
 // an update file from being claimed from both (see spoolMeta).
 //
-// Each value is written as an update would write it, by the same writer;
-// kind, additive and float are what the JSON alone cannot say and merging
-// needs (a count adds up, a gauge is replaced; 3 may be a float). Every
-// shape that merges comes back as itself (exponential histograms and
-// summaries included, so that they merge after a restart as they do in
-// one process); recorded values, which the newer replaces, come back as
-// their JSON text.
+// Each entry is in its stored form (convert.WriteStored).
 const spoolFormat = 1
 
-// Members of a spool file and of its entries.
+// Members of a spool file.
 const (
 	spoolFormatMember    = "format"
 	spoolInstanceMember  = "instance"
@@ -43,54 +37,12 @@ const (
 	spoolReplacesMember  = "replaces"
 	spoolUpdateKeyMember = "update_key"
 	spoolEntriesMember   = "entries"
-	spoolKeyMember       = "key"
-	spoolKindMember      = "kind"
-	spoolAdditiveMember  = "additive"
-	spoolFloatMember     = "float"
-	spoolTypeMember      = "metric_type"
-	spoolValueMember     = "value"
 )
-
-// Kinds of spooled values.
-const (
-	spoolNumber     = "number"
-	spoolObject     = "object"
-	spoolList       = "list"
-	spoolSet        = "set"
-	spoolPoints     = "points"
-	spoolHistograms = "histograms"
-	spoolExp        = "exp_histograms"
-	spoolSummaries  = "summaries"
-	spoolText       = "text"
-)
-
-// spoolKind names v's kind and says whether its numbers are floats.
-func spoolKind(v value) (kind string, float bool) {
-	switch x := v.(type) {
-	case *number:
-		return spoolNumber, x.IsFloat
-	case object:
-		return spoolObject, false
-	case list:
-		return spoolList, false
-	case *countingSet:
-		return spoolSet, false
-	case *sumPoints:
-		return spoolPoints, len(x.points) > 0 && x.points[0].p.IsFloat
-	case *histograms:
-		return spoolHistograms, len(x.points) > 0 && x.points[0].p.Sum.IsFloat
-	case *expHistograms:
-		return spoolExp, len(x.points) > 0 && x.points[0].p.Sum.IsFloat
-	case *summaries:
-		return spoolSummaries, true
-	}
-	return spoolText, false
-}
 
 // writeSpool writes entries as a spool file into w, leaving out whole
 // entries once the file would pass limit bytes, and returns the items of
 // those left out. An entry that cannot be written is left out too.
-func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []entry, limit int) (dropped int) {
+func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []convert.Entry, limit int) (dropped int) {
 	w.BeginObject()
 	w.Name(spoolFormatMember)
 	w.Int(spoolFormat)
@@ -105,45 +57,24 @@ func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []en
 	const reserve = 256
 	droppedBefore := 0
 	for _, en := range entries {
-		if en.key == payload.KeyDropped { // written last, with what is left out here
-			if n, ok := en.value.(*number); ok && !n.IsFloat {
-				droppedBefore += int(n.Int)
+		if en.Key == payload.KeyDropped { // written last, with what is left out here
+			if n, ok := convert.IntegerOf(en.Value); ok {
+				droppedBefore += int(n)
 			}
 			continue
 		}
 		mark := w.Mark()
-		if err := writeSpoolEntry(w, en); err != nil || len(w.Bytes())+reserve > limit {
+		if err := convert.WriteStored(w, en); err != nil || len(w.Bytes())+reserve > limit {
 			w.Rewind(mark)
-			dropped += en.value.items()
+			dropped += en.Value.Items()
 		}
 	}
 	if total := droppedBefore + dropped; total > 0 {
-		_ = writeSpoolEntry(w, entry{key: payload.KeyDropped, value: newNumber(payload.IntNumber(int64(total))), additive: true})
+		_ = convert.WriteStored(w, convert.Entry{Key: payload.KeyDropped, Value: convert.Integer(int64(total)), Additive: true})
 	}
 	w.EndList()
 	w.EndObject()
 	return dropped
-}
-
-func writeSpoolEntry(w *payload.Writer, en entry) error {
-	kind, float := spoolKind(en.value)
-	w.BeginObject()
-	w.Name(spoolKeyMember)
-	w.String(en.key)
-	w.Name(spoolKindMember)
-	w.String(kind)
-	w.Name(spoolAdditiveMember)
-	w.Bool(en.additive)
-	w.Name(spoolFloatMember)
-	w.Bool(float)
-	w.Name(spoolTypeMember)
-	w.String(en.metricType)
-	w.Name(spoolValueMember)
-	if err := en.value.write(w); err != nil {
-		return err
-	}
-	w.EndObject()
-	return nil
 }
 
 // writeMeta writes the members of meta that say something (see spoolMeta).
@@ -203,7 +134,7 @@ type spoolMeta struct {
 
 // readSpool reads a spool file: the instance it is for, what it says of
 // itself, and its entries.
-func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, err error) {
+func readSpool(data []byte) (instance string, meta spoolMeta, entries []convert.Entry, err error) {
 	members, err := payload.RawMembers(data)
 	if err != nil {
 		return "", meta, nil, err
@@ -243,7 +174,7 @@ func readSpool(data []byte) (instance string, meta spoolMeta, entries []entry, e
 		return "", meta, nil, fmt.Errorf("entries: %w", err)
 	}
 	for i, raw := range items {
-		en, err := readSpoolEntry(raw)
+		en, err := convert.ReadStored(raw)
 		if err != nil {
 			return "", meta, nil, fmt.Errorf("entry %d: %w", i, err)
 		}
@@ -294,291 +225,6 @@ func readTokens(raw string) ([]string, error) {
 	return tokens, nil
 }
 
-func readSpoolEntry(raw string) (entry, error) {
-	members, err := payload.RawMembers([]byte(raw))
-	if err != nil {
-		return entry{}, err
-	}
-	var en entry
-	var kind, rawValue string
-	var float bool
-	for _, m := range members {
-		switch m.Name {
-		case spoolKeyMember:
-			en.key, err = parseString(m.Value)
-		case spoolKindMember:
-			kind, err = parseString(m.Value)
-		case spoolAdditiveMember:
-			en.additive, err = parseBool(m.Value)
-		case spoolFloatMember:
-			float, err = parseBool(m.Value)
-		case spoolTypeMember:
-			en.metricType, err = parseString(m.Value)
-		case spoolValueMember:
-			rawValue = m.Value
-		}
-		if err != nil {
-			return entry{}, fmt.Errorf("member %q: %w", m.Name, err)
-		}
-	}
-	if rawValue == "" {
-		return entry{}, errors.New("no value")
-	}
-	en.value, err = readSpoolValue(kind, float, rawValue)
-	if err != nil {
-		return entry{}, fmt.Errorf("key %q: %w", en.key, err)
-	}
-	return en, nil
-}
-
-func readSpoolValue(kind string, float bool, raw string) (value, error) {
-	switch kind {
-	case spoolNumber:
-		n, err := parseNumber(raw, float)
-		return newNumber(n), err
-	case spoolObject:
-		return readObject(raw)
-	case spoolList:
-		return readList(raw)
-	case spoolSet:
-		return readCountingSet(raw)
-	case spoolPoints:
-		p, err := readPoints(raw, func(members []payload.RawMember) (payload.Number, error) {
-			return parseNumber(memberText(members, payload.MemberValue), float)
-		})
-		return &sumPoints{p}, err
-	case spoolHistograms:
-		p, err := readPoints(raw, func(members []payload.RawMember) (payload.Histogram, error) {
-			return readHistogram(members, float)
-		})
-		return &histograms{p}, err
-	case spoolExp:
-		p, err := readPoints(raw, func(members []payload.RawMember) (payload.ExpHistogram, error) {
-			return readExpHistogram(members, float)
-		})
-		return &expHistograms{p}, err
-	case spoolSummaries:
-		p, err := readPoints(raw, readSummary)
-		return &summaries{p}, err
-	case spoolText:
-		return leaf{json: raw, isJSON: true}, nil
-	}
-	return nil, fmt.Errorf("unknown kind %q", kind)
-}
-
-func readObject(raw string) (value, error) {
-	members, err := payload.RawMembers([]byte(raw))
-	if err != nil {
-		return nil, err
-	}
-	o := make(object, len(members))
-	for i, m := range members {
-		o[i] = member{name: m.Name, value: leaf{json: m.Value, isJSON: true}}
-	}
-	return o, nil
-}
-
-func readList(raw string) (value, error) {
-	elements, err := payload.RawElements([]byte(raw))
-	if err != nil {
-		return nil, err
-	}
-	l := make(list, len(elements))
-	for i, el := range elements {
-		l[i] = leaf{json: el, isJSON: true}
-	}
-	return l, nil
-}
-
-func readCountingSet(raw string) (value, error) {
-	elements, err := payload.RawElements([]byte(raw))
-	if err != nil {
-		return nil, err
-	}
-	s := &countingSet{}
-	for _, el := range elements {
-		members, err := payload.RawMembers([]byte(el))
-		if err != nil {
-			return nil, err
-		}
-		v := memberText(members, payload.MemberValue)
-		count, err := parseInt(memberText(members, payload.MemberCount))
-		if v == "" || err != nil {
-			return nil, fmt.Errorf("counted value %s: want a value and a count", el)
-		}
-		start := len(s.arena)
-		s.arena = append(s.arena, v...)
-		s.add(start, count)
-	}
-	s.settle()
-	return s, nil
-}
-
-// readPoints reads the points of an attributed value: a list of objects
-// with their attributes, or one object without any.
-func readPoints[P any](raw string, point func([]payload.RawMember) (P, error)) (attributed[P], error) {
-	var a attributed[P]
-	elements := []string{raw}
-	if raw != "" && raw[0] == '[' {
-		var err error
-		if elements, err = payload.RawElements([]byte(raw)); err != nil {
-			return a, err
-		}
-	}
-	for _, el := range elements {
-		members, err := payload.RawMembers([]byte(el))
-		if err != nil {
-			return a, err
-		}
-		p, err := point(members)
-		if err != nil {
-			return a, err
-		}
-		start := len(a.arena)
-		a.arena = append(a.arena, memberText(members, payload.MemberAttributes)...)
-		a.points = append(a.points, withAttrs[P]{start: start, end: len(a.arena), p: p})
-	}
-	a.sort()
-	return a, nil
-}
-
-func readHistogram(members []payload.RawMember, float bool) (payload.Histogram, error) {
-	var h payload.Histogram
-	var err error
-	for _, m := range members {
-		switch m.Name {
-		case payload.MemberCount:
-			var n int64
-			n, err = parseInt(m.Value)
-			h.Count = uint64(n)
-		case payload.MemberSum:
-			h.Sum, err = parseNumber(m.Value, float)
-		case payload.MemberMin:
-			h.Min, err = parseNumber(m.Value, float)
-			h.HasMin = true
-		case payload.MemberMax:
-			h.Max, err = parseNumber(m.Value, float)
-			h.HasMax = true
-		case payload.MemberBounds:
-			err = json.Unmarshal([]byte(m.Value), &h.Bounds)
-		case payload.MemberBucketCounts:
-			err = json.Unmarshal([]byte(m.Value), &h.BucketCounts)
-		}
-		if err != nil {
-			return h, fmt.Errorf("histogram member %q: %w", m.Name, err)
-		}
-	}
-	return h, nil
-}
-
-// Scales of an exponential histogram that OpenTelemetry defines.
-const (
-	minExpScale = -10
-	maxExpScale = 20
-)
-
-func readExpHistogram(members []payload.RawMember, float bool) (payload.ExpHistogram, error) {
-	var h payload.ExpHistogram
-	var err error
-	for _, m := range members {
-		switch m.Name {
-		case payload.MemberCount:
-			h.Count, err = strconv.ParseUint(m.Value, 10, 64)
-		case payload.MemberSum:
-			h.Sum, err = parseNumber(m.Value, float)
-		case payload.MemberMin:
-			h.Min, err = parseNumber(m.Value, float)
-			h.HasMin = true
-		case payload.MemberMax:
-			h.Max, err = parseNumber(m.Value, float)
-			h.HasMax = true
-		case payload.MemberScale:
-			var scale int64
-			scale, err = strconv.ParseInt(m.Value, 10, 32)
-			if err == nil && (scale < minExpScale || scale > maxExpScale) {
-				err = fmt.Errorf("scale %d is not within [%d, %d]", scale, minExpScale, maxExpScale)
-			}
-			h.Scale = int32(scale)
-		case payload.MemberZeroCount:
-			h.ZeroCount, err = strconv.ParseUint(m.Value, 10, 64)
-		case payload.MemberZeroThresh:
-			h.ZeroThreshold, err = strconv.ParseFloat(m.Value, 64)
-		case payload.MemberPositive:
-			h.Positive, err = readExpBuckets(m.Value)
-		case payload.MemberNegative:
-			h.Negative, err = readExpBuckets(m.Value)
-		}
-		if err != nil {
-			return h, fmt.Errorf("exponential histogram member %q: %w", m.Name, err)
-		}
-	}
-	return h, nil
-}
-
-func readExpBuckets(raw string) (payload.ExpBuckets, error) {
-	var b payload.ExpBuckets
-	members, err := payload.RawMembers([]byte(raw))
-	if err != nil {
-		return b, err
-	}
-	for _, m := range members {
-		switch m.Name {
-		case payload.MemberOffset:
-			var off int64
-			off, err = strconv.ParseInt(m.Value, 10, 32)
-			b.Offset = int32(off)
-		case payload.MemberBucketCounts:
-			err = json.Unmarshal([]byte(m.Value), &b.Counts)
-		}
-		if err != nil {
-			return b, err
-		}
-	}
-	return b, nil
-}
-
-func readSummary(members []payload.RawMember) (payload.Summary, error) {
-	var s payload.Summary
-	var err error
-	for _, m := range members {
-		switch m.Name {
-		case payload.MemberCount:
-			s.Count, err = strconv.ParseUint(m.Value, 10, 64)
-		case payload.MemberSum:
-			s.Sum, err = strconv.ParseFloat(m.Value, 64)
-		case payload.MemberQuantiles:
-			var qs []struct{ Quantile, Value float64 }
-			err = json.Unmarshal([]byte(m.Value), &qs)
-			for _, q := range qs {
-				s.Quantiles = append(s.Quantiles, payload.Quantile{Quantile: q.Quantile, Value: q.Value})
-			}
-		}
-		if err != nil {
-			return s, fmt.Errorf("summary member %q: %w", m.Name, err)
-		}
-	}
-	return s, nil
-}
-
-// memberText returns the text of the member called name, or "".
-func memberText(members []payload.RawMember, name string) string {
-	for _, m := range members {
-		if m.Name == name {
-			return m.Value
-		}
-	}
-	return ""
-}
-
-func parseNumber(raw string, float bool) (payload.Number, error) {
-	if float {
-		f, err := strconv.ParseFloat(raw, 64)
-		return payload.FloatNumber(f), err
-	}
-	n, err := parseInt(raw)
-	return payload.IntNumber(n), err
-}
-
 func parseInt(raw string) (int64, error) { return strconv.ParseInt(raw, 10, 64) }
 
 func parseString(raw string) (string, error) {
@@ -589,5 +235,3 @@ func parseString(raw string) (string, error) {
 	}
 	return s, err
 }
-
-func parseBool(raw string) (bool, error) { return strconv.ParseBool(raw) }

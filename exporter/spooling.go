@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 )
 
 // The exporter's side of the spool (WithSpool): what it writes when, so
@@ -55,14 +56,14 @@ func (e *Exporter) claimSpooled(ctx context.Context) {
 	// One save holds all that was claimed, with the owners it came from;
 	// merged from the newest file back, so that the latest value of a key
 	// is the one kept.
-	var all []entry
+	var all []convert.Entry
 	dropped := 0
 	for i := len(c.entries) - 1; i >= 0; i-- {
-		var n int
-		all, n = withCarried(all, c.entries[i])
-		dropped += n
+		var d, u int
+		all, d, u = convert.Merge(all, c.entries[i])
+		dropped += d + u
 	}
-	if e.carried.absorb(addDropped(all, dropped), c.owners) == nil {
+	if e.carried.absorb(convert.AddDropped(all, dropped), c.owners) == nil {
 		release()
 		e.carried.absorbed()
 	}
@@ -99,13 +100,13 @@ func (e *Exporter) adoptUpdates(files []claimedFile) (adopted []*update, saved b
 // honours the key never reads again anyway), written to a file of its own.
 // It reports whether that file is on disk.
 func (e *Exporter) adoptUpdate(f claimedFile) (*update, bool) {
-	entries := slices.DeleteFunc(f.entries, func(en entry) bool { return e.filter.disabled(en.key) })
+	entries := slices.DeleteFunc(f.entries, func(en convert.Entry) bool { return e.filter.disabled(en.Key) })
 	u := &update{entries: entries, key: f.meta.key, maybeSeen: true, resent: true}
 	if u.key == "" {
 		u.key = newUpdateKey()
 	}
 	var problems []error
-	u.entries, u.body, problems = e.buildBounded(u.entries, time.Now(), nil)
+	u.entries, u.body, problems = e.buffers.Build(e.envelope(), u.entries)
 	for _, p := range problems {
 		e.report(p)
 	}
@@ -143,19 +144,19 @@ func (e *Exporter) spooling() bool { return e.spool != nil }
 // the figures are not on disk. Unless synced, the carried file is not
 // synced (see replaceFile). kept, when given, is what the streams held
 // (drainStreams), carried with the collection as older figures.
-func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool, kept []entry) []error {
-	var entries []entry
+func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synced bool, kept []convert.Entry) []error {
+	var entries []convert.Entry
 	var problems []error
 	if holdsMetrics(rm) { // runtime figures alone are not carried
-		c := e.buffers.takeConverter()
-		defer e.buffers.keepConverter(c)
+		c := e.buffers.TakeConverter()
+		defer e.buffers.ReturnConverter(c)
 		entries, problems = e.convert(c, rm)
 	}
 	if len(kept) > 0 {
 		var dropped, unmerged int
-		entries, dropped, unmerged = mergeCarried(entries, kept)
+		entries, dropped, unmerged = convert.Merge(entries, kept)
 		e.noteUnmerged(unmerged)
-		entries = addDropped(entries, dropped+unmerged)
+		entries = convert.AddDropped(entries, dropped+unmerged)
 	}
 	if holdsFigures(entries) || e.carriedUnsaved.Load() {
 		// Checkpoints do not sync: a sync would cost more than the rest

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 )
 
@@ -132,7 +133,7 @@ var errNotStream = errors.New("a native stream's record that does not describe o
 // again, summed per instrument and attribute set, and converted as a
 // collection is. (What conversion reports, two scopes naming one key, the
 // update would have reported; the later is kept here as there.)
-func streamEntries(figs []journal.Figure) ([]entry, error) {
+func streamEntries(figs []journal.Figure) ([]convert.Entry, error) {
 	type points struct {
 		monotonic bool
 		pts       []metricdata.DataPoint[int64]
@@ -175,9 +176,7 @@ func streamEntries(figs []journal.Figure) ([]entry, error) {
 		sm.Scope.Name = id.scope
 		rm.ScopeMetrics = append(rm.ScopeMetrics, sm)
 	}
-	v := newConversion(new(converter), func(string) bool { return false }, false)
-	v.metrics(&rm)
-	entries, _ := v.done()
+	entries, _ := convert.Convert(new(convert.Converter), &rm, convert.Options{})
 	return entries, nil
 }
 

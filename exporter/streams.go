@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -275,7 +276,7 @@ func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
 // carried file would have sent (a metric of the update's collection that
 // gives the same key from another instrument adds to them, or replaces
 // them, as it would carried figures).
-func (e *Exporter) drainStreams(gen uint64) []entry {
+func (e *Exporter) drainStreams(gen uint64) []convert.Entry {
 	if e.streams == nil {
 		return nil
 	}
@@ -284,9 +285,7 @@ func (e *Exporter) drainStreams(gen uint64) []entry {
 	if !holdsMetrics(&rm) {
 		return nil
 	}
-	v := newConversion(new(converter), e.filter.disabled, e.cfg.metricTypes)
-	v.metrics(&rm)
-	entries, problems := v.done()
+	entries, problems := convert.Convert(new(convert.Converter), &rm, convert.Options{Disabled: e.filter.disabled, MetricTypes: e.cfg.metricTypes})
 	for _, p := range problems {
 		e.report(p)
 	}

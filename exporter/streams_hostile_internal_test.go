@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -239,7 +240,7 @@ func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
 	}
 	save := exp.carried.save
 	exp.carried.mu.Lock()
-	exp.carried.save = func([]entry, spoolMeta) error { return errors.New("no room on the disk") }
+	exp.carried.save = func([]convert.Entry, spoolMeta) error { return errors.New("no room on the disk") }
 	exp.carried.mu.Unlock()
 	if err := r.ForceFlush(ctx); err != nil { // the pending update, then the carried 7
 		t.Fatal(err)

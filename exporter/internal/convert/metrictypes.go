@@ -1,4 +1,4 @@
-package exporter
+package convert
 
 import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -13,7 +13,7 @@ import (
 // is not a figure (a string, a list, a histogram) by its shape. Floating
 // point types are always stated, since a whole float is written like an
 // integer.
-func metricType(agg metricdata.Aggregation, v value) string {
+func metricType(agg metricdata.Aggregation, v Value) string {
 	assumed := v.assumedType()
 	if assumed == "" {
 		return ""
@@ -47,10 +47,10 @@ func sumType(monotonic bool, counter, upDown string) string {
 
 // writeMetricTypes writes the metric_types member for the entries that
 // need one; nothing when none does.
-func writeMetricTypes(w *payload.Writer, entries []entry) {
+func writeMetricTypes(w *payload.Writer, entries []Entry) {
 	opened := false
 	for _, en := range entries {
-		if en.metricType == "" {
+		if en.MetricType == "" {
 			continue
 		}
 		if !opened {
@@ -58,8 +58,8 @@ func writeMetricTypes(w *payload.Writer, entries []entry) {
 			w.BeginObject()
 			opened = true
 		}
-		w.Name(en.key)
-		w.String(en.metricType)
+		w.Name(en.Key)
+		w.String(en.MetricType)
 	}
 	if opened {
 		w.EndObject()

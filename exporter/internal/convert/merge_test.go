@@ -1,16 +1,12 @@
-package exporter
+package convert
 
 import (
 	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
-	"strings"
-	"sync"
 	"testing"
 
-	"github.com/google/uuid"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -19,16 +15,16 @@ import (
 )
 
 // shapeOf converts one metric's data as an update would, detached.
-func shapeOf(t *testing.T, agg metricdata.Aggregation) value {
+func shapeOf(t *testing.T, agg metricdata.Aggregation) Value {
 	t.Helper()
-	v, err := new(converter).shape(agg)
+	v, err := new(Converter).shape(agg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v.detach()
+	return v.Detach()
 }
 
-func mustMerge(t *testing.T, newer, older value, additive bool) value {
+func mustMerge(t *testing.T, newer, older Value, additive bool) Value {
 	t.Helper()
 	merged, lost, ok := newer.mergeOlder(older, additive)
 	if !ok || lost != 0 {
@@ -58,7 +54,7 @@ func expHistogramOf(t *testing.T, values ...float64) metricdata.ExponentialHisto
 	return rm.ScopeMetrics[0].Metrics[0].Data.(metricdata.ExponentialHistogram[float64])
 }
 
-func onlyExpPoint(t *testing.T, v value) payload.ExpHistogram {
+func onlyExpPoint(t *testing.T, v Value) payload.ExpHistogram {
 	t.Helper()
 	h, ok := v.(*expHistograms)
 	if !ok || len(h.points) != 1 {
@@ -252,8 +248,8 @@ func summaryOf(count uint64, sets ...attribute.Set) metricdata.Summary {
 	return s
 }
 
-// Summaries of one attribute set cannot merge: the older is counted as
-// dropped and reported once, never replaced silently.
+// Summaries of one attribute set cannot merge: the older is lost, and
+// counted so (the exporter counts it as dropped).
 func TestUnmergeableSummariesAreCountedAsDropped(t *testing.T) {
 	x, y := attribute.NewSet(attribute.String("a", "x")), attribute.NewSet(attribute.String("a", "y"))
 	merged, lost, ok := shapeOf(t, summaryOf(2, x)).mergeOlder(shapeOf(t, summaryOf(1, x, y)), false)
@@ -265,47 +261,6 @@ func TestUnmergeableSummariesAreCountedAsDropped(t *testing.T) {
 		t.Fatalf("points %+v, want the newer x and the older y", s.points)
 	}
 
-	var mu sync.Mutex
-	var reports []string
-	exp, err := New(WithInstanceID(uuid.New()), WithErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		reports = append(reports, err.Error())
-	})))
-	if err != nil {
-		t.Fatal(err)
-	}
-	keep := func(count uint64, sets ...attribute.Set) {
-		entries := []entry{{key: "s", value: shapeOf(t, summaryOf(count, sets...))}}
-		if err := exp.carried.keep(entries, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keep(1, x, y)
-	keep(2, x)
-	keep(3, x, y)
-	carried, _ := exp.carried.take()
-	_ = exp.carried.taken()
-	dropped := int64(-1)
-	for _, en := range carried {
-		if en.key == payload.KeyDropped {
-			dropped = en.value.(*number).Int
-		}
-	}
-	if dropped != 3 {
-		t.Errorf("%s = %d, want 3 (x twice, y once)", payload.KeyDropped, dropped)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	n := 0
-	for _, r := range reports {
-		if strings.Contains(r, "could not be merged") {
-			n++
-		}
-	}
-	if n != 1 {
-		t.Errorf("%d reports of unmerged figures, want 1: %q", n, reports)
-	}
 }
 
 // A sum whose shape changed (a counting set, then points) cannot merge:
@@ -315,12 +270,12 @@ func TestAdditiveFiguresOfAnotherShapeAreCountedAsDropped(t *testing.T) {
 		{Attributes: attribute.NewSet(attribute.String(payload.AttrValue, "v")), Value: 1},
 		{Attributes: attribute.NewSet(attribute.String(payload.AttrValue, "w")), Value: 1}}})
 	pts := shapeOf(t, metricdata.Sum[int64]{DataPoints: []metricdata.DataPoint[int64]{{Attributes: attribute.NewSet(attribute.Int("n", 1)), Value: 1}}})
-	_, dropped, unmerged := mergeCarried([]entry{{key: "k", value: pts, additive: true}}, []entry{{key: "k", value: set, additive: true}})
+	_, dropped, unmerged := Merge([]Entry{{Key: "k", Value: pts, Additive: true}}, []Entry{{Key: "k", Value: set, Additive: true}})
 	if dropped != 0 || unmerged != 2 {
 		t.Errorf("dropped %d unmerged %d, want 0 and 2", dropped, unmerged)
 	}
 	// A gauge replaced by design is not counted.
-	_, dropped, unmerged = mergeCarried([]entry{{key: "k", value: pts}}, []entry{{key: "k", value: set}})
+	_, dropped, unmerged = Merge([]Entry{{Key: "k", Value: pts}}, []Entry{{Key: "k", Value: set}})
 	if dropped != 0 || unmerged != 0 {
 		t.Errorf("gauge: dropped %d unmerged %d, want 0 and 0", dropped, unmerged)
 	}

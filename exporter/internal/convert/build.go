@@ -1,4 +1,4 @@
-package exporter
+package convert
 
 import (
 	"errors"
@@ -15,27 +15,28 @@ import (
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// entry is one key of data and its converted value, before writing.
-type entry struct {
-	key   string
-	scope string
-	value value
-	// additive marks a sum or histogram: carried over from a failed
+// Entry is one key of data and its converted value, before writing.
+type Entry struct {
+	Key   string
+	Scope string // the instrumentation scope it came from
+	Value Value
+	// Additive marks a sum or histogram: carried over from a failed
 	// update, it adds up with the next one instead of being replaced.
-	additive bool
-	// metricType is the type to state for the key (WithMetricTypes).
-	metricType string
+	Additive bool
+	// MetricType is the type to state for the key (WithMetricTypes).
+	MetricType string
 }
 
-func byKey(a, b entry) int { return strings.Compare(a.key, b.key) }
+// ByKey orders entries by key, as updates and the spool keep them.
+func ByKey(a, b Entry) int { return strings.Compare(a.Key, b.Key) }
 
-// buffers keeps the converter and the body buffer of the last update for
+// Buffers keeps the converter and the body buffer of the last update for
 // the next one. A sync.Pool would not do: it is emptied at every garbage
 // collection, and converting a large collection makes garbage enough for
 // several, so every update grew its buffers again from nothing. Updates
 // that overlap (rare: the Reader sends one at a time) make their own.
-type buffers struct {
-	converter atomic.Pointer[converter]
+type Buffers struct {
+	converter atomic.Pointer[Converter]
 	body      atomic.Pointer[[]byte]
 }
 
@@ -43,55 +44,68 @@ type buffers struct {
 // update of payload.MaxItems points with a few attributes each.
 const maxKeptBody = 32 << 20
 
-func (b *buffers) takeConverter() *converter {
+// TakeConverter returns the converter kept from the last update, or a new
+// one.
+func (b *Buffers) TakeConverter() *Converter {
 	if c := b.converter.Swap(nil); c != nil {
 		return c
 	}
-	return new(converter)
+	return new(Converter)
 }
 
-func (b *buffers) keepConverter(c *converter) {
+// ReturnConverter keeps c for the next update, once the entries it
+// converted are written (or detached).
+func (b *Buffers) ReturnConverter(c *Converter) {
 	clear(c.flat) // the attributes belong to the collection
 	b.converter.Store(c)
 }
 
-func (b *buffers) takeBody() *[]byte {
+func (b *Buffers) takeBody() *[]byte {
 	if body := b.body.Swap(nil); body != nil {
 		return body
 	}
 	return new([]byte)
 }
 
-func (b *buffers) keepBody(body *[]byte) {
+// ReturnBody keeps a body that Build returned for the next update, once
+// it is sent.
+func (b *Buffers) ReturnBody(body *[]byte) {
 	if cap(*body) <= maxKeptBody {
 		*body = (*body)[:0]
 		b.body.Store(body)
 	}
 }
 
-// buildPayload writes the body of an update into a reused buffer, which the
-// caller gives back with e.buffers.keepBody. Each key is written on its own, so a value that cannot
-// be encoded (NaN, an infinity, broken JSON text) costs only its key; such
-// keys come back as errors to report. Keys are written in sorted order, so
-// equal data encodes identically.
-func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []error) {
+// Envelope is what an update's body says besides its entries.
+type Envelope struct {
+	Instance    string // the instance ID
+	Time        time.Time
+	MetricTypes bool // state the metric types of the entries that need one
+}
+
+// write writes the body of an update into a reused buffer, which the
+// caller gives back with ReturnBody. Each key is written on its own, so a
+// value that cannot be encoded (NaN, an infinity, broken JSON text) costs
+// only its key; such keys come back as errors to report. Keys are written
+// in sorted order, so equal data encodes identically.
+func (b *Buffers) write(env Envelope, entries []Entry) (*[]byte, []error) {
 	var problems []error
-	body := e.buffers.takeBody()
+	body := b.takeBody()
 	var w payload.Writer
 	w.Reset((*body)[:0])
-	w.BeginUpdate(e.cfg.instanceID.String(), now)
+	w.BeginUpdate(env.Instance, env.Time)
 	if len(entries) > 0 {
 		data := w.BeginData()
 		for _, en := range entries {
 			before := w.Mark()
-			w.Name(en.key)
-			if err := en.value.write(&w); err != nil {
+			w.Name(en.Key)
+			if err := en.Value.Write(&w); err != nil {
 				w.Rewind(before)
-				problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", en.key, err))
+				problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", en.Key, err))
 			}
 		}
 		w.EndData(data)
-		if e.cfg.metricTypes {
+		if env.MetricTypes {
 			writeMetricTypes(&w, entries)
 		}
 	}
@@ -99,49 +113,63 @@ func (e *Exporter) buildPayload(entries []entry, now time.Time) (*[]byte, []erro
 	return body, problems
 }
 
-// convert turns the collection into the keys of data, sorted, without the
+// Options say what a conversion leaves out and adds.
+type Options struct {
+	// Disabled reports a key that is neither converted nor sent; nil
+	// disables none.
+	Disabled func(key string) bool
+	// MetricTypes works out the metric type of each entry (WithMetricTypes).
+	MetricTypes bool
+	// RuntimeFigures adds the goroutine count and the memory figures.
+	RuntimeFigures bool
+}
+
+func (o Options) disabled(key string) bool { return o.Disabled != nil && o.Disabled(key) }
+
+// Convert turns the collection into the keys of data, sorted, without the
 // disabled ones. When two metrics carry one key the later wins: within one
 // scope that is how a key changes kind (a bridge Set over a counter);
-// across scopes it is a clash worth reporting.
-func (e *Exporter) convert(c *converter, rm *metricdata.ResourceMetrics) ([]entry, []error) {
-	v := newConversion(c, e.filter.disabled, e.cfg.metricTypes)
-	if e.cfg.runtimeFigures {
-		if !e.filter.disabled(payload.KeyGoroutines) {
-			v.put(entry{key: payload.KeyGoroutines, value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
+// across scopes it is a clash worth reporting. The entries point into c's
+// buffers until they are written or detached.
+func Convert(c *Converter, rm *metricdata.ResourceMetrics, opts Options) ([]Entry, []error) {
+	v := newConversion(c, opts.disabled, opts.MetricTypes)
+	if opts.RuntimeFigures {
+		if !opts.disabled(payload.KeyGoroutines) {
+			v.put(Entry{Key: payload.KeyGoroutines, Value: newNumber(payload.IntNumber(int64(runtime.NumGoroutine())))})
 		}
-		if !e.filter.disabled(payload.KeyMemory) {
-			v.put(entry{key: payload.KeyMemory, value: memoryFigures()})
+		if !opts.disabled(payload.KeyMemory) {
+			v.put(Entry{Key: payload.KeyMemory, Value: memoryFigures()})
 		}
 	}
 	v.metrics(rm)
 	return v.done()
 }
 
-// conversion gathers the entries of one collection (see convert).
+// conversion gathers the entries of one collection (see Convert).
 type conversion struct {
-	c           *converter
-	entries     []entry
+	c           *Converter
+	entries     []Entry
 	at          map[string]int // the index of each key's entry
 	problems    []error
 	disabled    func(key string) bool
 	metricTypes bool // work out each entry's metric type
 }
 
-func newConversion(c *converter, disabled func(string) bool, metricTypes bool) *conversion {
+func newConversion(c *Converter, disabled func(string) bool, metricTypes bool) *conversion {
 	c.arena = c.arena[:0]
 	return &conversion{c: c, at: make(map[string]int), disabled: disabled, metricTypes: metricTypes}
 }
 
-func (v *conversion) put(en entry) {
-	en.key = validUTF8(en.key)
-	if i, taken := v.at[en.key]; taken {
-		if prev := v.entries[i].scope; prev != en.scope {
-			v.problems = append(v.problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", en.key, prev, en.scope))
+func (v *conversion) put(en Entry) {
+	en.Key = validUTF8(en.Key)
+	if i, taken := v.at[en.Key]; taken {
+		if prev := v.entries[i].Scope; prev != en.Scope {
+			v.problems = append(v.problems, fmt.Errorf("key %q is reported by scopes %q and %q: the latter is kept", en.Key, prev, en.Scope))
 		}
 		v.entries[i] = en
 		return
 	}
-	v.at[en.key] = len(v.entries)
+	v.at[en.Key] = len(v.entries)
 	v.entries = append(v.entries, en)
 }
 
@@ -170,17 +198,17 @@ func (v *conversion) one(scope, key string, data metricdata.Aggregation) {
 	case err != nil:
 		v.problems = append(v.problems, fmt.Errorf("key %q dropped: %w", key, err))
 	case val != nil:
-		en := entry{key: key, scope: scope, value: val, additive: isAdditive(data)}
+		en := Entry{Key: key, Scope: scope, Value: val, Additive: isAdditive(data)}
 		if v.metricTypes { // only worked out when asked for
-			en.metricType = metricType(data, val)
+			en.MetricType = metricType(data, val)
 		}
 		v.put(en)
 	}
 }
 
 // done returns the entries, sorted by key, and the problems met.
-func (v *conversion) done() ([]entry, []error) {
-	slices.SortFunc(v.entries, byKey)
+func (v *conversion) done() ([]Entry, []error) {
+	slices.SortFunc(v.entries, ByKey)
 	return v.entries, v.problems
 }
 
@@ -222,23 +250,26 @@ func validUTF8(key string) string {
 	return b.String()
 }
 
-// buildBounded is buildPayload for an update that must stay within
-// MaxUpdateBytes: when the body would not, keys are left out, whole, from
-// the last in key order, and counted under payload.KeyDropped. It returns
-// the entries the body holds.
-func (e *Exporter) buildBounded(entries []entry, now time.Time, problems []error) ([]entry, *[]byte, []error) {
-	body, more := e.buildPayload(entries, now)
-	problems = append(problems, more...)
+// Build writes the body of an update that stays within MaxUpdateBytes:
+// when the body would not, keys are left out, whole, from the last in key
+// order, and counted under payload.KeyDropped. It returns the entries the
+// body holds, the body (for ReturnBody) and the problems met.
+func (b *Buffers) Build(env Envelope, entries []Entry) ([]Entry, *[]byte, []error) {
+	body, problems := b.write(env, entries)
 	if len(*body) <= MaxUpdateBytes {
 		return entries, body, problems
 	}
-	e.buffers.keepBody(body)
+	b.ReturnBody(body)
 	kept, dropped := fitBytes(entries, MaxUpdateBytes-boundReserve)
 	problems = append(problems, fmt.Errorf("the update would take more than %d bytes: %d items are left out and counted under %s", MaxUpdateBytes, dropped, payload.KeyDropped))
-	kept = addDropped(kept, dropped)
-	body, more = e.buildPayload(kept, now)
+	kept = AddDropped(kept, dropped)
+	body, more := b.write(env, kept)
 	return kept, body, append(problems, more...)
 }
+
+// MaxUpdateBytes bounds the body of an update (exporter.MaxUpdateBytes
+// says why 7 MiB).
+const MaxUpdateBytes = 7 << 20
 
 // boundReserve is room for what an update holds besides its keys: the
 // envelope, the count of what was left out, metric types.
@@ -246,21 +277,21 @@ const boundReserve = 64 << 10
 
 // fitBytes keeps entries, in order, while their encoding fits budget
 // bytes, and returns the items of those left out.
-func fitBytes(entries []entry, budget int) (kept []entry, dropped int) {
+func fitBytes(entries []Entry, budget int) (kept []Entry, dropped int) {
 	var w payload.Writer
 	used := 0
 	for _, en := range entries {
 		w.Reset(w.Bytes()[:0])
 		w.BeginObject()
-		w.Name(en.key)
-		err := en.value.write(&w)
-		n := len(w.Bytes()) + len(en.key) + 32 // and its metric type
-		if err == nil && used+n <= budget || en.key == payload.KeyDropped {
+		w.Name(en.Key)
+		err := en.Value.Write(&w)
+		n := len(w.Bytes()) + len(en.Key) + 32 // and its metric type
+		if err == nil && used+n <= budget || en.Key == payload.KeyDropped {
 			kept = append(kept, en)
 			used += n
 			continue
 		}
-		dropped += en.value.items()
+		dropped += en.Value.Items()
 	}
 	return kept, dropped
 }

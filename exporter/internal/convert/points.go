@@ -1,4 +1,4 @@
-package exporter
+package convert
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ type withAttrs[P any] struct {
 // add writes the attributes kvs into the converter's arena and appends p
 // with them. Once every point is added, seal takes the value's part of the
 // arena.
-func (a *attributed[P]) add(c *converter, kvs []attribute.KeyValue, p P) error {
+func (a *attributed[P]) add(c *Converter, kvs []attribute.KeyValue, p P) error {
 	start := len(c.arena)
 	if len(kvs) > 0 {
 		c.w.Reset(c.arena)
@@ -44,7 +44,7 @@ func (a *attributed[P]) add(c *converter, kvs []attribute.KeyValue, p P) error {
 // seal makes the value's arena the part of the converter's that its points
 // wrote, and sorts the points. The converter reuses its arena for the next
 // update: a value kept longer is detached.
-func (a *attributed[P]) seal(c *converter) {
+func (a *attributed[P]) seal(c *Converter) {
 	if len(a.points) == 0 {
 		return
 	}
@@ -109,7 +109,7 @@ func (a *attributed[P]) write(w *payload.Writer, members func(*payload.Writer, *
 	return nil
 }
 
-func (a *attributed[P]) items() int { return len(a.points) }
+func (a *attributed[P]) Items() int { return len(a.points) }
 
 // mergeOlder joins the points of an older value with these, combining the
 // two points of equal attributes with add. When add cannot (false), the
@@ -141,14 +141,14 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 // [{"attributes": {...}, "value": n}, ...].
 type sumPoints struct{ attributed[payload.Number] }
 
-func (s *sumPoints) write(w *payload.Writer) error {
+func (s *sumPoints) Write(w *payload.Writer) error {
 	return s.attributed.write(w, func(w *payload.Writer, n *payload.Number) error {
 		w.Name(payload.MemberValue)
 		return w.Number(*n)
 	})
 }
 
-func (s *sumPoints) detach() value {
+func (s *sumPoints) Detach() Value {
 	return &sumPoints{s.detached(func(*payload.Number) {})}
 }
 func (s *sumPoints) assumedType() string { return payload.MetricTypeGauge }
@@ -163,7 +163,7 @@ func bareSumPoints(n payload.Number) *sumPoints {
 // integer and a float as a float); of a gauge's, the newer point stays.
 // Points of attributes in only one of them are kept either way. An older
 // number is the point without attributes.
-func (s *sumPoints) mergeOlder(old value, additive bool) (value, int, bool) {
+func (s *sumPoints) mergeOlder(old Value, additive bool) (Value, int, bool) {
 	var prev *sumPoints
 	switch o := old.(type) {
 	case *sumPoints:
@@ -180,7 +180,7 @@ func (s *sumPoints) mergeOlder(old value, additive bool) (value, int, bool) {
 		return addNumbers(o, n), true
 	})
 	// One key's points are all integers or all floats, as the spool
-	// keeps them (spoolKind).
+	// keeps them (storedKind).
 	if slices.ContainsFunc(merged.points, func(p withAttrs[payload.Number]) bool { return p.p.IsFloat }) {
 		for i := range merged.points {
 			merged.points[i].p = addNumbers(merged.points[i].p, payload.FloatNumber(0))
@@ -192,20 +192,20 @@ func (s *sumPoints) mergeOlder(old value, additive bool) (value, int, bool) {
 // histograms are explicit-bucket histogram points.
 type histograms struct{ attributed[payload.Histogram] }
 
-func (h *histograms) write(w *payload.Writer) error {
+func (h *histograms) Write(w *payload.Writer) error {
 	return h.attributed.write(w, func(w *payload.Writer, p *payload.Histogram) error { return p.WriteMembers(w) })
 }
 
 func (h *histograms) assumedType() string { return "" }
 
-func (h *histograms) detach() value {
+func (h *histograms) Detach() Value {
 	return &histograms{h.detached(func(p *payload.Histogram) {
 		p.Bounds, p.BucketCounts = slices.Clone(p.Bounds), slices.Clone(p.BucketCounts)
 	})}
 }
 
 // mergeOlder adds up points of equal attributes (see addHistograms).
-func (h *histograms) mergeOlder(old value, additive bool) (value, int, bool) {
+func (h *histograms) mergeOlder(old Value, additive bool) (Value, int, bool) {
 	prev, same := old.(*histograms)
 	if !additive || !same {
 		return nil, 0, false
@@ -287,7 +287,7 @@ type expHistograms struct {
 	attributed[payload.ExpHistogram]
 }
 
-func (h *expHistograms) write(w *payload.Writer) error {
+func (h *expHistograms) Write(w *payload.Writer) error {
 	return h.attributed.write(w, func(w *payload.Writer, p *payload.ExpHistogram) error { return p.WriteMembers(w) })
 }
 
@@ -296,7 +296,7 @@ func (h *expHistograms) assumedType() string { return "" }
 // mergeOlder adds up points of equal attributes (see addExpHistograms).
 // Exponential histograms are delta by the exporter's temporality, so they
 // add up whatever their entry says.
-func (h *expHistograms) mergeOlder(old value, _ bool) (value, int, bool) {
+func (h *expHistograms) mergeOlder(old Value, _ bool) (Value, int, bool) {
 	prev, same := old.(*expHistograms)
 	if !same {
 		return nil, 0, false
@@ -307,7 +307,7 @@ func (h *expHistograms) mergeOlder(old value, _ bool) (value, int, bool) {
 	return &expHistograms{*merged}, 0, true
 }
 
-func (h *expHistograms) detach() value {
+func (h *expHistograms) Detach() Value {
 	return &expHistograms{h.detached(func(p *payload.ExpHistogram) {
 		p.Positive.Counts, p.Negative.Counts = slices.Clone(p.Positive.Counts), slices.Clone(p.Negative.Counts)
 	})}
@@ -316,7 +316,7 @@ func (h *expHistograms) detach() value {
 // summaries are summary points; quantiles cannot be added up.
 type summaries struct{ attributed[payload.Summary] }
 
-func (s *summaries) write(w *payload.Writer) error {
+func (s *summaries) Write(w *payload.Writer) error {
 	return s.attributed.write(w, func(w *payload.Writer, p *payload.Summary) error { return p.WriteMembers(w) })
 }
 
@@ -325,7 +325,7 @@ func (s *summaries) assumedType() string { return "" }
 // mergeOlder keeps the points of both; of two with equal attributes, whose
 // quantiles cannot be added up, the newer stays and the older is lost
 // (counted by the caller as dropped).
-func (s *summaries) mergeOlder(old value, _ bool) (value, int, bool) {
+func (s *summaries) mergeOlder(old Value, _ bool) (Value, int, bool) {
 	prev, same := old.(*summaries)
 	if !same {
 		return nil, 0, false
@@ -336,6 +336,6 @@ func (s *summaries) mergeOlder(old value, _ bool) (value, int, bool) {
 	return &summaries{*merged}, lost, true
 }
 
-func (s *summaries) detach() value {
+func (s *summaries) Detach() Value {
 	return &summaries{s.detached(func(p *payload.Summary) { p.Quantiles = slices.Clone(p.Quantiles) })}
 }

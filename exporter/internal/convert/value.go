@@ -1,4 +1,4 @@
-package exporter
+package convert
 
 import (
 	"bytes"
@@ -10,15 +10,15 @@ import (
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// value is the converted data of one key: what it writes into an update,
+// Value is the converted data of one key: what it writes into an update,
 // and what carrying it over to the next update needs. Values own their
-// memory, except where detach says otherwise, because the SDK reuses the
+// memory, except where Detach says otherwise, because the SDK reuses the
 // collection they came from.
-type value interface {
-	// write writes the value; after an error the caller rewinds.
-	write(w *payload.Writer) error
-	// items is what the value counts for against payload.MaxItems.
-	items() int
+type Value interface {
+	// Write writes the value; after an error the caller rewinds.
+	Write(w *payload.Writer) error
+	// Items is what the value counts for against payload.MaxItems.
+	Items() int
 	// mergeOlder combines a value carried from a failed update (or a
 	// checkpoint) with this newer one of the same key. ok is false when
 	// the newer one simply replaces it: values and gauges keep the newest,
@@ -26,9 +26,9 @@ type value interface {
 	// items held figures that could not be merged (summaries' quantiles
 	// do not add up) and are in neither: the caller counts them as
 	// dropped, never loses them silently.
-	mergeOlder(old value, additive bool) (merged value, lost int, ok bool)
-	// detach copies what still points into the collection.
-	detach() value
+	mergeOlder(old Value, additive bool) (merged Value, lost int, ok bool)
+	// Detach copies what still points into the collection.
+	Detach() Value
 	// assumedType is the metric type a server reads from the JSON alone
 	// ("" for values that are not figures: strings, lists, histograms).
 	assumedType() string
@@ -42,15 +42,15 @@ type number payload.Number
 
 func newNumber(n payload.Number) *number { v := number(n); return &v }
 
-func (n *number) write(w *payload.Writer) error { return w.Number(payload.Number(*n)) }
-func (n *number) items() int                    { return 1 }
-func (n *number) detach() value                 { return n } // its block is never reused
+func (n *number) Write(w *payload.Writer) error { return w.Number(payload.Number(*n)) }
+func (n *number) Items() int                    { return 1 }
+func (n *number) Detach() Value                 { return n } // its block is never reused
 
 // mergeOlder adds up two sums; an integer and a float sum add up as a
 // float. A number that meets the points of the same key (the instrument
 // was recorded without attributes, then with) is their point without
 // attributes.
-func (n *number) mergeOlder(old value, additive bool) (value, int, bool) {
+func (n *number) mergeOlder(old Value, additive bool) (Value, int, bool) {
 	switch o := old.(type) {
 	case *number:
 		if !additive {
@@ -87,16 +87,16 @@ type leaf struct {
 	isJSON bool
 }
 
-func (l leaf) write(w *payload.Writer) error {
+func (l leaf) Write(w *payload.Writer) error {
 	if l.isJSON {
 		return w.CheckedJSON(l.json)
 	}
 	return writeAttrValue(w, l.attr)
 }
 
-func (l leaf) items() int                                { return 1 }
-func (l leaf) detach() value                             { return l }
-func (l leaf) mergeOlder(value, bool) (value, int, bool) { return nil, 0, false }
+func (l leaf) Items() int                                { return 1 }
+func (l leaf) Detach() Value                             { return l }
+func (l leaf) mergeOlder(Value, bool) (Value, int, bool) { return nil, 0, false }
 
 func (l leaf) assumedType() string {
 	switch {
@@ -122,14 +122,14 @@ func (m *member) write(w *payload.Writer) error {
 	if m.isNumber {
 		return w.Number(m.num)
 	}
-	return m.value.write(w)
+	return m.value.Write(w)
 }
 
 // object is a key recorded per sub-key (payload.AttrSubkey), its members
 // sorted by name.
 type object []member
 
-func (o object) write(w *payload.Writer) error {
+func (o object) Write(w *payload.Writer) error {
 	w.BeginObject()
 	for i := range o {
 		w.Name(o[i].name)
@@ -141,13 +141,13 @@ func (o object) write(w *payload.Writer) error {
 	return nil
 }
 
-func (o object) items() int          { return len(o) }
-func (o object) detach() value       { return o }
+func (o object) Items() int          { return len(o) }
+func (o object) Detach() Value       { return o }
 func (o object) assumedType() string { return payload.MetricTypeGauge }
 
 // mergeOlder keeps every member of both, the newer winning; the numbers
 // of a sum's members in both add up.
-func (o object) mergeOlder(old value, additive bool) (value, int, bool) {
+func (o object) mergeOlder(old Value, additive bool) (Value, int, bool) {
 	prev, same := old.(object)
 	if !same {
 		return nil, 0, false
@@ -173,10 +173,10 @@ func (o object) mergeOlder(old value, additive bool) (value, int, bool) {
 // list is a key recorded element by element (payload.AttrIndex), in order.
 type list []leaf
 
-func (l list) write(w *payload.Writer) error {
+func (l list) Write(w *payload.Writer) error {
 	w.BeginList()
 	for _, el := range l {
-		if err := el.write(w); err != nil {
+		if err := el.Write(w); err != nil {
 			return err
 		}
 	}
@@ -184,12 +184,12 @@ func (l list) write(w *payload.Writer) error {
 	return nil
 }
 
-func (l list) items() int          { return len(l) }
-func (l list) detach() value       { return l }
+func (l list) Items() int          { return len(l) }
+func (l list) Detach() Value       { return l }
 func (l list) assumedType() string { return "" }
 
 // mergeOlder keeps every element of both, the older first.
-func (l list) mergeOlder(old value, _ bool) (value, int, bool) {
+func (l list) mergeOlder(old Value, _ bool) (Value, int, bool) {
 	prev, same := old.(list)
 	if !same {
 		return nil, 0, false
@@ -231,7 +231,7 @@ func (s *countingSet) settle() {
 	s.members = out
 }
 
-func (s *countingSet) write(w *payload.Writer) error {
+func (s *countingSet) Write(w *payload.Writer) error {
 	w.BeginList()
 	for _, m := range s.members {
 		w.CountedValue(s.valueOf(m), m.count)
@@ -240,12 +240,12 @@ func (s *countingSet) write(w *payload.Writer) error {
 	return nil
 }
 
-func (s *countingSet) items() int          { return len(s.members) }
-func (s *countingSet) detach() value       { return s }
+func (s *countingSet) Items() int          { return len(s.members) }
+func (s *countingSet) Detach() Value       { return s }
 func (s *countingSet) assumedType() string { return payload.MetricTypeCounter }
 
 // mergeOlder adds up the counts of both sets.
-func (s *countingSet) mergeOlder(old value, _ bool) (value, int, bool) {
+func (s *countingSet) mergeOlder(old Value, _ bool) (Value, int, bool) {
 	prev, same := old.(*countingSet)
 	if !same {
 		return nil, 0, false

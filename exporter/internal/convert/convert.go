@@ -1,4 +1,4 @@
-package exporter
+package convert
 
 import (
 	"cmp"
@@ -45,9 +45,9 @@ func rolesOf(kvs []attribute.KeyValue) roles {
 
 func (r roles) onlyValue() bool { return r.hasValue && !r.hasSub && !r.hasIndex && !r.other }
 
-// converter turns metric data into values. Its writer is reused for the
+// Converter turns metric data into values. Its writer is reused for the
 // JSON that values keep (attributes, counting-set values).
-type converter struct {
+type Converter struct {
 	w payload.Writer
 	// flat holds the attributes of every point of the metric at hand,
 	// point i's from offsets[i] to offsets[i+1]. attribute.Set reaches each
@@ -73,7 +73,7 @@ type quotedName struct {
 
 // number returns a number value from the converter's current block.
 // Blocks are not reused: values taken from them may be carried over.
-func (c *converter) number(n payload.Number) *number {
+func (c *Converter) number(n payload.Number) *number {
 	if len(c.numbers) == cap(c.numbers) {
 		c.numbers = make([]number, 0, 256)
 	}
@@ -86,7 +86,7 @@ func (c *converter) number(n payload.Number) *number {
 var errCarriesKeys = errors.New("the points carry keys of their own")
 
 // load reads the attributes of n points.
-func (c *converter) load(n int, setOf func(int) *attribute.Set) {
+func (c *Converter) load(n int, setOf func(int) *attribute.Set) {
 	c.flat, c.offsets = c.flat[:0], append(c.offsets[:0], 0)
 	for i := range n {
 		for it := setOf(i).Iter(); it.Next(); {
@@ -96,13 +96,13 @@ func (c *converter) load(n int, setOf func(int) *attribute.Set) {
 	}
 }
 
-func (c *converter) attrs(i int) []attribute.KeyValue { return c.flat[c.offsets[i]:c.offsets[i+1]] }
+func (c *Converter) attrs(i int) []attribute.KeyValue { return c.flat[c.offsets[i]:c.offsets[i+1]] }
 
 // sumOrGauge converts the points of a sum or gauge: those of an ordinary
 // instrument in one pass (plainPoints); those that ask for a protocol
 // shape are loaded and handed to shapeLoaded; those that name keys of
 // their own come back as errCarriesKeys, to be split by key first.
-func sumOrGauge[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], shapeLoaded func() (value, error)) (value, error) {
+func sumOrGauge[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N], shapeLoaded func() (Value, error)) (Value, error) {
 	if v, plain, err := plainPoints(c, pts); plain {
 		return v, err
 	}
@@ -117,16 +117,16 @@ func sumOrGauge[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], 
 
 // shape returns the value of one metric's data; nil when the metric holds
 // no points, so that nothing is sent for it.
-func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
+func (c *Converter) shape(agg metricdata.Aggregation) (Value, error) {
 	switch d := agg.(type) {
 	case metricdata.Sum[int64]:
-		return sumOrGauge(c, d.DataPoints, func() (value, error) { return c.intSum(d.DataPoints) })
+		return sumOrGauge(c, d.DataPoints, func() (Value, error) { return c.intSum(d.DataPoints) })
 	case metricdata.Sum[float64]:
-		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, false) })
+		return sumOrGauge(c, d.DataPoints, func() (Value, error) { return pointShape(c, d.DataPoints, false) })
 	case metricdata.Gauge[int64]:
-		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, true) })
+		return sumOrGauge(c, d.DataPoints, func() (Value, error) { return pointShape(c, d.DataPoints, true) })
 	case metricdata.Gauge[float64]:
-		return sumOrGauge(c, d.DataPoints, func() (value, error) { return pointShape(c, d.DataPoints, true) })
+		return sumOrGauge(c, d.DataPoints, func() (Value, error) { return pointShape(c, d.DataPoints, true) })
 	case metricdata.Histogram[int64]:
 		return histogramShape(c, d.DataPoints)
 	case metricdata.Histogram[float64]:
@@ -144,7 +144,7 @@ func (c *converter) shape(agg metricdata.Aggregation) (value, error) {
 // intSum makes a counting set of an integer sum whose points each carry
 // just a value attribute; any other integer sum takes the point shapes.
 // Like pointShape, it is given loaded points that ask for a protocol shape.
-func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
+func (c *Converter) intSum(pts []metricdata.DataPoint[int64]) (Value, error) {
 	for i := range pts {
 		if !rolesOf(c.attrs(i)).onlyValue() {
 			return pointShape(c, pts, false)
@@ -154,7 +154,7 @@ func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 	for i, p := range pts {
 		start := len(set.arena)
 		c.w.Reset(set.arena)
-		if err := rolesOf(c.attrs(i)).value.write(&c.w); err != nil {
+		if err := rolesOf(c.attrs(i)).value.Write(&c.w); err != nil {
 			return nil, err
 		}
 		set.arena = c.w.Bytes()
@@ -170,7 +170,7 @@ func (c *converter) intSum(pts []metricdata.DataPoint[int64]) (value, error) {
 //   - every point with only a sub-key (and, on gauges, a value): an object;
 //   - gauge, every point with only an index and a value: a list;
 //   - anything else: the generic list of {"attributes", "value"} points.
-func pointShape[N int64 | float64](c *converter, pts []metricdata.DataPoint[N], gauge bool) (value, error) {
+func pointShape[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N], gauge bool) (Value, error) {
 	all := make([]roles, len(pts))
 	for i := range pts {
 		all[i] = rolesOf(c.attrs(i))
@@ -233,14 +233,14 @@ func indexedList(all []roles) (list, bool) {
 	return l, true
 }
 
-func genericPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (value, error) {
+func genericPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N]) (Value, error) {
 	a, err := attributedPoints(c, len(pts), func(i int) payload.Number { return numberOf(pts[i].Value) })
 	return &sumPoints{a}, err
 }
 
 // attributedPoints makes the n points that point returns, with the
 // attributes loaded for them, into an attributed value.
-func attributedPoints[P any](c *converter, n int, point func(i int) P) (attributed[P], error) {
+func attributedPoints[P any](c *Converter, n int, point func(i int) P) (attributed[P], error) {
 	a := attributed[P]{points: make([]withAttrs[P], 0, n)}
 	for i := range n {
 		if err := a.add(c, c.attrs(i), point(i)); err != nil {
@@ -251,7 +251,7 @@ func attributedPoints[P any](c *converter, n int, point func(i int) P) (attribut
 	return a, nil
 }
 
-func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramDataPoint[N]) (value, error) {
+func histogramShape[N int64 | float64](c *Converter, pts []metricdata.HistogramDataPoint[N]) (Value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
@@ -269,7 +269,7 @@ func histogramShape[N int64 | float64](c *converter, pts []metricdata.HistogramD
 	return &histograms{a}, err
 }
 
-func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.ExponentialHistogramDataPoint[N]) (value, error) {
+func expHistogramShape[N int64 | float64](c *Converter, pts []metricdata.ExponentialHistogramDataPoint[N]) (Value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
@@ -289,7 +289,7 @@ func expHistogramShape[N int64 | float64](c *converter, pts []metricdata.Exponen
 	return &expHistograms{a}, err
 }
 
-func summaryShape(c *converter, pts []metricdata.SummaryDataPoint) (value, error) {
+func summaryShape(c *Converter, pts []metricdata.SummaryDataPoint) (Value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
@@ -309,7 +309,7 @@ func summaryShape(c *converter, pts []metricdata.SummaryDataPoint) (value, error
 // set's JSON as it reads the set: one pass, nothing copied. plain is false
 // when a point carries a protocol attribute, and the caller takes the long
 // way (load, then pick the shape).
-func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N]) (v value, plain bool, err error) {
+func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N]) (v Value, plain bool, err error) {
 	switch {
 	case len(pts) == 0:
 		return nil, true, nil
@@ -341,7 +341,7 @@ func plainPoints[N int64 | float64](c *converter, pts []metricdata.DataPoint[N])
 
 // writeSet writes a set as writeAttrs does, unless one of its attributes
 // is the protocol's (plain is false).
-func (c *converter) writeSet(set *attribute.Set) (plain bool, err error) {
+func (c *Converter) writeSet(set *attribute.Set) (plain bool, err error) {
 	if set.Len() == 0 {
 		return true, nil
 	}
@@ -374,7 +374,7 @@ func isShapeAttr(k attribute.Key) bool {
 func isKeyAttr(k attribute.Key) bool { return k == payload.AttrKey || k == payload.AttrKeySuffix }
 
 // writeName writes the name of the attribute at position i of its set.
-func (c *converter) writeName(i int, key attribute.Key) {
+func (c *Converter) writeName(i int, key attribute.Key) {
 	if i == len(c.names) {
 		c.names = append(c.names, quotedName{})
 	}
@@ -386,7 +386,7 @@ func (c *converter) writeName(i int, key attribute.Key) {
 
 // writeAttrs writes the attributes of a set as a JSON object into c.w. A
 // set is sorted by key, as encoding/json sorts the keys of a map.
-func (c *converter) writeAttrs(kvs []attribute.KeyValue) error {
+func (c *Converter) writeAttrs(kvs []attribute.KeyValue) error {
 	w := &c.w
 	w.BeginObject()
 	for i, kv := range kvs {
