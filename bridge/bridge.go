@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 
@@ -51,21 +52,13 @@ type CollectionHooks interface {
 	EndCollection()
 }
 
-// NewTelemetryReader builds the reader that sends the bridge's figures to
-// the telemetry server. It must pass producer on to the reader (the values
-// instruments cannot carry, and the end of each update interval) and call
-// hooks around each of its collections: with package exporter,
-//
-//	exporter.NewReader(exp, exporter.WithProducer(producer), exporter.WithHandover(hooks))
-type NewTelemetryReader func(producer sdkmetric.Producer, hooks CollectionHooks) sdkmetric.Reader
-
 // Bridge records the documented telemetry calls as OpenTelemetry data. It
 // builds the MeterProvider that carries them: the telemetry reader its
 // caller builds (see New), plus any readers given with WithReader. It is
 // safe for concurrent use; recording never blocks on the network.
 type Bridge struct {
 	filter   KeyFilter
-	journal  *journal.Journal // nil without a spool: counts and values live in memory
+	journal  *journal.Journal // nil without WithJournal: counts and values live in memory
 	hand     handover
 	reader   sdkmetric.Reader // the telemetry reader
 	provider *sdkmetric.MeterProvider
@@ -124,11 +117,19 @@ func WithJournal(j *journal.Journal) Option {
 	return optionFunc(func(c *config) { c.journal = j })
 }
 
-// New returns a Bridge whose figures filter keeps or drops, and whose
-// telemetry reader newReader builds. Both are required; a nil one is an
+// New returns a Bridge whose keys filter keeps or drops, and whose
+// telemetry reader, the one that sends to the telemetry server, newReader
+// builds. newReader must give producer to the reader (it carries the
+// values instruments cannot, and ends each update interval) and have the
+// reader call hooks around each of its collections; with package exporter:
+//
+//	exporter.NewReader(exp, exporter.WithProducer(producer), exporter.WithHandover(hooks))
+//
+// The caller starts that reader; the bridge collects from it on Reset and
+// shuts it down with the rest on Shutdown. A nil filter or newReader is an
 // error, as is a newReader that returns nil.
-func New(filter KeyFilter, newReader NewTelemetryReader, opts ...Option) (*Bridge, error) {
-	if filter == nil {
+func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks CollectionHooks) sdkmetric.Reader, opts ...Option) (*Bridge, error) {
+	if isNil(filter) {
 		return nil, errors.New("telemetry bridge: New needs a key filter, such as an *exporter.Exporter")
 	}
 	if newReader == nil {
@@ -141,15 +142,15 @@ func New(filter KeyFilter, newReader NewTelemetryReader, opts ...Option) (*Bridg
 	b := &Bridge{filter: filter, journal: cfg.journal, limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.hand.b = b
 	b.primary = b.newProducer()
-	if b.reader = newReader(b.primary, &b.hand); b.reader == nil {
+	if b.reader = newReader(b.primary, &b.hand); isNil(b.reader) {
 		return nil, errors.New("telemetry bridge: the function given to New built no telemetry reader (nil)")
 	}
 	// Exemplars tie measurements to traces; telemetry keys have none, and
 	// sampling them would cost every collection. A caller's own options,
 	// applied after, may turn them back on.
 	providerOpts := []sdkmetric.Option{sdkmetric.WithReader(b.reader), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
-	for _, newReader := range cfg.readers {
-		providerOpts = append(providerOpts, sdkmetric.WithReader(newReader(b.newProducer())))
+	for _, newOther := range cfg.readers {
+		providerOpts = append(providerOpts, sdkmetric.WithReader(newOther(b.newProducer())))
 	}
 	b.provider = sdkmetric.NewMeterProvider(append(providerOpts, cfg.providerOpts...)...)
 	b.meter = b.provider.Meter(ScopeName)
@@ -157,6 +158,16 @@ func New(filter KeyFilter, newReader NewTelemetryReader, opts ...Option) (*Bridg
 		return nil, fmt.Errorf("telemetry bridge: registering the collection hook: %w", err)
 	}
 	return b, nil
+}
+
+// isNil reports whether v is nil or holds a nil pointer, which would fail
+// only at the first call made through it.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	r := reflect.ValueOf(v)
+	return r.Kind() == reflect.Pointer && r.IsNil()
 }
 
 // MeterProvider is the provider that carries the bridge's figures. A

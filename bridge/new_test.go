@@ -52,7 +52,7 @@ func (f *keyFilter) reported() []string {
 // manualTelemetryReader builds a ManualReader with delta temporality as
 // the bridge's telemetry reader; it ignores the collection hooks, as a
 // reader without a journal may.
-func manualTelemetryReader(r **sdkmetric.ManualReader) bridge.NewTelemetryReader {
+func manualTelemetryReader(r **sdkmetric.ManualReader) func(sdkmetric.Producer, bridge.CollectionHooks) sdkmetric.Reader {
 	return func(p sdkmetric.Producer, _ bridge.CollectionHooks) sdkmetric.Reader {
 		*r = sdkmetric.NewManualReader(sdkmetric.WithProducer(p),
 			sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality }))
@@ -63,10 +63,15 @@ func manualTelemetryReader(r **sdkmetric.ManualReader) bridge.NewTelemetryReader
 func TestNewRefusesMissingPiecesWithAnError(t *testing.T) {
 	var r *sdkmetric.ManualReader
 	noReader := func(sdkmetric.Producer, bridge.CollectionHooks) sdkmetric.Reader { return nil }
+	nilReader := func(sdkmetric.Producer, bridge.CollectionHooks) sdkmetric.Reader {
+		return (*sdkmetric.ManualReader)(nil)
+	}
 	for name, build := range map[string]func() (*bridge.Bridge, error){
-		"no filter":             func() (*bridge.Bridge, error) { return bridge.New(nil, manualTelemetryReader(&r)) },
-		"no reader function":    func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, nil) },
-		"a function making nil": func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, noReader) },
+		"no filter":                    func() (*bridge.Bridge, error) { return bridge.New(nil, manualTelemetryReader(&r)) },
+		"a nil filter pointer":         func() (*bridge.Bridge, error) { return bridge.New((*keyFilter)(nil), manualTelemetryReader(&r)) },
+		"no reader function":           func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, nil) },
+		"a function making nil":        func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, noReader) },
+		"a function making nil reader": func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, nilReader) },
 	} {
 		b, err := build()
 		if err == nil || b != nil {
