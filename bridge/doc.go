@@ -155,9 +155,11 @@
 //
 // At most MaxItems items are kept between two updates of the telemetry
 // server; past that new items are dropped, and existing ones still update.
-// The update then carries the number dropped under payload.KeyDropped. A key holds one kind per update: using a counter key as a
-// list, or an unhashable AppendUnique value, is reported through otel.Handle
-// (once per key and problem per update) and ignored. Set replaces any kind.
-// Values are captured when recorded (maps, slices and structs as their
-// JSON), so a caller may reuse what it passed.
+// The update then carries the number dropped under payload.KeyDropped. A
+// key holds one kind per update: using a counter key as a list, or an
+// unhashable AppendUnique value, is reported to the key filter's Report
+// (the exporter's error handler, else otel.Handle), once per key and
+// problem per update, and ignored. Set replaces any kind. Values are
+// captured when recorded (maps, slices and structs as their JSON), so a
+// caller may reuse what it passed.
 package bridge

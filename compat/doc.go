@@ -15,15 +15,17 @@
 //
 // Configuration without code: TELEMETRY_ENDPOINT, TELEMETRY_DISABLED_METRICS,
 // DO_NOT_TRACK and OTEL_SDK_DISABLED (see the Env constants). In code,
-// InitWithOptions takes exporter options and extra OpenTelemetry readers,
+// InitWithOptions takes exporter and telemetry Reader options and extra
+// OpenTelemetry readers,
 // and MeterProvider gives the provider for the program's own instruments.
 //
-// This package holds the one global client, and the wiring beneath it: a
+// This package holds the one global client and the wiring beneath it. A
 // Client joins a bridge.Bridge, which records, to an exporter, which
-// filters keys, hears problems, keeps the journal and sends, through a
-// telemetry Reader over the exporter (bridge itself knows nothing of the
-// exporter). Init builds one from the environment and its options; New
-// builds one over an exporter the caller made, for a test or a program
-// that needs an instance of its own, started with Start and ended with
-// Shutdown.
+// filters keys, hears problems, keeps the journal and sends: the exporter
+// is the bridge's KeyFilter, its Journal the bridge's journal, and a
+// telemetry Reader over it collects from the bridge (package bridge knows
+// nothing of the exporter). Init builds a Client from the environment and
+// its options; New builds one over an exporter the caller made, for a test
+// or a program that needs an instance of its own, which it starts with
+// Start and ends with Shutdown.
 package compat
