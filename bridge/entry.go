@@ -78,24 +78,6 @@ type setState struct {
 	// them at a third of the cost of an interface-keyed one.
 	strings *table[string, *setValue]
 	others  *table[any, *setValue]
-	// slab hands out members from blocks of 64, so that the members a hot
-	// loop cycles through sit together in memory. Allocated one by one,
-	// they landed wherever the heap had room, and recording was 1.6 times
-	// slower in some processes than in others (BENCHMARKS.md).
-	slabMu sync.Mutex
-	slab   []setValue
-}
-
-// newMember returns a zero member from the current block.
-func (s *setState) newMember() *setValue {
-	s.slabMu.Lock()
-	defer s.slabMu.Unlock()
-	if len(s.slab) == 0 {
-		s.slab = make([]setValue, 64)
-	}
-	v := &s.slab[0]
-	s.slab = s.slab[1:]
-	return v
 }
 
 func newSetState(inst metric.Int64Counter, keyAttrs []attribute.KeyValue) *setState {

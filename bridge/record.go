@@ -93,7 +93,7 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 		return v
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
-	v := e.set.newMember()
+	v := new(setValue)
 	v.Counted = b.newCount(journal.KindMember, e.key, captured)
 	v.option = metric.WithAttributeSet(attribute.NewSet(attrs...))
 	t.storeLocked(k, v)
