@@ -97,16 +97,19 @@ func (s *setState) prune() {
 }
 
 // setValue is one distinct value of a counting set, with its attribute
-// option built once so that recording it again allocates nothing.
+// option built once, in a slice of its own: moving its count into the SDK
+// then allocates nothing (an option passed alone builds a slice at each
+// call, which escapes through the instrument's interface: one allocation
+// per member and collection).
 type setValue struct {
 	tally
 	epoch   atomic.Uint64
 	retired atomic.Bool // evicted: the next call makes a new member
-	option  metric.AddOption
+	options []metric.AddOption
 }
 
 func (s *setState) record(v *setValue) func(int64) {
-	return func(n int64) { s.instrument.Add(context.Background(), n, v.option) }
+	return func(n int64) { s.instrument.Add(context.Background(), n, v.options...) }
 }
 
 // newEntry makes the entry for key; b.mu is held.

@@ -95,7 +95,7 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
 	v := new(setValue)
 	v.Counted = b.newCount(journal.KindMember, e.key, captured)
-	v.option = metric.WithAttributeSet(attribute.NewSet(attrs...))
+	v.options = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
 	t.storeLocked(k, v)
 	return v
 }
