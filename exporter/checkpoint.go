@@ -14,7 +14,7 @@ import (
 // the moment they are recorded.) While the Reader runs and its exporter
 // has a spool, it collects every checkpointEvery, without ending the update
 // interval, and keeps what it collected for the next update: integer sums
-// in their streams' journal counts (streams.go), which writes no file; the
+// in their streams' journal counts (internal/streams), which writes no file; the
 // rest (float sums, gauges, histograms, the bridge's own instruments)
 // merged into the carried figures and written to the spool's carried file
 // before the journal's generation is committed (see Handover). A

@@ -20,7 +20,7 @@ import (
 // instruments all changed since the last: 1,000 counters (keys) with 10
 // attribute sets each, 10,000 sets in all, every one recorded between two
 // checkpoints (by a goroutine, with the timer stopped). Each point is
-// added to its stream's count in the journal (streams.go); no file is
+// added to its stream's count in the journal (internal/streams); no file is
 // written.
 //
 // ns/op is the checkpoint's wall time, which sets the adaptive period

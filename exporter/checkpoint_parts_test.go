@@ -19,7 +19,7 @@ import (
 // whose slices the SDK reuses; with either exemplar filter), the
 // conversion into entries, keeping them (merging into the carried figures
 // and rewriting the carried file), and, in their place for integer sums,
-// adding each point to its stream's journal count (streams.go).
+// adding each point to its stream's journal count (internal/streams).
 func BenchmarkCheckpointParts(b *testing.B) {
 	ctx := context.Background()
 	for _, ex := range exemplarFilters {
@@ -45,7 +45,7 @@ func BenchmarkCheckpointParts(b *testing.B) {
 	b.Run("streams", func(b *testing.B) {
 		r, record := checkpointLoad(b, sdkmetric.WithExemplarFilter(exemplarFilters[0].filter))
 		var rm metricdata.ResourceMetrics
-		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm) }, func() { r.exp.streams.take(&rm, r.exp.filter.disabled) })
+		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm) }, func() { r.exp.streams.Take(&rm, r.exp.filter.disabled) })
 	})
 	b.Run("keep", func(b *testing.B) {
 		r, record := checkpointLoad(b, sdkmetric.WithExemplarFilter(exemplarFilters[0].filter))

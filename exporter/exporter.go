@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/streams"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -36,9 +37,9 @@ type Exporter struct {
 	buffers  convert.Buffers
 	spool    *spool           // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
-	// streams keeps checkpointed integer sums in the journal (streams.go);
+	// streams keeps checkpointed integer sums in the journal (internal/streams);
 	// nil without a journal.
-	streams *nativeStreams
+	streams *streams.Table
 	// commitMu makes the journal's commits one at a time (see commit).
 	commitMu sync.Mutex
 	// journalTaken is set once a recorder took the journal.

@@ -6,6 +6,7 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/telemetrybridge/telemetry/exporter/internal/streams"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 )
 
@@ -67,7 +68,7 @@ func (e *Exporter) openJournal() {
 		return
 	}
 	e.journal = j
-	e.streams = newNativeStreams(j)
+	e.streams = streams.NewTable(j)
 }
 
 // collection is one collection of the telemetry reader, taken under the
@@ -107,7 +108,7 @@ func (r *Reader) Collect(ctx context.Context, rm *metricdata.ResourceMetrics) er
 	}
 	defer r.collectMu.unlock()
 	c := r.collect(ctx, false)
-	r.exp.streams.drainInto(c.rm, c.gen)
+	r.exp.streams.DrainInto(c.rm, c.gen)
 	*rm = *c.rm
 	r.exp.commit(c.gen)
 	return c.err

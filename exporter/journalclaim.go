@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/streams"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -55,39 +56,28 @@ func (s *spool) readJournal(name string, stamped uint64) ([]convert.Entry, int, 
 }
 
 // figureEntries turns a journal's figures into entries: the bridge's as
-// journalEntries does, the native streams' as streamEntries does, merged
+// journalEntries does, the native streams' as streams.Entries does, merged
 // where both name one key (a native sum's points join the bridge's figure
 // when their shapes agree, as they would have in one update).
 func figureEntries(figs []journal.Figure) ([]convert.Entry, error) {
-	var streams []journal.Figure
+	var records []journal.Figure
 	figs = slices.DeleteFunc(figs, func(f journal.Figure) bool {
-		native := isStreamRecord(f)
+		native := streams.IsRecord(f)
 		if native {
-			streams = append(streams, f)
+			records = append(records, f)
 		}
 		return native
 	})
 	entries := journalEntries(figs)
-	if len(streams) == 0 {
+	if len(records) == 0 {
 		return entries, nil
 	}
-	native, err := streamEntries(streams)
+	native, err := streams.Entries(records)
 	if err != nil {
 		return nil, fmt.Errorf("damaged telemetry journal: %w", err)
 	}
 	merged, dropped, unmerged := convert.Merge(native, entries)
 	return convert.AddDropped(merged, dropped+unmerged), nil
-}
-
-// isStreamRecord reports whether f is a native stream's record: a member
-// under the streams' key whose text is a JSON object, as a stream's
-// description is. The bridge records under any key its host gives, that
-// one included, and its members are strings, numbers and booleans (rarely
-// JSON objects): one spelled so is the host's own figure, and is sent as
-// such, where taking it for a damaged stream would set the whole journal
-// aside with every other figure in it.
-func isStreamRecord(f journal.Figure) bool {
-	return f.Kind == journal.KindMember && f.Key == streamRecordKey && strings.HasPrefix(f.Sub, "{")
 }
 
 // journalEntries turns a journal's figures into the entries an update

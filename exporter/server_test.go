@@ -2,6 +2,7 @@ package exporter_test
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/telemetrybridge/telemetry/exporter"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
+	"github.com/telemetrybridge/telemetry/payload"
 )
 
 var testID = uuid.MustParse("6a0f5f7e-7c1b-4c55-9b55-3f6f3a5e2b11")
@@ -69,11 +71,42 @@ func mustContain(t *testing.T, err error, parts ...string) {
 // encode renders a decoded JSON value again (maps come out with sorted keys).
 func encode(t *testing.T, v any) string {
 	t.Helper()
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(inPointOrder(t, v))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// inPointOrder sorts a list of points with attributes by their JSON: an
+// update lists a key's points in the order the SDK collected them, which
+// the protocol leaves open.
+func inPointOrder(t *testing.T, v any) any {
+	list, ok := v.([]any)
+	if !ok || len(list) == 0 {
+		return v
+	}
+	texts := make([]string, len(list))
+	for i, el := range list {
+		if obj, ok := el.(map[string]any); !ok || obj[payload.MemberAttributes] == nil {
+			return v
+		}
+		b, err := json.Marshal(el)
+		if err != nil {
+			t.Fatal(err)
+		}
+		texts[i] = string(b)
+	}
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(texts[a], texts[b]) })
+	sorted := make([]any, len(list))
+	for i, j := range order {
+		sorted[i] = list[j]
+	}
+	return sorted
 }
 
 // encodeAll re-encodes each value of decoded data.

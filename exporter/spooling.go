@@ -202,7 +202,7 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 
 // checkpoint collects what was recorded since the last collection and
 // keeps it on disk for the next update: integer sums in their journal
-// streams (streams.go), the rest in the carried file. It does not end the
+// streams (internal/streams), the rest in the carried file. It does not end the
 // update interval. It returns the problems met, unreported.
 func (r *Reader) checkpoint(ctx context.Context) []error {
 	if err := r.collectMu.lock(ctx); err != nil {
@@ -220,7 +220,30 @@ func (r *Reader) checkpoint(ctx context.Context) []error {
 	}
 	rest := c.rm
 	if s := r.exp.streams; s != nil {
-		rest = s.take(c.rm, r.exp.filter.disabled)
+		rest = s.Take(c.rm, r.exp.filter.disabled)
 	}
 	return append(errs, r.exp.carryToNext(rest, c.gen, false, nil)...)
+}
+
+// drainStreams drains the streams for the update of generation gen (see
+// drainInto) and returns what they held as entries, converted as the
+// carried file's are when a checkpoint writes them: the update merges
+// them in as it merges carried figures, so that streams send what the
+// carried file would have sent (a metric of the update's collection that
+// gives the same key from another instrument adds to them, or replaces
+// them, as it would carried figures).
+func (e *Exporter) drainStreams(gen uint64) []convert.Entry {
+	if e.streams == nil {
+		return nil
+	}
+	var rm metricdata.ResourceMetrics
+	e.streams.DrainInto(&rm, gen)
+	if !holdsMetrics(&rm) {
+		return nil
+	}
+	entries, problems := convert.Convert(new(convert.Converter), &rm, convert.Options{Disabled: e.filter.disabled, MetricTypes: e.cfg.metricTypes})
+	for _, p := range problems {
+		e.report(p)
+	}
+	return entries
 }

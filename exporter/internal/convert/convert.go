@@ -64,6 +64,8 @@ type Converter struct {
 	names []quotedName
 	// numbers is the block that number values come from.
 	numbers []number
+	// sets holds the JSON of the attribute sets of recent conversions.
+	sets setTexts
 }
 
 type quotedName struct {
@@ -251,12 +253,27 @@ func attributedPoints[P any](c *Converter, n int, point func(i int) P) (attribut
 	return a, nil
 }
 
+// setPoints makes the n points that point returns, each with the
+// attributes of its set (setOf) written as they are, into an attributed
+// value.
+func setPoints[P any](c *Converter, n int, setOf func(i int) *attribute.Set, point func(i int) P) (attributed[P], error) {
+	a := attributed[P]{points: make([]withAttrs[P], 0, n)}
+	for i := range n {
+		start := len(c.arena)
+		if _, err := c.appendSet(setOf(i)); err != nil {
+			return a, err
+		}
+		a.points = append(a.points, withAttrs[P]{start: start, end: len(c.arena), p: point(i)})
+	}
+	a.seal(c)
+	return a, nil
+}
+
 func histogramShape[N int64 | float64](c *Converter, pts []metricdata.HistogramDataPoint[N]) (Value, error) {
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	a, err := attributedPoints(c, len(pts), func(i int) payload.Histogram {
+	a, err := setPoints(c, len(pts), func(i int) *attribute.Set { return &pts[i].Attributes }, func(i int) payload.Histogram {
 		p := &pts[i]
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
@@ -273,8 +290,7 @@ func expHistogramShape[N int64 | float64](c *Converter, pts []metricdata.Exponen
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	a, err := attributedPoints(c, len(pts), func(i int) payload.ExpHistogram {
+	a, err := setPoints(c, len(pts), func(i int) *attribute.Set { return &pts[i].Attributes }, func(i int) payload.ExpHistogram {
 		p := &pts[i]
 		lo, hasLo := p.Min.Value()
 		hi, hasHi := p.Max.Value()
@@ -293,8 +309,7 @@ func summaryShape(c *Converter, pts []metricdata.SummaryDataPoint) (Value, error
 	if len(pts) == 0 {
 		return nil, nil
 	}
-	c.load(len(pts), func(i int) *attribute.Set { return &pts[i].Attributes })
-	a, err := attributedPoints(c, len(pts), func(i int) payload.Summary {
+	a, err := setPoints(c, len(pts), func(i int) *attribute.Set { return &pts[i].Attributes }, func(i int) payload.Summary {
 		qs := make([]payload.Quantile, len(pts[i].QuantileValues))
 		for j, q := range pts[i].QuantileValues {
 			qs[j] = payload.Quantile{Quantile: q.Quantile, Value: q.Value}
@@ -320,16 +335,14 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 	s := &sumPoints{}
 	for i := range pts {
 		start := len(c.arena)
-		c.w.Reset(c.arena)
-		plain, err := c.writeSet(&pts[i].Attributes)
-		if !plain {
-			c.arena = c.arena[:base]
-			return nil, false, nil
-		}
+		protocol, err := c.appendSet(&pts[i].Attributes)
 		if err != nil {
 			return nil, true, err
 		}
-		c.arena = c.w.Bytes()
+		if protocol {
+			c.arena = c.arena[:base]
+			return nil, false, nil
+		}
 		if s.points == nil { // the first point is plain: so, mostly, are the others
 			s.points = make([]withAttrs[payload.Number], 0, len(pts))
 		}
@@ -339,26 +352,43 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 	return s, true, nil
 }
 
-// writeSet writes a set as writeAttrs does, unless one of its attributes
-// is the protocol's (plain is false).
-func (c *Converter) writeSet(set *attribute.Set) (plain bool, err error) {
+// appendSet appends the JSON of set to the arena, from the texts of recent
+// conversions when they hold it. protocol reports an attribute of the
+// protocol's (a shape or a key) among them.
+func (c *Converter) appendSet(set *attribute.Set) (protocol bool, err error) {
+	if json, protocol, found := c.sets.find(set); found {
+		c.arena = append(c.arena, json...)
+		return protocol, nil
+	}
+	start := len(c.arena)
+	c.w.Reset(c.arena)
+	protocol, err = c.writeSet(set)
+	if err != nil {
+		return protocol, err
+	}
+	c.arena = c.w.Bytes()
+	c.sets.add(set, c.arena[start:], protocol)
+	return protocol, nil
+}
+
+// writeSet writes a set as writeAttrs writes its attributes, and reports
+// whether one of them is the protocol's.
+func (c *Converter) writeSet(set *attribute.Set) (protocol bool, err error) {
 	if set.Len() == 0 {
-		return true, nil
+		return false, nil
 	}
 	c.w.BeginObject()
 	i := 0
 	for it := set.Iter(); it.Next(); i++ {
 		kv := it.Attribute()
-		if isShapeAttr(kv.Key) || isKeyAttr(kv.Key) {
-			return false, nil
-		}
+		protocol = protocol || isShapeAttr(kv.Key) || isKeyAttr(kv.Key)
 		c.writeName(i, kv.Key)
 		if err := writeAttrValue(&c.w, kv.Value); err != nil {
-			return true, err
+			return protocol, err
 		}
 	}
 	c.w.EndObject()
-	return true, nil
+	return protocol, nil
 }
 
 // isShapeAttr reports an attribute that asks for one of the protocol's

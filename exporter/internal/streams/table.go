@@ -1,70 +1,37 @@
-package exporter
+package streams
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
-// Checkpoints keep the figures of native integer sums (Int64Counter,
-// Int64UpDownCounter, and their observable forms) in the journal, not in
-// the carried file: each stream (instrument and attribute set) has a count
-// of its own there, and a checkpoint adds each point's delta to it, one
-// atomic add per point, writing no file. The update that follows drains
-// the counts, merges them into its figures as it merges carried ones, and
-// marks them with its generation before its file is written; the journal then commits them as it commits the
-// bridge's counts (see internal/journal, "Handing figures over"). A
-// process that dies leaves the counts to the next one, which claims what
-// no spool file holds (streamEntries).
-//
-// The rest keeps the carried file, for reasons of the journal's form: a
-// journal count is an int64 that only adds, so float sums (no exact int64
-// form), gauges (a latest value, not a sum), histograms and exponential
-// histograms (sums, but also a minimum and a maximum, which do not add)
-// have no count to live in. So do points that cannot have one: an
-// attribute set of a type the stream's record cannot spell (bytes, nested
-// slices, maps, an empty value, a number JSON cannot carry, text that is
-// not UTF-8), any point met while the journal is full, and points of
-// streams past the streams' share of the journal (streamBudget).
-//
-// Streams tell attribute sets apart by attribute.Distinct, the 64-bit hash
-// by which the SDK's own aggregations tell them apart: two sets that the
-// SDK would add up as one are one stream here too.
-//
-// The bridge's own instruments stay on the carried path too: the bridge
-// keeps their counts in the journal already, marked with the checkpoint's
-// generation when the checkpoint collects them. Adding them to streams
-// would hold them twice until the generation commits, which takes one
-// store after ten thousand adds: a process killed in between would have
-// them sent twice. The carried file, stamped with the generation, holds
-// them and commits it in one rename.
-
-// bridgeScope is the instrumentation scope of the bridge's instruments
-// (bridge.ScopeName; the bridge imports this package, so it is spelled
-// here, and a test checks that the two agree).
-const bridgeScope = "github.com/telemetrybridge/telemetry/bridge"
+// BridgeScope is the instrumentation scope of the bridge's instruments
+// (bridge.ScopeName, spelled here so that the exporter does not depend on
+// the bridge; a test checks that the two agree).
+const BridgeScope = "github.com/telemetrybridge/telemetry/bridge"
 
 // streamRecordSize is a stream record's size but for its text: the
 // record's header (64 bytes) and its key.
-const streamRecordSize = 64 + len(streamRecordKey)
+const streamRecordSize = 64 + len(RecordKey)
 
-// streamRecordKey is the key of every stream's journal record; the
+// RecordKey is the key of every stream's journal record; the
 // record's member text says which stream it is (streamDesc). It is not
 // UTF-8, which updates' keys are made before they are sent, so no key
 // that is ever sent is spelled so. The bridge records under any key its
 // host gives, this one too; the claim tells its members from streams by
-// their text (isStreamRecord).
-const streamRecordKey = "\xff\xfenative-stream"
+// their text (IsRecord).
+const RecordKey = "\xff\xfenative-stream"
 
-// nativeStreams is the table of streams. Its methods run under the
+// Table is the table of streams. Its methods run under the
 // Reader's collect lock, one at a time.
-type nativeStreams struct {
+type Table struct {
 	j           *journal.Journal
 	instruments map[instrumentID]*instrumentStreams
 	// keys counts the metrics that give each key in a checkpoint's
@@ -102,8 +69,8 @@ type stream struct {
 	touched bool
 }
 
-func newNativeStreams(j *journal.Journal) *nativeStreams {
-	return &nativeStreams{j: j, instruments: make(map[instrumentID]*instrumentStreams), budget: streamBudget}
+func NewTable(j *journal.Journal) *Table {
+	return &Table{j: j, instruments: make(map[instrumentID]*instrumentStreams), budget: streamBudget}
 }
 
 // take adds the points of rm's delta integer sums to their streams and
@@ -115,11 +82,11 @@ func newNativeStreams(j *journal.Journal) *nativeStreams {
 // another kind, or of another scope, under the same name) is left whole:
 // conversion keeps one of them, as it would have without checkpoints,
 // where streams would have sent both.
-func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(string) bool) *metricdata.ResourceMetrics {
+func (s *Table) Take(rm *metricdata.ResourceMetrics, disabled func(string) bool) *metricdata.ResourceMetrics {
 	rest := &metricdata.ResourceMetrics{Resource: rm.Resource}
 	s.countKeys(rm)
 	for _, sm := range rm.ScopeMetrics {
-		if sm.Scope.Name == bridgeScope {
+		if sm.Scope.Name == BridgeScope {
 			rest.ScopeMetrics = append(rest.ScopeMetrics, sm)
 			continue
 		}
@@ -150,7 +117,7 @@ func (s *nativeStreams) take(rm *metricdata.ResourceMetrics, disabled func(strin
 
 // countKeys counts, in s.keys, how many metrics of rm give each key. The
 // map is kept from one checkpoint to the next, which saves making it anew.
-func (s *nativeStreams) countKeys(rm *metricdata.ResourceMetrics) {
+func (s *Table) countKeys(rm *metricdata.ResourceMetrics) {
 	if s.keys == nil {
 		s.keys = make(map[string]int)
 	}
@@ -169,7 +136,7 @@ func (s *nativeStreams) countKeys(rm *metricdata.ResourceMetrics) {
 // returned: conversion judges such a set for the whole key (a NaN drops
 // it), and must see all of its points to judge as it would have without
 // checkpoints.
-func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept []metricdata.DataPoint[int64]) {
+func (s *Table) add(id instrumentID, sum metricdata.Sum[int64]) (unkept []metricdata.DataPoint[int64]) {
 	in := s.instruments[id]
 	if in == nil {
 		in = &instrumentStreams{monotonic: sum.IsMonotonic, byAttrs: make(map[attribute.Distinct]*stream)}
@@ -219,12 +186,12 @@ func (s *nativeStreams) add(id instrumentID, sum metricdata.Sum[int64]) (unkept 
 
 // open makes the stream of an attribute set, whose record text is desc,
 // with its journal record; nil when the record cannot be had.
-func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attribute.Set, desc []byte) *stream {
+func (s *Table) open(id instrumentID, in *instrumentStreams, attrs attribute.Set, desc []byte) *stream {
 	size := streamRecordSize + len(desc)
 	if s.used+size > s.budget {
 		return nil
 	}
-	c, ok := s.j.NewCount(journal.KindMember, streamRecordKey, journal.TypeJSON, desc)
+	c, ok := s.j.NewCount(journal.KindMember, RecordKey, journal.TypeJSON, desc)
 	if !ok {
 		return nil // the journal is full: the carried file keeps the point
 	}
@@ -239,7 +206,7 @@ func (s *nativeStreams) open(id instrumentID, in *instrumentStreams, attrs attri
 // marks every stream with gen: once gen commits, the journal no longer
 // counts what was drained. Streams that hold nothing uncommitted and were
 // not touched since are freed.
-func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
+func (s *Table) DrainInto(rm *metricdata.ResourceMetrics, gen uint64) {
 	if s == nil {
 		return
 	}
@@ -267,29 +234,6 @@ func (s *nativeStreams) drainInto(rm *metricdata.ResourceMetrics, gen uint64) {
 			addStreamPoints(rm, id, in.monotonic, pts)
 		}
 	}
-}
-
-// drainStreams drains the streams for the update of generation gen (see
-// drainInto) and returns what they held as entries, converted as the
-// carried file's are when a checkpoint writes them: the update merges
-// them in as it merges carried figures, so that streams send what the
-// carried file would have sent (a metric of the update's collection that
-// gives the same key from another instrument adds to them, or replaces
-// them, as it would carried figures).
-func (e *Exporter) drainStreams(gen uint64) []convert.Entry {
-	if e.streams == nil {
-		return nil
-	}
-	var rm metricdata.ResourceMetrics
-	e.streams.drainInto(&rm, gen)
-	if !holdsMetrics(&rm) {
-		return nil
-	}
-	entries, problems := convert.Convert(new(convert.Converter), &rm, convert.Options{Disabled: e.filter.disabled, MetricTypes: e.cfg.metricTypes})
-	for _, p := range problems {
-		e.report(p)
-	}
-	return entries
 }
 
 // addStreamPoints adds the points of an instrument's streams to its delta
@@ -339,4 +283,15 @@ func mergePoints(cur, more []metricdata.DataPoint[int64]) []metricdata.DataPoint
 		out = append(out, p)
 	}
 	return out
+}
+
+// IsRecord reports whether f is a native stream's record: a member
+// under the streams' key whose text is a JSON object, as a stream's
+// description is. The bridge records under any key its host gives, that
+// one included, and its members are strings, numbers and booleans (rarely
+// JSON objects): one spelled so is the host's own figure, and is sent as
+// such, where taking it for a damaged stream would set the whole journal
+// aside with every other figure in it.
+func IsRecord(f journal.Figure) bool {
+	return f.Kind == journal.KindMember && f.Key == RecordKey && strings.HasPrefix(f.Sub, "{")
 }

@@ -1,4 +1,4 @@
-package exporter
+package streams
 
 import (
 	"encoding/json"
@@ -128,12 +128,12 @@ func (a streamAttr) attr() (attribute.KeyValue, error) {
 // a stream.
 var errNotStream = errors.New("a native stream's record that does not describe one")
 
-// streamEntries turns the figures of an orphaned journal's stream records
+// Entries turns the figures of an orphaned journal's stream records
 // into the entries the update would have carried: the points are made
 // again, summed per instrument and attribute set, and converted as a
 // collection is. (What conversion reports, two scopes naming one key, the
 // update would have reported; the later is kept here as there.)
-func streamEntries(figs []journal.Figure) ([]convert.Entry, error) {
+func Entries(figs []journal.Figure) ([]convert.Entry, error) {
 	type points struct {
 		monotonic bool
 		pts       []metricdata.DataPoint[int64]
