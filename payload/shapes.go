@@ -1,5 +1,7 @@
 package payload
 
+import "math"
+
 // The shapes a key of data takes besides plain values, objects and lists.
 // Each Write method writes the members of one object, without its braces,
 // so that a caller may put an "attributes" member before them.
@@ -147,13 +149,19 @@ func (w *Writer) distribution(count uint64, sum, lo, hi Number, hasLo, hasHi boo
 }
 
 func (w *Writer) floats(fs []float64) error {
+	if w.bounds.same(fs) {
+		w.WrittenJSON(w.bounds.json)
+		return nil
+	}
 	w.BeginList()
+	start := len(w.buf) - 1 // from the bracket: not a comma before it
 	for _, f := range fs {
 		if err := w.Float(f); err != nil {
 			return err
 		}
 	}
 	w.EndList()
+	w.bounds.remember(fs, w.buf[start:])
 	return nil
 }
 
@@ -163,4 +171,28 @@ func (w *Writer) uints(us []uint64) {
 		w.Uint(u)
 	}
 	w.EndList()
+}
+
+// lastFloats is the last float list a Writer wrote (a histogram's bucket
+// bounds, which every point of an instrument repeats) and its JSON.
+type lastFloats struct {
+	fs   []float64
+	json []byte
+}
+
+func (l *lastFloats) same(fs []float64) bool {
+	if len(fs) != len(l.fs) || len(fs) == 0 {
+		return false
+	}
+	for i, f := range fs {
+		if math.Float64bits(f) != math.Float64bits(l.fs[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (l *lastFloats) remember(fs []float64, json []byte) {
+	l.fs = append(l.fs[:0], fs...)
+	l.json = append(l.json[:0], json...)
 }

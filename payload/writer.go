@@ -28,7 +28,8 @@ type Writer struct {
 	// holds an element, so the next one needs a comma.
 	open []bool
 	// named is set between an object member's name and its value.
-	named bool
+	named  bool
+	bounds lastFloats
 }
 
 // ErrNotFinite reports a NaN or infinite number, which JSON cannot carry.

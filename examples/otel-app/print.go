@@ -136,7 +136,8 @@ func (t *wireTap) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // describePoints renders attributed points as "GET 200=54, GET 404=26",
-// with a histogram's count as its value.
+// with a histogram's count as its value, sorted by their labels (an update
+// lists points in the order the SDK collected them).
 func describePoints(points []any) string {
 	var parts []string
 	for _, pt := range points {
@@ -157,5 +158,6 @@ func describePoints(points []any) string {
 		}
 		parts = append(parts, fmt.Sprintf("%s=%v", strings.Join(label, " "), v))
 	}
+	slices.Sort(parts)
 	return strings.Join(parts, ", ")
 }
