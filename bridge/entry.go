@@ -305,8 +305,8 @@ type heldState struct {
 	// value is the latest Set, read without the lock on the fast path.
 	value       atomic.Pointer[held]
 	valueRecord journal.Value // its journal record
-	// nested holds the latest value of each SetNested sub-key.
-	nested *table[string, *nestedCell]
+	// nested holds the latest value of each SetNested sub-key; under mu.
+	nested map[string]*nestedCell
 	list   []element
 }
 
@@ -319,7 +319,7 @@ type nestedCell struct {
 	record journal.Value // under mu
 }
 
-func newHeldState() *heldState { return &heldState{nested: newTable[string, *nestedCell]()} }
+func newHeldState() *heldState { return &heldState{nested: make(map[string]*nestedCell)} }
 
 // retire discards what h holds, in memory and in the journal.
 func (h *heldState) retire(j *journal.Journal) {
@@ -327,7 +327,9 @@ func (h *heldState) retire(j *journal.Journal) {
 	defer h.mu.Unlock()
 	h.retired = true
 	j.Drop(&h.valueRecord)
-	h.nested.each(func(c *nestedCell) { j.Drop(&c.record) })
+	for _, c := range h.nested {
+		j.Drop(&c.record)
+	}
 	for i := range h.list {
 		j.Drop(&h.list[i].record)
 	}

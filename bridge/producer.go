@@ -132,16 +132,16 @@ func valueGauge(v any, now time.Time) metricdata.Aggregation {
 // nestedGauge has one point per sub-key. When every value is a float the
 // points are float64; otherwise they are int64, and values that are not
 // int64 ride in the value attribute.
-func nestedGauge(nested *table[string, *nestedCell], in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
+func nestedGauge(nested map[string]*nestedCell, in func(*held) bool, now time.Time) (metricdata.Aggregation, bool) {
 	selected := map[string]*held{}
 	allFloat := true
-	nested.each(func(c *nestedCell) {
+	for _, c := range nested {
 		if h := &c.cur; in(h) {
 			selected[c.subkey] = h
 			_, isFloat := h.v.(float64)
 			allFloat = allFloat && isFloat
 		}
-	})
+	}
 	subkeys := make([]string, 0, len(selected))
 	for s := range selected {
 		subkeys = append(subkeys, s)

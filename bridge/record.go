@@ -135,7 +135,7 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 		return
 	}
 	b.holdWith(key, kindNested, func(h *heldState) bool {
-		c, ok := h.nested.load(subkey)
+		c, ok := h.nested[subkey]
 		if ok && b.unchanged(&c.cur, captured) {
 			return true
 		}
@@ -152,7 +152,7 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 		c.cur = held{v: captured, seq: b.seq.Add(1), epoch: epoch}
 		b.journalValue(&c.record, journal.KindNested, key, subkey, &c.cur)
 		if !ok {
-			h.nested.store(subkey, c)
+			h.nested[subkey] = c
 		}
 		return true
 	})

@@ -72,13 +72,12 @@ func (h *heldState) trim(seen uint64, j *journal.Journal) (empty bool) {
 		h.value.Store(nil)
 		j.Retire(&h.valueRecord, v.seq)
 	}
-	h.nested.prune(func(_ string, c *nestedCell) bool {
-		if c.cur.seq > seen {
-			return false
+	for sub, c := range h.nested {
+		if c.cur.seq <= seen {
+			j.Retire(&c.record, c.cur.seq)
+			delete(h.nested, sub)
 		}
-		j.Retire(&c.record, c.cur.seq)
-		return true
-	})
+	}
 	keep := h.list[:0]
 	for i := range h.list {
 		if v := &h.list[i]; v.seq > seen {
@@ -89,7 +88,5 @@ func (h *heldState) trim(seen uint64, j *journal.Journal) (empty bool) {
 	}
 	clear(h.list[len(keep):])
 	h.list = keep
-	nestedLeft := false
-	h.nested.each(func(*nestedCell) { nestedLeft = true })
-	return h.value.Load() == nil && !nestedLeft && len(h.list) == 0
+	return h.value.Load() == nil && len(h.nested) == 0 && len(h.list) == 0
 }
