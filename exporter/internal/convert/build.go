@@ -88,7 +88,11 @@ type Envelope struct {
 // value that cannot be encoded (NaN, an infinity, broken JSON text) costs
 // only its key; such keys come back as errors to report. Keys are written
 // in sorted order, so equal data encodes identically.
-func (b *Buffers) write(env Envelope, entries []Entry) (*[]byte, []error) {
+//
+// sizes, when not nil, receives the bytes each entry took (-1 for one
+// that could not be written), for Build to leave keys out without writing
+// them again.
+func (b *Buffers) write(env Envelope, entries []Entry, sizes []int) (*[]byte, []error) {
 	var problems []error
 	body := b.takeBody()
 	var w payload.Writer
@@ -96,12 +100,19 @@ func (b *Buffers) write(env Envelope, entries []Entry) (*[]byte, []error) {
 	w.BeginUpdate(env.Instance, env.Time)
 	if len(entries) > 0 {
 		data := w.BeginData()
-		for _, en := range entries {
-			before := w.Mark()
+		for i, en := range entries {
+			before, start := w.Mark(), len(w.Bytes())
 			w.Name(en.Key)
-			if err := en.Value.Write(&w); err != nil {
+			err := en.Value.Write(&w)
+			if err != nil {
 				w.Rewind(before)
 				problems = append(problems, fmt.Errorf("key %q dropped: its value cannot be encoded as JSON: %w", en.Key, err))
+			}
+			if sizes != nil {
+				sizes[i] = len(w.Bytes()) - start
+				if err != nil {
+					sizes[i] = -1
+				}
 			}
 		}
 		w.EndData(data)
@@ -256,15 +267,16 @@ func validUTF8(key string) string {
 // order, and counted under payload.KeyDropped. It returns the entries the
 // body holds, the body (for ReturnBody) and the problems met.
 func (b *Buffers) Build(env Envelope, entries []Entry) ([]Entry, *[]byte, []error) {
-	body, problems := b.write(env, entries)
+	sizes := make([]int, len(entries))
+	body, problems := b.write(env, entries, sizes)
 	if len(*body) <= MaxUpdateBytes {
 		return entries, body, problems
 	}
 	b.ReturnBody(body)
-	kept, dropped := fitBytes(entries, MaxUpdateBytes-boundReserve)
+	kept, dropped := fitBytes(entries, sizes, MaxUpdateBytes-boundReserve)
 	problems = append(problems, fmt.Errorf("the update would take more than %d bytes: %d items are left out and counted under %s", MaxUpdateBytes, dropped, payload.KeyDropped))
 	kept = AddDropped(kept, dropped)
-	body, more := b.write(env, kept)
+	body, more := b.write(env, kept, nil)
 	return kept, body, append(problems, more...)
 }
 
@@ -276,18 +288,14 @@ const MaxUpdateBytes = 7 << 20
 // envelope, the count of what was left out, metric types.
 const boundReserve = 64 << 10
 
-// fitBytes keeps entries, in order, while their encoding fits budget
-// bytes, and returns the items of those left out.
-func fitBytes(entries []Entry, budget int) (kept []Entry, dropped int) {
-	var w payload.Writer
+// fitBytes keeps entries, in order, while the bytes they took (sizes, as
+// written, plus room for a metric type) fit budget, and returns the items
+// of those left out, with those that could not be written.
+func fitBytes(entries []Entry, sizes []int, budget int) (kept []Entry, dropped int) {
 	used := 0
-	for _, en := range entries {
-		w.Reset(w.Bytes()[:0])
-		w.BeginObject()
-		w.Name(en.Key)
-		err := en.Value.Write(&w)
-		n := len(w.Bytes()) + len(en.Key) + 32 // and its metric type
-		if err == nil && used+n <= budget || en.Key == payload.KeyDropped {
+	for i, en := range entries {
+		n := sizes[i] + len(en.Key) + 32 // and its metric type
+		if sizes[i] >= 0 && used+n <= budget || en.Key == payload.KeyDropped {
 			kept = append(kept, en)
 			used += n
 			continue
