@@ -65,14 +65,11 @@ type Bridge struct {
 	meter    metric.Meter
 	primary  *producer // the telemetry reader's producer: it ends intervals
 
-	mu      sync.Mutex // entry creation and replacement, producers, sweeping
-	entries *table[string, *entry]
-	recent  [recentSlots]atomic.Pointer[entry] // see liveEntry
-	limit   *limiter
-	seq     atomic.Uint64 // sequence numbers of held values
-	// reportedHigh is the highest sequence number any producer reported.
-	reportedHigh atomic.Uint64
-	closed       atomic.Bool
+	mu        sync.Mutex // entry creation and replacement, producers, sweeping
+	entries   *table[string, *entry]
+	recent    [recentSlots]atomic.Pointer[entry] // see liveEntry
+	intervals *intervals                         // the update interval and the numbering of changes
+	closed    atomic.Bool
 
 	producers []*producer         // guarded by mu
 	named     map[string]struct{} // instrument names taken; guarded by mu
@@ -139,7 +136,7 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	b := &Bridge{filter: filter, journal: cfg.journal, limit: newLimiter(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
+	b := &Bridge{filter: filter, journal: cfg.journal, intervals: newIntervals(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.hand.b = b
 	b.primary = b.newProducer()
 	if b.reader = newReader(b.primary, &b.hand); isNil(b.reader) {

@@ -47,10 +47,9 @@ func (k kind) String() string {
 // values, nested objects and lists are held here for the producers, since
 // instruments cannot carry them.
 type entry struct {
-	key  string
-	kind kind
-	// epoch is the interval in which the key was last counted as an item.
-	epoch atomic.Uint64
+	key     string
+	kind    kind
+	counted stamp // the interval in which the key was last counted as an item
 	// filterVersion is the key filter's version under which the key was
 	// last found enabled.
 	filterVersion atomic.Uint64
@@ -103,7 +102,7 @@ func (s *setState) prune() {
 // per member and collection).
 type setValue struct {
 	tally
-	epoch   atomic.Uint64
+	counted stamp       // the interval in which it was last counted as an item
 	retired atomic.Bool // evicted: the next call makes a new member
 	options []metric.AddOption
 }
@@ -243,13 +242,13 @@ func (b *Bridge) lookupSlow(key string, k kind, replace bool) *entry {
 			old.filterVersion.Store(version)
 			return old
 		}
-		if !replace && old.epoch.Load() == b.limit.current() {
+		if !replace && old.counted.Load() == b.intervals.now() {
 			b.misuse(key, fmt.Sprintf("holds %s in this update; using it as %s is ignored", old.kind, k))
 			return nil
 		}
 		b.evict(old)
 	}
-	if b.limit.full() {
+	if b.intervals.full() {
 		return nil
 	}
 	e := b.newEntry(key, k)
@@ -297,10 +296,10 @@ func (b *Bridge) newCount(k journal.Kind, key string, member any) journal.Counte
 }
 
 // heldState keeps what producers report for a Set, SetNested or Append
-// key. Every change gets a sequence number from the bridge; a producer
+// key. Every change gets a change number (see intervals); a producer
 // reports the changes numbered after the last one it reported.
 type heldState struct {
-	mu      sync.Mutex // orders changes and their sequence numbers
+	mu      sync.Mutex // orders changes and their change numbers
 	retired bool
 	// value is the latest Set, read without the lock on the fast path.
 	value       atomic.Pointer[held]
@@ -313,10 +312,10 @@ type heldState struct {
 // nestedCell is one sub-key. Its value is held in place, under the key's
 // mu: a value that changes on every call costs no allocation.
 type nestedCell struct {
-	subkey string
-	cur    held          // under mu
-	epoch  uint64        // the interval in which the sub-key was last counted; under mu
-	record journal.Value // under mu
+	subkey  string
+	cur     held          // under mu
+	counted uint64        // the interval in which the sub-key was last counted; under mu
+	record  journal.Value // under mu
 }
 
 func newHeldState() *heldState { return &heldState{nested: make(map[string]*nestedCell)} }
@@ -337,9 +336,9 @@ func (h *heldState) retire(j *journal.Journal) {
 
 // held is one recorded value: int64, float64, string, bool or jsonText.
 type held struct {
-	v     any
-	seq   uint64
-	epoch uint64 // the interval in which it was recorded
+	v        any
+	change   uint64 // its change number (see intervals)
+	interval uint64 // the interval in which it was recorded
 }
 
 // element is one Append, with its journal record.

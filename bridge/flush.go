@@ -109,7 +109,7 @@ func (b *Bridge) retire(t *tally, record func(int64)) {
 	h := &b.hand
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.retiring = append(h.retiring, retiringTally{t: t, record: record, epoch: b.limit.current()})
+	h.retiring = append(h.retiring, retiringTally{t: t, record: record, evicted: b.intervals.now()})
 }
 
 // drainRetiring drains the retiring tallies that are still needed (see
@@ -132,10 +132,10 @@ func (b *Bridge) freeRetired() {
 
 func (b *Bridge) freeRetiredLocked() {
 	h := &b.hand
-	cur := b.limit.current()
+	cur := b.intervals.now()
 	keep := h.retiring[:0]
 	for _, r := range h.retiring {
-		if cur > r.epoch && b.journal.Committed(r.t.Counted) {
+		if cur > r.evicted && b.journal.Committed(r.t.Counted) {
 			b.journal.Free(r.t.Counted)
 			continue
 		}

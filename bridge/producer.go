@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/telemetrybridge/telemetry/payload"
@@ -20,10 +19,9 @@ import (
 // (Set, SetNested, Append). It reports each change once: those numbered
 // after the last change it reported. One producer serves one reader.
 type producer struct {
-	b         *Bridge
-	mu        sync.Mutex // one Produce at a time
-	last      atomic.Uint64
-	lastEpoch atomic.Uint64 // the interval of its latest Produce
+	b        *Bridge
+	mu       sync.Mutex // one Produce at a time
+	reported position   // how far it has reported (see intervals)
 }
 
 // Producer returns a new producer for a reader of the bridge's provider
@@ -32,7 +30,7 @@ func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer() }
 
 func (b *Bridge) newProducer() *producer {
 	p := &producer{b: b}
-	p.lastEpoch.Store(b.limit.current())
+	p.reported.interval.Store(b.intervals.now())
 	b.mu.Lock()
 	b.producers = append(b.producers, p)
 	b.mu.Unlock()
@@ -44,11 +42,9 @@ func (b *Bridge) newProducer() *producer {
 func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	upto := p.b.seq.Load()
-	metrics := p.b.heldMetrics(p.last.Load(), upto, time.Now())
-	p.last.Store(upto)
-	p.b.raiseReportedHigh(upto)
-	p.lastEpoch.Store(p.b.limit.current())
+	upto := p.b.intervals.lastChange()
+	metrics := p.b.heldMetrics(p.reported.change.Load(), upto, time.Now())
+	p.b.intervals.produced(&p.reported, upto)
 	if p == p.b.primary {
 		p.b.journal.MarkValues(p.b.hand.gen.Load(), upto)
 	}
@@ -66,20 +62,10 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: metrics}}, nil
 }
 
-// raiseReportedHigh records that some producer reported up to seq.
-func (b *Bridge) raiseReportedHigh(seq uint64) {
-	for {
-		cur := b.reportedHigh.Load()
-		if seq <= cur || b.reportedHigh.CompareAndSwap(cur, seq) {
-			return
-		}
-	}
-}
-
 // heldMetrics builds the metrics of the held values numbered in (after, upto].
 func (b *Bridge) heldMetrics(after, upto uint64, now time.Time) []metricdata.Metrics {
 	var families heldFamilies
-	in := func(h *held) bool { return h != nil && h.seq > after && h.seq <= upto }
+	in := func(h *held) bool { return h != nil && h.change > after && h.change <= upto }
 	b.entries.each(func(e *entry) {
 		if e.held == nil {
 			return
@@ -188,7 +174,7 @@ func listGauge(list []element, in func(*held) bool, now time.Time) (metricdata.A
 // what no reader needs any more is let go. It returns how many items the
 // interval that ended dropped.
 func (b *Bridge) endInterval() int64 {
-	dropped := b.limit.advance()
+	dropped := b.intervals.advance()
 	if dropped > 0 {
 		b.report(fmt.Errorf("the limit of %d items per update was reached: %d new items were dropped", MaxItems, dropped))
 	}

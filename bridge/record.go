@@ -17,7 +17,7 @@ func (b *Bridge) Add(key string, n int) {
 		return
 	}
 	e := b.lookup(key, kindCounter, false)
-	if e == nil || !b.limit.admit(&e.epoch) {
+	if e == nil || !b.intervals.admit(&e.counted) {
 		return
 	}
 	if n == 0 {
@@ -46,11 +46,11 @@ func (b *Bridge) AppendUnique(key string, value any) {
 		return
 	}
 	e := b.lookup(key, kindSet, false)
-	if e == nil || !b.limit.admit(&e.epoch) {
+	if e == nil || !b.intervals.admit(&e.counted) {
 		return
 	}
 	v := b.setValue(e, value)
-	if v == nil || !b.limit.admit(&v.epoch) {
+	if v == nil || !b.intervals.admit(&v.counted) {
 		return
 	}
 	v.add(1)
@@ -79,7 +79,7 @@ func (b *Bridge) setValue(e *entry, value any) *setValue {
 
 // memberOf finds or makes the member for value in t, under t's lock.
 func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, value any) *setValue {
-	if b.limit.full() {
+	if b.intervals.full() {
 		return nil
 	}
 	captured, err := capture(value)
@@ -121,7 +121,7 @@ func (b *Bridge) Set(key string, value any) {
 // unchanged reports whether cur holds v, recorded in this interval and not
 // yet reported by any producer.
 func (b *Bridge) unchanged(cur *held, v any) bool {
-	return cur != nil && cur.v == v && cur.epoch == b.limit.current() && cur.seq > b.reportedHigh.Load()
+	return cur != nil && cur.v == v && cur.interval == b.intervals.now() && b.intervals.unreported(cur.change)
 }
 
 // SetNested makes value the value of subkey inside the object named key.
@@ -139,17 +139,17 @@ func (b *Bridge) SetNested(key, subkey string, value any) {
 		if ok && b.unchanged(&c.cur, captured) {
 			return true
 		}
-		epoch := b.limit.current()
+		now := b.intervals.now()
 		if !ok {
 			c = &nestedCell{subkey: subkey}
 		}
-		if c.epoch != epoch { // a new item in this interval
-			if !b.limit.admitNew() {
+		if c.counted != now { // a new item in this interval
+			if !b.intervals.admitNew() {
 				return false
 			}
-			c.epoch = epoch
+			c.counted = now
 		}
-		c.cur = held{v: captured, seq: b.seq.Add(1), epoch: epoch}
+		c.cur = held{v: captured, change: b.intervals.nextChange(), interval: now}
 		b.journalValue(&c.record, journal.KindNested, key, subkey, &c.cur)
 		if !ok {
 			h.nested[subkey] = c
@@ -165,7 +165,7 @@ func (b *Bridge) Append(key string, value any) {
 		return
 	}
 	b.hold(key, kindList, captured, func(h *heldState, v *held) bool {
-		if !b.limit.admitNew() {
+		if !b.intervals.admitNew() {
 			return false
 		}
 		h.list = append(h.list, element{held: *v})
@@ -192,12 +192,12 @@ func (b *Bridge) accept(key string, value any) (captured any, ok bool) {
 
 // hold records a captured value that producers carry: it finds the key's
 // entry and lets store put the value in place under the entry's lock,
-// with a fresh sequence number.
+// with a fresh change number.
 func (b *Bridge) hold(key string, k kind, captured any, store func(*heldState, *held) bool) {
 	b.holdWith(key, k, func(h *heldState) bool {
-		// The sequence number is taken under the lock, so that a producer
+		// The change number is taken under the lock, so that a producer
 		// that has seen a later number also sees this value.
-		return store(h, &held{v: captured, seq: b.seq.Add(1), epoch: b.limit.current()})
+		return store(h, &held{v: captured, change: b.intervals.nextChange(), interval: b.intervals.now()})
 	})
 }
 
@@ -206,7 +206,7 @@ func (b *Bridge) hold(key string, k kind, captured any, store func(*heldState, *
 func (b *Bridge) holdWith(key string, k kind, change func(*heldState) bool) {
 	for {
 		e := b.lookup(key, k, k == kindValue)
-		if e == nil || !b.limit.admit(&e.epoch) {
+		if e == nil || !b.intervals.admit(&e.counted) {
 			return
 		}
 		h := e.held

@@ -6,11 +6,6 @@ import (
 	"github.com/telemetrybridge/telemetry/internal/journal"
 )
 
-// A producer that has not produced for stalledAfter intervals no longer
-// holds values back from being let go: a reader that stopped collecting
-// must not make the bridge grow without bound.
-const stalledAfter = 2
-
 // sweep lets go of what no reader needs: entries unused for a whole
 // interval, entries of disabled keys, and held values that every active
 // producer has reported. Cached entries make recording a known key cheap;
@@ -18,9 +13,8 @@ const stalledAfter = 2
 func (b *Bridge) sweep() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	cur := b.limit.current()
-	seen := b.reportedByAll(cur)
-	idle := func(epoch uint64) bool { return epoch+1 < cur }
+	seen := b.reportedByAll()
+	idle := func(s *stamp) bool { return b.intervals.idle(s.Load()) }
 	b.entries.each(func(e *entry) {
 		if e.retired.Load() {
 			return
@@ -30,19 +24,19 @@ func (b *Bridge) sweep() {
 			b.evict(e)
 		case e.kind == kindSet:
 			e.set.each(func(v *setValue) {
-				if idle(v.epoch.Load()) {
+				if idle(&v.counted) {
 					b.evictMember(e, v)
 				}
 			})
 			e.set.prune()
-			if idle(e.epoch.Load()) {
+			if idle(&e.counted) {
 				b.evict(e)
 			}
 		case e.held != nil:
-			if e.held.trim(seen, b.journal) && idle(e.epoch.Load()) {
+			if e.held.trim(seen, b.journal) && idle(&e.counted) {
 				b.evict(e)
 			}
-		case idle(e.epoch.Load()):
+		case idle(&e.counted):
 			b.evict(e)
 		}
 	})
@@ -50,13 +44,13 @@ func (b *Bridge) sweep() {
 	b.freeRetired()
 }
 
-// reportedByAll is the highest sequence number that every producer still
+// reportedByAll is the highest change number that every producer still
 // collecting has reported; b.mu is held.
-func (b *Bridge) reportedByAll(cur uint64) uint64 {
+func (b *Bridge) reportedByAll() uint64 {
 	low := uint64(math.MaxUint64)
 	for _, p := range b.producers {
-		if p == b.primary || p.lastEpoch.Load()+stalledAfter >= cur {
-			low = min(low, p.last.Load())
+		if p == b.primary || !b.intervals.stalled(&p.reported) {
+			low = min(low, p.reported.change.Load())
 		}
 	}
 	return low
@@ -68,22 +62,22 @@ func (b *Bridge) reportedByAll(cur uint64) uint64 {
 func (h *heldState) trim(seen uint64, j *journal.Journal) (empty bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if v := h.value.Load(); v != nil && v.seq <= seen {
+	if v := h.value.Load(); v != nil && v.change <= seen {
 		h.value.Store(nil)
-		j.Retire(&h.valueRecord, v.seq)
+		j.Retire(&h.valueRecord, v.change)
 	}
 	for sub, c := range h.nested {
-		if c.cur.seq <= seen {
-			j.Retire(&c.record, c.cur.seq)
+		if c.cur.change <= seen {
+			j.Retire(&c.record, c.cur.change)
 			delete(h.nested, sub)
 		}
 	}
 	keep := h.list[:0]
 	for i := range h.list {
-		if v := &h.list[i]; v.seq > seen {
+		if v := &h.list[i]; v.change > seen {
 			keep = append(keep, *v)
 		} else {
-			j.Retire(&v.record, v.seq)
+			j.Retire(&v.record, v.change)
 		}
 	}
 	clear(h.list[len(keep):])

@@ -28,7 +28,7 @@ func (t *tally) add(n int64) { t.Add(n) }
 // add to be lost, or, once the journal record is reused, to be counted
 // under the key that reuses it.
 type retiringTally struct {
-	t      *tally
-	record func(int64)
-	epoch  uint64 // the update interval of the eviction
+	t       *tally
+	record  func(int64)
+	evicted uint64 // the update interval of the eviction
 }

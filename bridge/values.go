@@ -160,11 +160,11 @@ func (b *Bridge) journalValue(rec *journal.Value, k journal.Kind, key, sub strin
 	}
 	var ok bool
 	if t, bits, isNumber := journalNumber(v.v); isNumber {
-		ok = b.journal.PutNumber(rec, k, key, sub, t, bits, v.seq)
+		ok = b.journal.PutNumber(rec, k, key, sub, t, bits, v.change)
 	} else {
 		var buf [8]byte
 		t, raw := journalForm(v.v, &buf)
-		ok = b.journal.Put(rec, k, key, sub, t, raw, v.seq)
+		ok = b.journal.Put(rec, k, key, sub, t, raw, v.change)
 	}
 	if !ok {
 		b.notJournaled(key)

@@ -1,0 +1,166 @@
+package bridge
+
+import (
+	"sync/atomic"
+
+	"github.com/telemetrybridge/telemetry/payload"
+)
+
+// MaxItems is how many items the bridge keeps between two updates. An item
+// is a top-level key, a nested sub-key, a list element or a distinct value
+// of a counting set. Past the limit new items are dropped and counted;
+// items already kept still update.
+const MaxItems = payload.MaxItems
+
+// stalledAfter is how many intervals a producer may go without producing
+// before it stops holding values back from being let go: a reader that
+// stopped collecting must not make the bridge grow without bound.
+const stalledAfter = 2
+
+// intervals is the bridge's clock: the one place that says which update a
+// figure belongs to and what the readers have seen. Two counts run in it.
+//
+// The update interval runs from one collection of the telemetry reader to
+// the next; a checkpoint collects without ending it. Intervals are
+// numbered from 1, so that a zero stamp never passes for the current one.
+//
+//	current    the interval under way; the telemetry reader's producer
+//	           moves it on (Bridge.endInterval) once it has reported
+//	items      the items counted in the current interval: each key,
+//	           sub-key, list element and counting-set member once, however
+//	           often it is recorded
+//	dropped    the new items refused in it past MaxItems; the update that
+//	           ends the interval reports them
+//
+// The change number orders the changes of held values (Set, SetNested,
+// Append) across intervals, so that each reader's producer reports each
+// change once:
+//
+//	changes    the number given to the latest change, under its key's lock
+//	reported   the highest change number some producer has reported; a
+//	           value numbered above it has reached no reader yet
+//
+// The stamps that are read against the clock live with what they stamp:
+//
+//	stamp              an entry's, a counting-set member's: the interval in
+//	                   which the item was last counted. Equal to current,
+//	                   it is not counted again; behind by two, the item was
+//	                   idle for a whole interval and the sweep lets it go.
+//	                   A nested cell and a held value carry the same
+//	                   number as a plain field, under their key's lock.
+//	position           a producer's: the last change it reported and the
+//	                   interval of its latest Produce; held values every
+//	                   producer has reported are let go, and a producer
+//	                   stalledAfter intervals behind holds none back
+//	retiringTally      the interval of an eviction: the tally is drained
+//	                   until a later interval began and its figures are
+//	                   committed
+//
+// Two numbers that look alike are not the clock's: a collection's
+// generation (handover.gen) numbers the telemetry reader's collections for
+// the journal, checkpoints included; an entry's filterVersion is the key
+// filter's version when the key was last found enabled, and moves with the
+// server's list of disabled keys.
+type intervals struct {
+	current  atomic.Uint64
+	items    atomic.Int64
+	dropped  atomic.Int64
+	changes  atomic.Uint64
+	reported atomic.Uint64
+}
+
+// stamp is the interval in which an item was last counted (see intervals).
+type stamp struct{ atomic.Uint64 }
+
+// position is how far a producer has reported (see intervals).
+type position struct {
+	change   atomic.Uint64 // the last change reported
+	interval atomic.Uint64 // the interval of the latest Produce
+}
+
+func newIntervals() *intervals {
+	c := &intervals{}
+	c.current.Store(1)
+	return c
+}
+
+// now returns the current interval's number.
+func (c *intervals) now() uint64 { return c.current.Load() }
+
+// admit counts the item stamped s, unless it was already counted in this
+// interval, and reports whether it may be kept.
+func (c *intervals) admit(s *stamp) bool {
+	cur := c.current.Load()
+	old := s.Load()
+	if old == cur {
+		return true
+	}
+	if !s.CompareAndSwap(old, cur) {
+		return true // another goroutine counted it just now
+	}
+	if c.items.Add(1) > MaxItems {
+		c.items.Add(-1)
+		s.CompareAndSwap(cur, old)
+		c.dropped.Add(1)
+		return false
+	}
+	return true
+}
+
+// admitNew counts an item that has no stamp of its own (a list element).
+func (c *intervals) admitNew() bool {
+	if c.items.Add(1) > MaxItems {
+		c.items.Add(-1)
+		c.dropped.Add(1)
+		return false
+	}
+	return true
+}
+
+// full reports whether no new item fits in this interval, counting the
+// one that asked as dropped. Callers check it before they build anything
+// for a new key or value.
+func (c *intervals) full() bool {
+	if c.items.Load() < MaxItems {
+		return false
+	}
+	c.dropped.Add(1)
+	return true
+}
+
+// advance starts a new interval and returns how many items the one that
+// ended dropped.
+func (c *intervals) advance() (dropped int64) {
+	c.current.Add(1)
+	c.items.Store(0)
+	return c.dropped.Swap(0)
+}
+
+// idle reports whether an item last counted in interval at sat out the
+// whole previous interval.
+func (c *intervals) idle(at uint64) bool { return at+1 < c.now() }
+
+// nextChange numbers a change of a held value; the caller holds the key's
+// lock, so that a producer that has seen a number has seen the change.
+func (c *intervals) nextChange() uint64 { return c.changes.Add(1) }
+
+// lastChange is the number of the latest change.
+func (c *intervals) lastChange() uint64 { return c.changes.Load() }
+
+// unreported reports whether the change numbered n has reached no reader.
+func (c *intervals) unreported(n uint64) bool { return n > c.reported.Load() }
+
+// produced records that p reported every change up to upto.
+func (c *intervals) produced(p *position, upto uint64) {
+	p.change.Store(upto)
+	p.interval.Store(c.now())
+	for {
+		cur := c.reported.Load()
+		if upto <= cur || c.reported.CompareAndSwap(cur, upto) {
+			return
+		}
+	}
+}
+
+// stalled reports whether p has not produced for stalledAfter intervals.
+func (c *intervals) stalled(p *position) bool { return p.interval.Load()+stalledAfter < c.now() }
