@@ -143,7 +143,6 @@ func (o Options) disabled(key string) bool { return o.Disabled != nil && o.Disab
 // across scopes it is a clash worth reporting. The entries point into c's
 // buffers until they are written or detached.
 func Convert(c *Converter, rm *metricdata.ResourceMetrics, opts Options) ([]Entry, []error) {
-	c.sets.next()
 	v := newConversion(c, opts.disabled, opts.MetricTypes)
 	if opts.RuntimeFigures {
 		if !opts.disabled(payload.KeyGoroutines) {

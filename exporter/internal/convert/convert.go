@@ -64,8 +64,6 @@ type Converter struct {
 	names []quotedName
 	// numbers is the block that number values come from.
 	numbers []number
-	// sets holds the JSON of the attribute sets of recent conversions.
-	sets setTexts
 }
 
 type quotedName struct {
@@ -352,23 +350,19 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 	return s, true, nil
 }
 
-// appendSet appends the JSON of set to the arena, from the texts of recent
-// conversions when they hold it. protocol reports an attribute of the
-// protocol's (a shape or a key) among them.
+// appendSet appends the JSON of set to the arena. protocol reports an
+// attribute of the protocol's (a shape or a key) among them.
+//
+// Remembering the JSON of the sets of the last conversions, found by
+// their Distinct and compared whole, was tried and measured: on fresh
+// collections it cost as much as writing the sets again (BENCHMARKS.md).
 func (c *Converter) appendSet(set *attribute.Set) (protocol bool, err error) {
-	if json, protocol, found := c.sets.find(set); found {
-		c.arena = append(c.arena, json...)
-		return protocol, nil
-	}
-	start := len(c.arena)
 	c.w.Reset(c.arena)
 	protocol, err = c.writeSet(set)
-	if err != nil {
-		return protocol, err
+	if err == nil {
+		c.arena = c.w.Bytes()
 	}
-	c.arena = c.w.Bytes()
-	c.sets.add(set, c.arena[start:], protocol)
-	return protocol, nil
+	return protocol, err
 }
 
 // writeSet writes a set as writeAttrs writes its attributes, and reports
