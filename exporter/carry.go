@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -17,11 +18,11 @@ type carryOver struct {
 	entries []convert.Entry
 	// meta is what the carried file says besides its figures: the latest
 	// generation they came from, and the owners whose files they absorbed.
-	meta spoolMeta
+	meta spool.Meta
 	// save, when set, writes what is carried to the spool whenever it
 	// changes; it runs under mu, so that saves happen in order. It returns
 	// an error when the figures are not on disk.
-	save func([]convert.Entry, spoolMeta) error
+	save func([]convert.Entry, spool.Meta) error
 	// unmerged, when set, hears of items that merging lost (see
 	// convert.Merge); they are counted as dropped as well.
 	unmerged func(n int)
@@ -31,13 +32,13 @@ type carryOver struct {
 // forgets it. It holds the carry-over until taken: the caller saves the
 // update that now carries the figures first, so that no other save can
 // leave them off the disk in between.
-func (c *carryOver) take() (taken []convert.Entry, meta spoolMeta) {
+func (c *carryOver) take() (taken []convert.Entry, meta spool.Meta) {
 	c.mu.Lock()
 	taken = c.entries
 	c.entries = nil
-	meta.gen = c.meta.gen
+	meta.Gen = c.meta.Gen
 	if len(taken) > 0 {
-		meta.took = c.meta.version // the carried file on disk holds them
+		meta.Took = c.meta.Version // the carried file on disk holds them
 	}
 	return taken, meta
 }
@@ -70,7 +71,7 @@ func (c *carryOver) keep(entries []convert.Entry, gen uint64) error {
 func (c *carryOver) keepUpdate(entries []convert.Entry, gen uint64, spooled string) error {
 	if spooled != "" {
 		c.mu.Lock()
-		c.meta.replaces = append(c.meta.replaces, spooled)
+		c.meta.Replaces = append(c.meta.Replaces, spooled)
 		c.mu.Unlock()
 	}
 	return c.keep(entries, gen)
@@ -80,7 +81,7 @@ func (c *carryOver) keepUpdate(entries []convert.Entry, gen uint64, spooled stri
 func (c *carryOver) forget(spooled string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.meta.replaces = slices.DeleteFunc(c.meta.replaces, func(n string) bool { return n == spooled })
+	c.meta.Replaces = slices.DeleteFunc(c.meta.Replaces, func(n string) bool { return n == spooled })
 }
 
 // keepSynced is keep; unless synced, the carried file is written without
@@ -99,9 +100,9 @@ func (c *carryOver) keepSynced(entries []convert.Entry, gen uint64, synced bool)
 	merged, dropped, unmerged := convert.Merge(kept, c.entries)
 	c.noteUnmerged(unmerged)
 	c.entries = convert.AddDropped(merged, dropped+unmerged)
-	c.meta.gen = max(c.meta.gen, gen)
-	c.meta.unsynced = !synced
-	defer func() { c.meta.unsynced = false }()
+	c.meta.Gen = max(c.meta.Gen, gen)
+	c.meta.Unsynced = !synced
+	defer func() { c.meta.Unsynced = false }()
 	return c.persistLocked()
 }
 
@@ -118,7 +119,7 @@ func (c *carryOver) absorb(entries []convert.Entry, owners []string) error {
 	merged, dropped, unmerged := convert.Merge(c.entries, entries)
 	c.noteUnmerged(unmerged)
 	c.entries = convert.AddDropped(merged, dropped+unmerged)
-	c.meta.absorbed = owners
+	c.meta.Absorbed = owners
 	return c.persistLocked()
 }
 
@@ -126,7 +127,7 @@ func (c *carryOver) absorb(entries []convert.Entry, owners []string) error {
 func (c *carryOver) absorbed() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.meta.absorbed = nil
+	c.meta.Absorbed = nil
 	_ = c.persistLocked()
 }
 
@@ -138,7 +139,7 @@ func (c *carryOver) noteUnmerged(n int) {
 
 func (c *carryOver) persistLocked() error {
 	if c.save != nil {
-		c.meta.version++
+		c.meta.Version++
 		return c.save(c.entries, c.meta)
 	}
 	return nil

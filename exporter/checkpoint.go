@@ -113,15 +113,18 @@ func (e *Exporter) quietly(f func() []error) []error {
 	return errs
 }
 
-// reportSpool is the spool's report: gathered while a checkpoint runs.
-func (e *Exporter) reportSpool(err error) {
+// reportSpool reports the problems a call to the spool returned, each on
+// its own; while a checkpoint runs, they are gathered for it instead.
+func (e *Exporter) reportSpool(problems ...error) {
 	q := &e.spoolQuiet
 	q.mu.Lock()
 	if q.on {
-		q.errs = append(q.errs, err)
+		q.errs = append(q.errs, problems...)
 		q.mu.Unlock()
 		return
 	}
 	q.mu.Unlock()
-	e.report(err)
+	for _, err := range problems {
+		e.report(err)
+	}
 }

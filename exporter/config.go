@@ -12,6 +12,9 @@ import (
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel"
+
+	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 )
 
 // DefaultEndpoint is the base URL used when WithEndpoint is not given. It is
@@ -215,3 +218,25 @@ func WithSpoolLimit(bytes int) Option {
 		}
 	})
 }
+
+// DefaultSpoolLimit bounds each spool file when WithSpoolLimit is not
+// given: MaxUpdateBytes, as a spool file holds what one update sends.
+const DefaultSpoolLimit = MaxUpdateBytes
+
+// MaxUpdateBytes bounds the body of an update: 7 MiB, below the 8 MiB that
+// the Collector receiver (and the Collector's HTTP servers) take by
+// default. An update at the item limit of counting-set hashes takes about
+// 4 MiB. Keys beyond it are left out of the update and counted under
+// payload.KeyDropped.
+const MaxUpdateBytes = convert.MaxUpdateBytes
+
+// InstanceHash names an instance in file and directory names without
+// revealing its ID, which the server takes as a credential: the first 16
+// hex digits of the ID's SHA-256.
+func InstanceHash(id uuid.UUID) string { return spool.InstanceHash(id) }
+
+// SpoolInstanceDir is the directory under a spool directory (WithSpool)
+// where the exporter of instance id keeps its files: instance-<hash>, the
+// hash of InstanceHash. Removing it forgets the instance's spooled figures
+// and the server's directives for it, and nothing of other instances.
+func SpoolInstanceDir(dir string, id uuid.UUID) string { return spool.InstanceDir(dir, id) }

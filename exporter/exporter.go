@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 	"github.com/telemetrybridge/telemetry/exporter/internal/streams"
 	"github.com/telemetrybridge/telemetry/internal/journal"
 	"github.com/telemetrybridge/telemetry/payload"
@@ -35,7 +35,7 @@ type Exporter struct {
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 	buffers  convert.Buffers
-	spool    *spool           // nil without WithSpool
+	spool    *spool.Spool     // nil without WithSpool
 	journal  *journal.Journal // nil without a spool; see Journal
 	// streams keeps checkpointed integer sums in the journal (internal/streams);
 	// nil without a journal.
@@ -126,9 +126,9 @@ func (e *Exporter) Shutdown(ctx context.Context) error {
 	if e.journal.Empty() && e.spool != nil {
 		// Everything was handed over: nothing for a later process to
 		// claim. (Windows keeps a mapped file; it is claimed, empty.)
-		_ = e.spool.remove(filepath.Base(e.journal.Path()))
+		e.reportSpool(e.spool.RemoveJournal()...)
 	}
-	e.spool.close(ctx)
+	e.spool.Close(ctx)
 	return ctx.Err()
 }
 
@@ -209,7 +209,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	// or delivered. A follow-up (gen 0) that takes figures a checkpoint or
 	// an update could not write to the carried file thus hands over the
 	// streams that update drained into them, which nothing else would.
-	u.gen = max(gen, took.gen)
+	u.gen = max(gen, took.Gen)
 	// Figures kept before their key was disabled (by configuration or by
 	// the server) are not sent.
 	carried = slices.DeleteFunc(carried, func(en convert.Entry) bool { return e.filter.disabled(en.Key) })
@@ -231,7 +231,9 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		return nil, s, err
 	}
 	var onDisk bool
-	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{gen: u.gen, took: took.took, key: u.key})
+	var spoolProblems []error
+	u.spooled, onDisk, spoolProblems = e.spool.BeginUpdate(u.entries, spool.Meta{Gen: u.gen, Took: took.Took, Key: u.key})
+	e.reportSpool(spoolProblems...)
 	_ = e.carried.taken() // what take returned is in the update's file now
 	if onDisk {
 		e.commit(u.gen)
@@ -281,7 +283,7 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 			return s, err
 		}
 	}
-	e.spool.endUpdate(u.spooled)
+	e.reportSpool(e.spool.EndUpdate(u.spooled)...)
 	e.carried.forget(u.spooled)
 	e.release(u)
 	return s, err

@@ -39,8 +39,6 @@ func (e *Exporter) Journal() *journal.Journal {
 	return e.journal
 }
 
-const journalPrefix = "journal-"
-
 // commit commits generation gen in the journal: its figures are in a
 // spool file or delivered. Commits are made one at a time: the journal's
 // Commit keeps the highest generation with a load and a store, so that two
@@ -59,7 +57,7 @@ func (e *Exporter) openJournal() {
 	if e.spool == nil {
 		return
 	}
-	j, err := journal.Create(e.spool.path(journalPrefix+e.spool.token+".bin"), e.spool.instance)
+	j, err := journal.Create(e.spool.JournalPath(), e.spool.Instance())
 	if err != nil {
 		if errors.Is(err, journal.ErrUnavailable) {
 			err = errors.New("telemetry journal: this platform cannot map files into memory; figures recorded since the last checkpoint are lost if the process dies")

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 	"github.com/telemetrybridge/telemetry/internal/servertest"
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -22,7 +23,7 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 		// deliver: the carried file keeps a failed update's figures, and
 		// the update's file is not deleted yet.
 		"failed update carried, its file not deleted": func(t *testing.T, e *Exporter, entries []convert.Entry) {
-			spooled, ok := e.spool.beginUpdate(entries, spoolMeta{})
+			spooled, ok, _ := e.spool.BeginUpdate(entries, spool.Meta{})
 			if !ok {
 				t.Fatal("the update file was not written")
 			}
@@ -37,7 +38,7 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			taken, meta := e.carried.take()
-			if _, ok := e.spool.beginUpdate(taken, meta); !ok {
+			if _, ok, _ := e.spool.BeginUpdate(taken, meta); !ok {
 				t.Fatal("the update file was not written")
 			}
 		},
@@ -54,7 +55,7 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 				t.Fatal(problems)
 			}
 			dieMidway(t, first, entries)
-			first.spool.owner.unlock() // dead: its lock is free, its files stay
+			first.spool.Close(context.Background()) // dead: its lock is free, its files stay
 
 			up := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
 			next, err := New(WithInstanceID(id), WithSpool(dir), WithEndpoint(up.Endpoint()), WithRuntimeFigures(false))

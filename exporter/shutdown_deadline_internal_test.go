@@ -2,10 +2,8 @@ package exporter
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -13,55 +11,8 @@ import (
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
-	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
 	"github.com/telemetrybridge/telemetry/payload"
 )
-
-// A claim of many orphaned files holds the spool's lock for as long as
-// reading them takes (TestManyLargeOrphanedJournalsKeepDeadlines plants
-// 300 journals of 64 MiB). Shutdown does not wait for it past its
-// context: it refuses every later write at once, returns by the deadline,
-// and the locks are let go once the claim ends.
-func TestShutdownKeepsItsDeadlineWhileAClaimHoldsTheSpool(t *testing.T) {
-	dir := t.TempDir()
-	e, err := New(WithEndpoint("http://127.0.0.1:1/v1/update/"), WithInstanceID(uuid.New()), WithSpool(dir), WithRuntimeFigures(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.spool == nil {
-		t.Fatal("no spool")
-	}
-	e.spool.mu.Lock() // a claim under way
-	returned := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-		defer cancel()
-		returned <- e.Shutdown(ctx)
-	}()
-	select {
-	case err := <-returned:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("Shutdown: %v, want its deadline exceeded", err)
-		}
-	case <-time.After(20 * time.Second):
-		e.spool.mu.Unlock()
-		<-returned
-		t.Fatal("Shutdown with a 100 ms deadline waited for the claim under way")
-	}
-	// The claim goes on: what it would write now is refused.
-	if err := e.spool.saveCarried([]convert.Entry{{Key: "count", Value: convert.Integer(1), Additive: true}}, spoolMeta{}); !errors.Is(err, errSpoolClosed) {
-		t.Errorf("a write after Shutdown returned: %v, want errSpoolClosed", err)
-	}
-	e.spool.mu.Unlock() // the claim ends; close lets go of the locks
-	owner := e.spool.owner.path
-	for range 2000 {
-		if _, err := os.Stat(owner); errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Error("the lock file of an exporter with no figures left stays after the claim ended")
-}
 
 // A claim stops between owners once its context is done: a Shutdown's
 // final update, or an Export, whose deadline passed reads no more
@@ -87,14 +38,14 @@ func TestClaimStopsOnceItsContextIsDone(t *testing.T) {
 	defer func() { _ = next.Shutdown(context.Background()) }()
 	done, cancel := context.WithCancel(context.Background())
 	cancel()
-	if c, release := next.spool.claimOrphans(done); len(c.owners) != 0 {
+	if c, release, _ := next.spool.ClaimOrphans(done); len(c.Owners) != 0 {
 		release()
-		t.Fatalf("a claim whose context was done took %d owners", len(c.owners))
+		t.Fatalf("a claim whose context was done took %d owners", len(c.Owners))
 	}
-	c, release := next.spool.claimOrphans(context.Background())
+	c, release, _ := next.spool.ClaimOrphans(context.Background())
 	defer release()
-	if len(c.owners) != 1 {
-		t.Errorf("the claim after it took %d owners, want the one left", len(c.owners))
+	if len(c.Owners) != 1 {
+		t.Errorf("the claim after it took %d owners, want the one left", len(c.Owners))
 	}
 }
 

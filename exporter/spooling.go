@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 )
 
 // The exporter's side of the spool (WithSpool): what it writes when, so
@@ -20,16 +21,21 @@ import (
 // server told an earlier process. A directory that cannot be used is
 // reported, and the exporter keeps its figures in memory only.
 func (e *Exporter) openSpool() {
-	s, err := openSpool(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit, e.reportSpool)
+	s, err := spool.Open(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit)
 	if err != nil {
 		e.report(fmt.Errorf("%w; undelivered figures are kept in memory only", err))
 		return
 	}
 	e.spool = s
-	e.carried.save = s.saveCarried
-	d := s.loadDirectives()
-	e.filter.applyServer(d.disabled, nil)
-	if d.stopped {
+	e.carried.save = func(entries []convert.Entry, meta spool.Meta) error {
+		problems, err := s.SaveCarried(entries, meta)
+		e.reportSpool(problems...)
+		return err
+	}
+	d, problems := s.LoadDirectives(maxServerKeys)
+	e.reportSpool(problems...)
+	e.filter.applyServer(d.Disabled, nil)
+	if d.Stopped {
 		e.stopped.Store(true)
 	}
 }
@@ -42,11 +48,12 @@ func (e *Exporter) openSpool() {
 // this exporter's own; if that fails, they stay, and stay locked, for a
 // later process.
 func (e *Exporter) claimSpooled(ctx context.Context) {
-	c, release := e.spool.claimOrphans(ctx)
-	if len(c.owners) == 0 {
+	c, release, problems := e.spool.ClaimOrphans(ctx)
+	e.reportSpool(problems...)
+	if len(c.Owners) == 0 {
 		return
 	}
-	adopted, saved := e.adoptUpdates(c.updates)
+	adopted, saved := e.adoptUpdates(c.Updates)
 	if !saved {
 		// The carried file would name the owners as absorbed while an
 		// update of theirs is on disk nowhere else: leave the whole claim
@@ -58,13 +65,13 @@ func (e *Exporter) claimSpooled(ctx context.Context) {
 	// is the one kept.
 	var all []convert.Entry
 	dropped := 0
-	for i := len(c.entries) - 1; i >= 0; i-- {
+	for i := len(c.Entries) - 1; i >= 0; i-- {
 		var d, u int
-		all, d, u = convert.Merge(all, c.entries[i])
+		all, d, u = convert.Merge(all, c.Entries[i])
 		dropped += d + u
 	}
-	if e.carried.absorb(convert.AddDropped(all, dropped), c.owners) == nil {
-		release()
+	if e.carried.absorb(convert.AddDropped(all, dropped), c.Owners) == nil {
+		e.reportSpool(release()...)
 		e.carried.absorbed()
 	}
 	for _, u := range adopted {
@@ -76,16 +83,16 @@ func (e *Exporter) claimSpooled(ctx context.Context) {
 // this exporter, written to files of its own (see adoptUpdate). When one
 // cannot be written, none is kept: their files are removed again and
 // saved is false.
-func (e *Exporter) adoptUpdates(files []claimedFile) (adopted []*update, saved bool) {
+func (e *Exporter) adoptUpdates(files []spool.ClaimedFile) (adopted []*update, saved bool) {
 	for _, f := range files {
-		if !holdsFigures(f.entries) {
+		if !holdsFigures(f.Entries) {
 			continue // deleted with the claim: nothing in it to send again
 		}
 		u, onDisk := e.adoptUpdate(f)
 		adopted = append(adopted, u)
 		if !onDisk {
 			for _, u := range adopted {
-				e.spool.endUpdate(u.spooled)
+				e.reportSpool(e.spool.EndUpdate(u.spooled)...)
 				e.release(u)
 			}
 			return nil, false
@@ -99,9 +106,9 @@ func (e *Exporter) adoptUpdates(files []claimedFile) (adopted []*update, saved b
 // had keys), same figures but for keys disabled since (which a server that
 // honours the key never reads again anyway), written to a file of its own.
 // It reports whether that file is on disk.
-func (e *Exporter) adoptUpdate(f claimedFile) (*update, bool) {
-	entries := slices.DeleteFunc(f.entries, func(en convert.Entry) bool { return e.filter.disabled(en.Key) })
-	u := &update{entries: entries, key: f.meta.key, maybeSeen: true, resent: true}
+func (e *Exporter) adoptUpdate(f spool.ClaimedFile) (*update, bool) {
+	entries := slices.DeleteFunc(f.Entries, func(en convert.Entry) bool { return e.filter.disabled(en.Key) })
+	u := &update{entries: entries, key: f.Meta.Key, maybeSeen: true, resent: true}
 	if u.key == "" {
 		u.key = newUpdateKey()
 	}
@@ -111,7 +118,8 @@ func (e *Exporter) adoptUpdate(f claimedFile) (*update, bool) {
 		e.report(p)
 	}
 	var onDisk bool
-	u.spooled, onDisk = e.spool.beginUpdate(u.entries, spoolMeta{key: u.key})
+	u.spooled, onDisk, problems = e.spool.BeginUpdate(u.entries, spool.Meta{Key: u.key})
+	e.reportSpool(problems...)
 	return u, onDisk
 }
 
@@ -121,14 +129,14 @@ func (e *Exporter) adoptUpdate(f claimedFile) (*update, bool) {
 func (e *Exporter) stopForGood() {
 	e.stopped.Store(true)
 	e.pending.clear()
-	e.spool.clear()
+	e.reportSpool(e.spool.Clear()...)
 	e.keepDirectives()
 }
 
 // keepDirectives saves the server's disabled keys and stop for later
 // processes.
 func (e *Exporter) keepDirectives() {
-	e.spool.saveDirectives(directives{disabled: e.filter.serverKeys(), stopped: e.stopped.Load()})
+	e.reportSpool(e.spool.SaveDirectives(spool.Directives{Disabled: e.filter.serverKeys(), Stopped: e.stopped.Load()})...)
 }
 
 // spooling reports whether undelivered figures go to disk.

@@ -19,6 +19,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
 	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
+	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -240,7 +241,7 @@ func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
 	}
 	save := exp.carried.save
 	exp.carried.mu.Lock()
-	exp.carried.save = func([]convert.Entry, spoolMeta) error { return errors.New("no room on the disk") }
+	exp.carried.save = func([]convert.Entry, spool.Meta) error { return errors.New("no room on the disk") }
 	exp.carried.mu.Unlock()
 	if err := r.ForceFlush(ctx); err != nil { // the pending update, then the carried 7
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package exporter
+package spool
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 )
 
 // The spool's files are opened by the functions here and in the
-// platform's spoolopen file, never by os.Open or os.ReadFile: whatever is
+// platform's open_* file, never by os.Open or os.ReadFile: whatever is
 // found in the directory, reading it must neither wait (a FIFO), nor
 // follow a link elsewhere (to /dev/zero, or to a file the host should not
 // touch), nor take more memory than one spool file may hold.

@@ -1,4 +1,4 @@
-package exporter
+package spool
 
 import (
 	"errors"
@@ -42,14 +42,14 @@ const (
 // writeSpool writes entries as a spool file into w, leaving out whole
 // entries once the file would pass limit bytes, and returns the items of
 // those left out. An entry that cannot be written is left out too.
-func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []convert.Entry, limit int) (dropped int) {
+func writeSpool(w *payload.Writer, instance string, meta Meta, entries []convert.Entry, limit int) (dropped int) {
 	w.BeginObject()
 	w.Name(spoolFormatMember)
 	w.Int(spoolFormat)
 	w.Name(spoolInstanceMember)
 	w.String(instance)
 	w.Name(spoolGenMember)
-	w.Uint(meta.gen)
+	w.Uint(meta.Gen)
 	writeMeta(w, meta)
 	w.Name(spoolEntriesMember)
 	w.BeginList()
@@ -78,15 +78,15 @@ func writeSpool(w *payload.Writer, instance string, meta spoolMeta, entries []co
 }
 
 // writeMeta writes the members of meta that say something (see spoolMeta).
-func writeMeta(w *payload.Writer, meta spoolMeta) {
-	if meta.key != "" {
+func writeMeta(w *payload.Writer, meta Meta) {
+	if meta.Key != "" {
 		w.Name(spoolUpdateKeyMember)
-		w.String(meta.key)
+		w.String(meta.Key)
 	}
 	for _, n := range []struct {
 		name string
 		v    uint64
-	}{{spoolVersionMember, meta.version}, {spoolTookMember, meta.took}} {
+	}{{spoolVersionMember, meta.Version}, {spoolTookMember, meta.Took}} {
 		if n.v != 0 {
 			w.Name(n.name)
 			w.Uint(n.v)
@@ -95,7 +95,7 @@ func writeMeta(w *payload.Writer, meta spoolMeta) {
 	for _, l := range []struct {
 		name  string
 		names []string
-	}{{spoolReplacesMember, meta.replaces}, {spoolAbsorbedMember, meta.absorbed}} {
+	}{{spoolReplacesMember, meta.Replaces}, {spoolAbsorbedMember, meta.Absorbed}} {
 		if len(l.names) == 0 {
 			continue
 		}
@@ -112,29 +112,29 @@ func writeMeta(w *payload.Writer, meta spoolMeta) {
 var errSpoolFormat = errors.New("not a spool file of a known format")
 
 // spoolMeta is what a spool file says besides its figures.
-type spoolMeta struct {
-	gen      uint64
-	absorbed []string
+type Meta struct {
+	Gen      uint64
+	Absorbed []string
 	// version numbers the carried file's saves; took, in an update file,
 	// is the version of the carried file whose figures the update took:
 	// should the process die before the carried file is rewritten without
 	// them, the claim knows that file's figures are in the update.
-	version, took uint64
+	Version, Took uint64
 	// replaces, in a carried file, names update files whose figures it
 	// holds: should the process die before deleting them, the claim skips
 	// them.
-	replaces []string
+	Replaces []string
 	// key, in an update file, is the update's key, with which it is sent
 	// again (payload.HeaderIdempotencyKey).
-	key string
+	Key string
 	// unsynced asks the save not to sync the file (replaceFile); it is not
 	// written.
-	unsynced bool
+	Unsynced bool
 }
 
 // readSpool reads a spool file: the instance it is for, what it says of
 // itself, and its entries.
-func readSpool(data []byte) (instance string, meta spoolMeta, entries []convert.Entry, err error) {
+func readSpool(data []byte) (instance string, meta Meta, entries []convert.Entry, err error) {
 	members, err := payload.RawMembers(data)
 	if err != nil {
 		return "", meta, nil, err
@@ -148,17 +148,17 @@ func readSpool(data []byte) (instance string, meta spoolMeta, entries []convert.
 		case spoolInstanceMember:
 			instance, err = parseString(m.Value)
 		case spoolGenMember:
-			meta.gen, err = strconv.ParseUint(m.Value, 10, 64)
+			meta.Gen, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolAbsorbedMember:
-			meta.absorbed, err = readTokens(m.Value)
+			meta.Absorbed, err = readTokens(m.Value)
 		case spoolVersionMember:
-			meta.version, err = strconv.ParseUint(m.Value, 10, 64)
+			meta.Version, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolTookMember:
-			meta.took, err = strconv.ParseUint(m.Value, 10, 64)
+			meta.Took, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolReplacesMember:
-			meta.replaces, err = readTokens(m.Value)
+			meta.Replaces, err = readTokens(m.Value)
 		case spoolUpdateKeyMember:
-			meta.key, err = readUpdateKey(m.Value)
+			meta.Key, err = readUpdateKey(m.Value)
 		case spoolEntriesMember:
 			rawEntries = m.Value
 		}

@@ -1,6 +1,6 @@
 //go:build windows
 
-package exporter
+package spool
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build !windows && !(unix && !aix)
 
-package exporter
+package spool
 
 import (
 	"errors"

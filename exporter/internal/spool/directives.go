@@ -1,4 +1,4 @@
-package exporter
+package spool
 
 import (
 	"errors"
@@ -11,9 +11,9 @@ import (
 // directives are the server's answers that must outlive the process: the
 // keys it disabled, and whether it stopped reporting for good. Without
 // them a restarted process would send at once what the server refused.
-type directives struct {
-	disabled []string
-	stopped  bool
+type Directives struct {
+	Disabled []string
+	Stopped  bool
 }
 
 const (
@@ -22,18 +22,20 @@ const (
 )
 
 // maxDirectivesBytes bounds directives.json, written and read: 1 MiB,
-// room for the server's maxServerKeys keys at about a hundred bytes each.
+// room for the ten thousand keys a server may disable (the exporter's
+// bound) at about a hundred bytes each.
 // Keys longer than maxSpoolKeyLen, and those past the bound, are not kept
 // on disk: they stay disabled in this process, and a later one sends them
 // until the server disables them again.
 const maxDirectivesBytes = 1 << 20
 
-// saveDirectives writes d to the instance's directory; every exporter of
+// SaveDirectives writes d to the instance's directory; every exporter of
 // the instance shares the file, and the latest answer wins.
-func (s *spool) saveDirectives(d directives) {
+func (s *Spool) SaveDirectives(d Directives) []error {
 	if s == nil || s.closed.Load() {
-		return
+		return nil
 	}
+	var n notes
 	var w payload.Writer
 	w.BeginObject()
 	w.Name(spoolFormatMember)
@@ -41,13 +43,13 @@ func (s *spool) saveDirectives(d directives) {
 	w.Name(spoolInstanceMember)
 	w.String(s.instance)
 	w.Name(directivesStoppedMember)
-	w.Bool(d.stopped)
+	w.Bool(d.Stopped)
 	w.Name(directivesDisabledMember)
 	w.BeginList()
 	left := 0
 	// Room for closing the list and the object.
 	const reserve = 16
-	for _, k := range d.disabled {
+	for _, k := range d.Disabled {
 		if len(k) > maxSpoolKeyLen {
 			left++
 			continue
@@ -63,61 +65,63 @@ func (s *spool) saveDirectives(d directives) {
 	w.EndObject()
 	if left > 0 {
 		s.cutDirectives.Do(func() {
-			s.report(fmt.Errorf("telemetry spool: %d keys the server disabled are not kept in %s (longer than %d bytes, or past the file's %d): "+
+			n.add(fmt.Errorf("telemetry spool: %d keys the server disabled are not kept in %s (longer than %d bytes, or past the file's %d): "+
 				"they stay disabled in this process only", left, directivesFile, maxSpoolKeyLen, maxDirectivesBytes))
 		})
 	}
 	if err := writeAtomically(s.dir, directivesFile, w.Bytes()); err != nil {
-		s.report(fmt.Errorf("telemetry spool: the server's directives are not kept for the next process: %w", err))
+		n.add(fmt.Errorf("telemetry spool: the server's directives are not kept for the next process: %w", err))
 	}
+	return n
 }
 
-// loadDirectives reads what an earlier process kept. A file that cannot be
+// LoadDirectives reads what an earlier process kept. A file that cannot be
 // read is set aside, one of another instance left alone: the process then
 // starts as if the server had said nothing.
-func (s *spool) loadDirectives() directives {
+func (s *Spool) LoadDirectives(maxKeys int) (Directives, []error) {
 	if s == nil {
-		return directives{}
+		return Directives{}, nil
 	}
 	data, err := readRegular(s.path(directivesFile), maxDirectivesBytes)
 	if errors.Is(err, fs.ErrNotExist) {
-		return directives{}
+		return Directives{}, nil
 	}
-	var d directives
+	var d Directives
 	if err == nil {
-		d, err = s.readDirectives(data)
+		d, err = s.readDirectives(data, maxKeys)
 	}
+	var n notes
 	switch {
 	case errors.Is(err, errOtherInstance):
-		s.note(directivesFile, err)
-		return directives{}
+		s.note(&n, directivesFile, err)
+		return Directives{}, n
 	case err != nil:
-		s.setAside(directivesFile, err)
-		return directives{}
+		s.setAside(&n, directivesFile, err)
+		return Directives{}, n
 	}
-	return d
+	return d, nil
 }
 
-// readDirectives parses the file, within maxServerKeys keys (and the few
+// readDirectives parses the file, within maxKeys keys (and the few
 // other values) and maxSpoolKeyLen bytes a key.
-func (s *spool) readDirectives(data []byte) (directives, error) {
-	top, err := payload.ParseValue(data, payload.ParseOptions{MaxValues: maxServerKeys + 16})
+func (s *Spool) readDirectives(data []byte, maxKeys int) (Directives, error) {
+	top, err := payload.ParseValue(data, payload.ParseOptions{MaxValues: maxKeys + 16})
 	if err != nil {
-		return directives{}, err
+		return Directives{}, err
 	}
 	obj, _ := top.(map[string]any)
 	if f, _ := obj[spoolFormatMember].(float64); f != spoolFormat {
-		return directives{}, fmt.Errorf("%w (format %v; this version reads %d)", errSpoolFormat, obj[spoolFormatMember], spoolFormat)
+		return Directives{}, fmt.Errorf("%w (format %v; this version reads %d)", errSpoolFormat, obj[spoolFormatMember], spoolFormat)
 	}
 	if obj[spoolInstanceMember] != s.instance {
-		return directives{}, errOtherInstance
+		return Directives{}, errOtherInstance
 	}
-	var d directives
-	d.stopped, _ = obj[directivesStoppedMember].(bool)
+	var d Directives
+	d.Stopped, _ = obj[directivesStoppedMember].(bool)
 	keys, _ := obj[directivesDisabledMember].([]any)
 	for _, k := range keys {
 		if k, ok := k.(string); ok && len(k) <= maxSpoolKeyLen {
-			d.disabled = append(d.disabled, k)
+			d.Disabled = append(d.Disabled, k)
 		}
 	}
 	return d, nil

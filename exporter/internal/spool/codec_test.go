@@ -1,4 +1,4 @@
-package exporter
+package spool
 
 import (
 	"slices"
@@ -29,15 +29,15 @@ func TestSpoolFileReadsBackWhatWasWritten(t *testing.T) {
 		t.Fatal(problems)
 	}
 	var w payload.Writer
-	meta := spoolMeta{gen: 7, absorbed: []string{"t1", "t2"}, key: "3f0c2a9e-5d41-4b7a-9c1e-2b8f6d0a7e55"}
-	if dropped := writeSpool(&w, "abc", meta, entries, DefaultSpoolLimit); dropped != 0 {
+	meta := Meta{Gen: 7, Absorbed: []string{"t1", "t2"}, Key: "3f0c2a9e-5d41-4b7a-9c1e-2b8f6d0a7e55"}
+	if dropped := writeSpool(&w, "abc", meta, entries, convert.MaxUpdateBytes); dropped != 0 {
 		t.Fatalf("%d items left out", dropped)
 	}
 	instance, backMeta, back, err := readSpool(w.Bytes())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, w.Bytes())
 	}
-	if backMeta.gen != meta.gen || !slices.Equal(backMeta.absorbed, meta.absorbed) || backMeta.key != meta.key {
+	if backMeta.Gen != meta.Gen || !slices.Equal(backMeta.Absorbed, meta.Absorbed) || backMeta.Key != meta.Key {
 		t.Fatalf("read back %+v, wrote %+v", backMeta, meta)
 	}
 	if instance != "abc" || len(back) != len(entries) {
@@ -57,7 +57,7 @@ func TestSpoolFileReadsBackWhatWasWritten(t *testing.T) {
 func TestSpoolRefusesUpdateKeysThatAreNotHeaderSafe(t *testing.T) {
 	for _, key := range []string{strings.Repeat("k", maxUpdateKeyLen+1), "a\r\nX-Evil: 1", "é"} {
 		var w payload.Writer
-		writeSpool(&w, "abc", spoolMeta{key: key}, nil, DefaultSpoolLimit)
+		writeSpool(&w, "abc", Meta{Key: key}, nil, convert.MaxUpdateBytes)
 		if _, _, _, err := readSpool(w.Bytes()); err == nil {
 			t.Errorf("key %.20q was read back", key)
 		}

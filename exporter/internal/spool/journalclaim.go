@@ -1,4 +1,4 @@
-package exporter
+package spool
 
 import (
 	"cmp"
@@ -19,7 +19,7 @@ import (
 // within journal.Size), and only as far as its records go; it returns the
 // bytes it read, which count against the claim's bound whether or not the
 // journal could be used.
-func (s *spool) readJournal(name string, stamped uint64) ([]convert.Entry, int, error) {
+func (s *Spool) readJournal(name string, stamped uint64) ([]convert.Entry, int, error) {
 	f, err := openNoFollow(s.path(name), false)
 	if err != nil {
 		return nil, 0, err

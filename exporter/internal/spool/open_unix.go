@@ -1,6 +1,6 @@
 //go:build unix && !aix
 
-package exporter
+package spool
 
 import (
 	"errors"
