@@ -264,10 +264,18 @@ func validUTF8(key string) string {
 // Build writes the body of an update that stays within MaxUpdateBytes:
 // when the body would not, keys are left out, whole, from the last in key
 // order, and counted under payload.KeyDropped. It returns the entries the
-// body holds, the body (for ReturnBody) and the problems met.
+// body holds, the body (for ReturnBody) and the problems met. A key whose
+// value cannot be encoded is reported (write) and is not among the
+// entries returned, over the bound or not: the caller spools, carries and
+// counts those entries, so a key it kept would be reported again with
+// every later update that carries it, and a key the bound counted would
+// be reported twice.
 func (b *Buffers) Build(env Envelope, entries []Entry) ([]Entry, *[]byte, []error) {
 	sizes := make([]int, len(entries))
 	body, problems := b.write(env, entries, sizes)
+	if len(problems) > 0 {
+		entries, sizes = written(entries, sizes)
+	}
 	if len(*body) <= MaxUpdateBytes {
 		return entries, body, problems
 	}
@@ -277,6 +285,18 @@ func (b *Buffers) Build(env Envelope, entries []Entry) ([]Entry, *[]byte, []erro
 	kept = AddDropped(kept, dropped)
 	body, more := b.write(env, kept, nil)
 	return kept, body, append(problems, more...)
+}
+
+// written returns the entries that write could write (size 0 or more) and
+// their sizes, in new slices: the caller's stay as they were.
+func written(entries []Entry, sizes []int) ([]Entry, []int) {
+	keptEntries, keptSizes := make([]Entry, 0, len(entries)), make([]int, 0, len(sizes))
+	for i, n := range sizes {
+		if n >= 0 {
+			keptEntries, keptSizes = append(keptEntries, entries[i]), append(keptSizes, n)
+		}
+	}
+	return keptEntries, keptSizes
 }
 
 // MaxUpdateBytes bounds the body of an update (exporter.MaxUpdateBytes
@@ -289,12 +309,12 @@ const boundReserve = 64 << 10
 
 // fitBytes keeps entries, in order, while the bytes they took (sizes, as
 // written, plus room for a metric type) fit budget, and returns the items
-// of those left out, with those that could not be written.
+// of those left out. Every entry was written (see written).
 func fitBytes(entries []Entry, sizes []int, budget int) (kept []Entry, dropped int) {
 	used := 0
 	for i, en := range entries {
 		n := sizes[i] + len(en.Key) + 32 // and its metric type
-		if sizes[i] >= 0 && used+n <= budget || en.Key == payload.KeyDropped {
+		if used+n <= budget || en.Key == payload.KeyDropped {
 			kept = append(kept, en)
 			used += n
 			continue
