@@ -205,7 +205,7 @@ func nestedObject[N int64 | float64](pts []metricdata.DataPoint[N], all []roles,
 		if !r.hasSub || r.hasIndex || r.other || (r.hasValue && !gauge) {
 			return nil, false
 		}
-		obj[i] = member{name: r.subkey, value: r.value, num: numberOf(pts[i].Value), isNumber: !r.hasValue}
+		obj[i] = member{name: r.subkey, recorded: r.value, num: numberOf(pts[i].Value), isNumber: !r.hasValue}
 	}
 	// Sub-keys are unique in the data the SDK makes; should one repeat,
 	// the last point wins, as a map would have it.
@@ -241,7 +241,7 @@ func genericPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N
 // attributedPoints makes the n points that point returns, with the
 // attributes loaded for them, into an attributed value.
 func attributedPoints[P any](c *Converter, n int, point func(i int) P) (attributed[P], error) {
-	a := attributed[P]{points: make([]withAttrs[P], 0, n)}
+	a := attributed[P]{points: make([]attributedPoint[P], 0, n)}
 	for i := range n {
 		if err := a.add(c, c.attrs(i), point(i)); err != nil {
 			return a, err
@@ -255,13 +255,13 @@ func attributedPoints[P any](c *Converter, n int, point func(i int) P) (attribut
 // attributes of its set (setOf) written as they are, into an attributed
 // value.
 func setPoints[P any](c *Converter, n int, setOf func(i int) *attribute.Set, point func(i int) P) (attributed[P], error) {
-	a := attributed[P]{points: make([]withAttrs[P], 0, n)}
+	a := attributed[P]{points: make([]attributedPoint[P], 0, n)}
 	for i := range n {
 		start := len(c.arena)
 		if _, err := c.appendSet(setOf(i)); err != nil {
 			return a, err
 		}
-		a.points = append(a.points, withAttrs[P]{start: start, end: len(c.arena), p: point(i)})
+		a.points = append(a.points, attributedPoint[P]{start: start, end: len(c.arena), p: point(i)})
 	}
 	a.seal(c)
 	return a, nil
@@ -342,9 +342,9 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 			return nil, false, nil
 		}
 		if s.points == nil { // the first point is plain: so, mostly, are the others
-			s.points = make([]withAttrs[payload.Number], 0, len(pts))
+			s.points = make([]attributedPoint[payload.Number], 0, len(pts))
 		}
-		s.points = append(s.points, withAttrs[payload.Number]{start: start, end: len(c.arena), p: numberOf(pts[i].Value)})
+		s.points = append(s.points, attributedPoint[payload.Number]{start: start, end: len(c.arena), p: numberOf(pts[i].Value)})
 	}
 	s.seal(c)
 	return s, true, nil

@@ -18,10 +18,10 @@ import (
 // list of points no order, and sorting every export cost a tenth of it.
 type attributed[P any] struct {
 	arena  []byte
-	points []withAttrs[P]
+	points []attributedPoint[P]
 }
 
-type withAttrs[P any] struct {
+type attributedPoint[P any] struct {
 	start, end int // the attributes' JSON in the arena; empty for none
 	p          P
 }
@@ -38,7 +38,7 @@ func (a *attributed[P]) add(c *Converter, kvs []attribute.KeyValue, p P) error {
 		}
 		c.arena = c.w.Bytes()
 	}
-	a.points = append(a.points, withAttrs[P]{start: start, end: len(c.arena), p: p})
+	a.points = append(a.points, attributedPoint[P]{start: start, end: len(c.arena), p: p})
 	return nil
 }
 
@@ -74,7 +74,7 @@ func (a *attributed[P]) attrsOf(i int) []byte {
 // sort orders the points by their attributes' JSON, for mergeOlder's
 // binary search.
 func (a *attributed[P]) sort() {
-	slices.SortFunc(a.points, func(x, y withAttrs[P]) int {
+	slices.SortFunc(a.points, func(x, y attributedPoint[P]) int {
 		return bytes.Compare(a.arena[x.start:x.end], a.arena[y.start:y.end])
 	})
 }
@@ -123,7 +123,7 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 	out := &attributed[P]{arena: slices.Clone(a.arena), points: slices.Clone(a.points)}
 	for i := range old.points {
 		attrs := old.attrsOf(i)
-		j, found := slices.BinarySearchFunc(a.points, attrs, func(p withAttrs[P], t []byte) int {
+		j, found := slices.BinarySearchFunc(a.points, attrs, func(p attributedPoint[P], t []byte) int {
 			return bytes.Compare(a.arena[p.start:p.end], t)
 		})
 		if found {
@@ -136,7 +136,7 @@ func (a *attributed[P]) mergeOlder(old *attributed[P], add func(older, newer P) 
 		}
 		start := len(out.arena)
 		out.arena = append(out.arena, attrs...)
-		out.points = append(out.points, withAttrs[P]{start: start, end: len(out.arena), p: old.points[i].p})
+		out.points = append(out.points, attributedPoint[P]{start: start, end: len(out.arena), p: old.points[i].p})
 	}
 	return out, lost
 }
@@ -160,7 +160,7 @@ func (s *sumPoints) assumedType() string { return payload.MetricTypeGauge }
 // bareSumPoints is the one point without attributes that a number is, for
 // merging with points of the same key.
 func bareSumPoints(n payload.Number) *sumPoints {
-	return &sumPoints{attributed[payload.Number]{points: []withAttrs[payload.Number]{{p: n}}}}
+	return &sumPoints{attributed[payload.Number]{points: []attributedPoint[payload.Number]{{p: n}}}}
 }
 
 // mergeOlder adds up the points of two sums with equal attributes (an
@@ -185,7 +185,7 @@ func (s *sumPoints) mergeOlder(old Value, additive bool) (Value, int, bool) {
 	})
 	// One key's points are all integers or all floats, as the spool
 	// keeps them (storedKind).
-	if slices.ContainsFunc(merged.points, func(p withAttrs[payload.Number]) bool { return p.p.IsFloat }) {
+	if slices.ContainsFunc(merged.points, func(p attributedPoint[payload.Number]) bool { return p.p.IsFloat }) {
 		for i := range merged.points {
 			merged.points[i].p = addNumbers(merged.points[i].p, payload.FloatNumber(0))
 		}
@@ -218,7 +218,7 @@ func (h *histograms) mergeOlder(old Value, additive bool) (Value, int, bool) {
 		return addHistograms(o, n), true
 	})
 	// One key's sums are all integers or all floats (see sumPoints).
-	if slices.ContainsFunc(merged.points, func(p withAttrs[payload.Histogram]) bool { return p.p.Sum.IsFloat }) {
+	if slices.ContainsFunc(merged.points, func(p attributedPoint[payload.Histogram]) bool { return p.p.Sum.IsFloat }) {
 		for i := range merged.points {
 			p := &merged.points[i].p
 			p.Sum = addNumbers(p.Sum, payload.FloatNumber(0))

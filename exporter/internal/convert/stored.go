@@ -211,7 +211,7 @@ func JSONText(raw string) Value { return leaf{json: raw, isJSON: true} }
 func JSONObject(members []payload.RawMember) Value {
 	o := make(object, len(members))
 	for i, m := range members {
-		o[i] = member{name: m.Name, value: leaf{json: m.Value, isJSON: true}}
+		o[i] = member{name: m.Name, recorded: leaf{json: m.Value, isJSON: true}}
 	}
 	return o
 }
@@ -268,7 +268,7 @@ func readPoints[P any](raw string, point func([]payload.RawMember) (P, error)) (
 		}
 		start := len(a.arena)
 		a.arena = append(a.arena, memberText(members, payload.MemberAttributes)...)
-		a.points = append(a.points, withAttrs[P]{start: start, end: len(a.arena), p: p})
+		a.points = append(a.points, attributedPoint[P]{start: start, end: len(a.arena), p: p})
 	}
 	a.sort()
 	return a, nil
@@ -423,11 +423,11 @@ func IntegersWithin(v Value, bound int64) bool {
 	case *countingSet:
 		return allWithin(v.members, func(m counted) bool { return b.int(m.count) })
 	case *sumPoints:
-		return allWithin(v.points, func(p withAttrs[payload.Number]) bool { return b.number(p.p) })
+		return allWithin(v.points, func(p attributedPoint[payload.Number]) bool { return b.number(p.p) })
 	case *histograms:
-		return allWithin(v.points, func(p withAttrs[payload.Histogram]) bool { return b.histogram(p.p) })
+		return allWithin(v.points, func(p attributedPoint[payload.Histogram]) bool { return b.histogram(p.p) })
 	case *expHistograms:
-		return allWithin(v.points, func(p withAttrs[payload.ExpHistogram]) bool { return b.expHistogram(p.p) })
+		return allWithin(v.points, func(p attributedPoint[payload.ExpHistogram]) bool { return b.expHistogram(p.p) })
 	}
 	return true
 }

@@ -113,7 +113,7 @@ func (l leaf) assumedType() string {
 // member is one member of an object: a recorded value or a point's number.
 type member struct {
 	name     string
-	value    leaf
+	recorded leaf
 	num      payload.Number
 	isNumber bool
 }
@@ -122,7 +122,7 @@ func (m *member) write(w *payload.Writer) error {
 	if m.isNumber {
 		return w.Number(m.num)
 	}
-	return m.value.Write(w)
+	return m.recorded.Write(w)
 }
 
 // object is a key recorded per sub-key (payload.AttrSubkey), its members
