@@ -87,7 +87,10 @@ type Envelope struct {
 // caller gives back with ReturnBody. Each key is written on its own, so a
 // value that cannot be encoded (NaN, an infinity, broken JSON text) costs
 // only its key; such keys come back as errors to report. Keys are written
-// in sorted order, so equal data encodes identically.
+// in the order given (by key, as Convert and Merge return them); the
+// points of a key keep the order of their collection, which the SDK does
+// not hold from one collection to the next, so equal figures need not
+// give equal bytes.
 //
 // sizes, when not nil, receives the bytes each entry took (-1 for one
 // that could not be written), for Build to leave keys out without writing
