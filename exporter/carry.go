@@ -57,24 +57,24 @@ func (c *carryOver) taken() error {
 	return c.persistLocked()
 }
 
-// keep adds the entries of a failed update (or a checkpoint) of
+// add adds the entries of a failed update (or a checkpoint) of
 // generation gen to what is carried, copied out of the collection they
 // came from (the SDK reuses it). It returns the spool's error when what is
 // carried now could not be saved.
-func (c *carryOver) keep(entries []convert.Entry, gen uint64) error {
-	return c.keepSynced(entries, gen, true)
+func (c *carryOver) add(entries []convert.Entry, gen uint64) error {
+	return c.addSynced(entries, gen, true)
 }
 
-// keepUpdate keeps the entries of an update that failed, whose spool file
+// addUpdate adds the entries of an update that failed, whose spool file
 // is spooled, and names that file in the carried file until forget: the
 // figures are in both files until the update's is deleted.
-func (c *carryOver) keepUpdate(entries []convert.Entry, gen uint64, spooled string) error {
+func (c *carryOver) addUpdate(entries []convert.Entry, gen uint64, spooled string) error {
 	if spooled != "" {
 		c.mu.Lock()
 		c.meta.Replaces = append(c.meta.Replaces, spooled)
 		c.mu.Unlock()
 	}
-	return c.keep(entries, gen)
+	return c.add(entries, gen)
 }
 
 // forget stops naming an update file that is deleted.
@@ -84,9 +84,9 @@ func (c *carryOver) forget(spooled string) {
 	c.meta.Replaces = slices.DeleteFunc(c.meta.Replaces, func(n string) bool { return n == spooled })
 }
 
-// keepSynced is keep; unless synced, the carried file is written without
+// addSynced is add; unless synced, the carried file is written without
 // syncing it (replaceFile), as checkpoints write it.
-func (c *carryOver) keepSynced(entries []convert.Entry, gen uint64, synced bool) error {
+func (c *carryOver) addSynced(entries []convert.Entry, gen uint64, synced bool) error {
 	kept := make([]convert.Entry, 0, len(entries))
 	for _, en := range entries {
 		if en.Key == payload.KeyGoroutines || en.Key == payload.KeyMemory {
@@ -106,7 +106,7 @@ func (c *carryOver) keepSynced(entries []convert.Entry, gen uint64, synced bool)
 	return c.persistLocked()
 }
 
-// absorb keeps claimed figures like keep, and names the owners whose files
+// absorb adds claimed figures like add, and names the owners whose files
 // they came from in the carried file, so that a process that dies before
 // those files are deleted does not have them claimed twice.
 // The claimed figures are older than any this process carries.

@@ -47,12 +47,12 @@ func (r *Reader) checkpoints(ctx context.Context, quit <-chan struct{}) {
 		case <-t.C:
 		case <-quit:
 			return
-		case <-r.stopping:
+		case <-r.shutdownBegun:
 			return
 		case <-ctx.Done():
 			return
 		}
-		if r.shuttingDown() || r.exp.Stopped() || r.exp.shutdown.Load() {
+		if r.shuttingDown() || r.exp.Stopped() || r.exp.closed.Load() {
 			return
 		}
 		start := time.Now()
@@ -70,15 +70,15 @@ func (r *Reader) checkpoints(ctx context.Context, quit <-chan struct{}) {
 func (e *Exporter) noteCheckpoint(errs []error, failed int) int {
 	if len(errs) == 0 {
 		if failed > 0 {
-			e.reportf("checkpoints keep figures on disk again, after %d failed", failed)
+			e.reportOwnf("checkpoints keep figures on disk again, after %d failed", failed)
 		}
 		return 0
 	}
 	if failed == 0 {
 		for _, err := range errs {
-			e.report(err)
+			e.reportOwn(err)
 		}
-		e.reportf("checkpoints: more problems are not reported until one succeeds")
+		e.reportOwnf("checkpoints: more problems are not reported until one succeeds")
 	}
 	return failed + 1
 }
@@ -125,6 +125,6 @@ func (e *Exporter) reportSpool(problems ...error) {
 	}
 	q.mu.Unlock()
 	for _, err := range problems {
-		e.report(err)
+		e.reportOwn(err)
 	}
 }

@@ -29,8 +29,11 @@ type Exporter struct {
 	redacted string // the URL as it may appear in errors and logs
 	filter   *keyFilter
 
-	stopped  atomic.Bool // the server said stop, or retired the endpoint
-	shutdown atomic.Bool
+	// endedByServer is set once the server ended reporting for good (a
+	// stop directive, 410 Gone, 451): see Stopped.
+	endedByServer atomic.Bool
+	// closed is set by Shutdown: every later Export fails.
+	closed   atomic.Bool
 	failures failureLog
 	carried  carryOver
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
@@ -90,7 +93,7 @@ func (e *Exporter) KeyFilterVersion() uint64 { return e.filter.version.Load() }
 
 // Stopped reports whether the server has ended reporting for good (a stop
 // directive, 410 Gone or 451). A stopped exporter sends nothing more.
-func (e *Exporter) Stopped() bool { return e.stopped.Load() }
+func (e *Exporter) Stopped() bool { return e.endedByServer.Load() }
 
 // Temporality is delta for every instrument kind: each update carries what
 // happened since the previous one.
@@ -114,7 +117,11 @@ func (e *Exporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) e
 	return err
 }
 
-// ForceFlush does nothing: the exporter holds no data between exports.
+// ForceFlush does nothing: the exporter sends when it is given a
+// collection. What it holds between exports (figures carried from failed
+// updates, an update that may have reached the server, both in the spool
+// with WithSpool) goes with the next export, or stays in the spool for
+// the next process.
 func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
 
 // Shutdown makes every later Export fail without sending. Figures still
@@ -122,7 +129,7 @@ func (e *Exporter) ForceFlush(ctx context.Context) error { return ctx.Err() }
 // deadline even while a claim of orphaned files holds the spool: nothing
 // is written from then on, and the spool's locks go when the claim ends.
 func (e *Exporter) Shutdown(ctx context.Context) error {
-	e.shutdown.Store(true)
+	e.closed.Store(true)
 	if e.journal.Empty() && e.spool != nil {
 		// Everything was handed over: nothing for a later process to
 		// claim. (Windows keeps a mapped file; it is claimed, empty.)
@@ -180,10 +187,10 @@ func newUpdateKey() string { return uuid.NewString() }
 // must keep the caller's deadline, and a claim may read journals of tens
 // of MiB; the next process claims what is left.
 func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, gen uint64, policy sendPolicy) (*update, schedule, error) {
-	if e.shutdown.Load() {
+	if e.closed.Load() {
 		return nil, schedule{stop: true}, fmt.Errorf("telemetry exporter: %w", sdkmetric.ErrExporterShutdown)
 	}
-	if e.stopped.Load() {
+	if e.endedByServer.Load() {
 		return nil, schedule{stop: true}, nil
 	}
 	var kept []convert.Entry
@@ -195,7 +202,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	}
 	if p := e.pending.take(); p != nil {
 		for _, err := range e.carryToNext(rm, gen, true, kept) {
-			e.report(err)
+			e.reportOwn(err)
 		}
 		return p, schedule{}, nil
 	}
@@ -221,7 +228,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	u.entries, u.body, more = e.buffers.Build(e.envelope(), convert.AddDropped(entries, dropped+unmerged))
 	problems = append(problems, more...)
 	for _, p := range problems {
-		e.report(p)
+		e.reportOwn(p)
 	}
 	if e.cfg.writer != nil {
 		_ = e.carried.taken()
@@ -275,7 +282,7 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 	case sentRefused:
 		err = e.drop(u, err)
 	case sentUnreached:
-		_ = e.carried.keepUpdate(u.entries, u.gen, u.spooled)
+		_ = e.carried.addUpdate(u.entries, u.gen, u.spooled)
 	case sentUnsure:
 		if holdsFigures(u.entries) {
 			u.resent = true
@@ -313,7 +320,7 @@ func (e *Exporter) drop(u *update, why error) error {
 		}
 		own += en.Value.Items()
 	}
-	_ = e.carried.keep(convert.AddDropped(nil, own+before), u.gen)
+	_ = e.carried.add(convert.AddDropped(nil, own+before), u.gen)
 	e.commit(u.gen) // its figures are gone for good
 	// Its own items only: a run of refusals reports each item once, while
 	// the count sent on (own+before) still holds them all.

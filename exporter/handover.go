@@ -62,7 +62,7 @@ func (e *Exporter) openJournal() {
 		if errors.Is(err, journal.ErrUnavailable) {
 			err = errors.New("telemetry journal: this platform cannot map files into memory; figures recorded since the last checkpoint are lost if the process dies")
 		}
-		e.report(err)
+		e.reportOwn(err)
 		return
 	}
 	e.journal = j

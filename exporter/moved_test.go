@@ -27,14 +27,14 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 			if !ok {
 				t.Fatal("the update file was not written")
 			}
-			if err := e.carried.keepUpdate(entries, 0, spooled); err != nil {
+			if err := e.carried.addUpdate(entries, 0, spooled); err != nil {
 				t.Fatal(err)
 			}
 		},
 		// prepare: an update took the carried figures and is on disk, and
 		// the carried file is not rewritten yet.
 		"carried figures taken, the carried file not rewritten": func(t *testing.T, e *Exporter, entries []convert.Entry) {
-			if err := e.carried.keep(entries, 0); err != nil {
+			if err := e.carried.add(entries, 0); err != nil {
 				t.Fatal(err)
 			}
 			taken, meta := e.carried.take()

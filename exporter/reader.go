@@ -29,9 +29,9 @@ type Reader struct {
 	// scheduled updates skip when it is taken, the final one waits for it.
 	inFlight chan struct{}
 	lastNext atomic.Int64 // the schedule's latest wait, in nanoseconds
-	// stopping is closed when Shutdown begins: the schedule sends nothing
+	// shutdownBegun is closed when Shutdown begins: the schedule sends nothing
 	// new, and an update in flight stops retrying.
-	stopping chan struct{}
+	shutdownBegun chan struct{}
 
 	// collectMu makes collections, and the writing of what they took to
 	// the spool, one at a time, so that generations hand over in order
@@ -45,9 +45,8 @@ type Reader struct {
 	// checkpoints); 0 for none.
 	checkpointEvery time.Duration
 
-	mu      sync.Mutex
+	mu      sync.Mutex // guards started, cancel and done, and the closing of shutdownBegun
 	started bool
-	stopped bool
 	cancel  context.CancelFunc // aborts the schedule loop's update in flight
 	done    chan struct{}      // closed when the loop has returned
 
@@ -103,11 +102,11 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 		sdkmetric.WithCardinalityLimitSelector(func(sdkmetric.InstrumentKind) (int, bool) { return cardinalityLimit, false }),
 	}
 	r := &Reader{
-		exp:       exp,
-		handover:  cfg.handover,
-		inFlight:  make(chan struct{}, 1),
-		collectMu: make(ctxMutex, 1),
-		stopping:  make(chan struct{}),
+		exp:           exp,
+		handover:      cfg.handover,
+		inFlight:      make(chan struct{}, 1),
+		collectMu:     make(ctxMutex, 1),
+		shutdownBegun: make(chan struct{}),
 
 		checkpointEvery: cfg.checkpointEvery,
 	}
@@ -125,8 +124,8 @@ func NewReader(exp *Exporter, opts ...ReaderOption) *Reader {
 func (r *Reader) Start() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started || r.stopped {
-		r.exp.reportf("Reader.Start called more than once or after Shutdown; ignored")
+	if r.started || r.shuttingDown() {
+		r.exp.reportOwnf("Reader.Start called more than once or after Shutdown; ignored")
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -151,7 +150,7 @@ func (r *Reader) run(ctx context.Context, done chan<- struct{}) {
 		if s.stop || ctx.Err() != nil {
 			return
 		}
-		if sleep(ctx, s.next, r.stopping) != nil {
+		if sleep(ctx, s.next, r.shutdownBegun) != nil {
 			return
 		}
 	}
@@ -171,15 +170,15 @@ func (r *Reader) scheduledUpdate(ctx context.Context, first bool) schedule {
 	if !first && r.shuttingDown() {
 		return schedule{stop: true}
 	}
-	s, err := r.update(ctx, sendPolicy{abort: r.stopping})
+	s, err := r.update(ctx, sendPolicy{abort: r.shutdownBegun})
 	switch {
 	case err != nil && ctx.Err() == nil:
 		if r.exp.failures.fail(err) {
-			r.exp.report(err)
+			r.exp.reportOwn(err)
 		}
 	case err == nil:
 		if n := r.exp.failures.succeed(); n > 0 {
-			r.exp.reportf("updates are delivered again, after %d failed", n)
+			r.exp.reportOwnf("updates are delivered again, after %d failed", n)
 		}
 	}
 	return s
@@ -210,7 +209,7 @@ func (r *Reader) prepareUpdate(ctx context.Context, policy sendPolicy) (*update,
 		}
 		// A failing producer must not cost the rest of the update, and an
 		// update with no data still serves the server as a heartbeat.
-		r.exp.reportf("collecting metrics: %w", err)
+		r.exp.reportOwnf("collecting metrics: %w", err)
 	}
 	return r.exp.prepare(ctx, c.rm, c.gen, policy)
 }
@@ -234,7 +233,7 @@ func (r *Reader) ForceFlush(ctx context.Context) error {
 
 func (r *Reader) shuttingDown() bool {
 	select {
-	case <-r.stopping:
+	case <-r.shutdownBegun:
 		return true
 	default:
 		return false
@@ -255,8 +254,7 @@ func (r *Reader) Shutdown(ctx context.Context) error {
 
 func (r *Reader) shutdown(ctx context.Context) error {
 	r.mu.Lock()
-	r.stopped = true
-	close(r.stopping)
+	close(r.shutdownBegun)
 	started, cancel, done := r.started, r.cancel, r.done
 	r.mu.Unlock()
 

@@ -8,19 +8,21 @@ import (
 	"go.opentelemetry.io/otel"
 )
 
-// report hands a problem that no caller can receive to the exporter's
-// error handler: the one given with WithErrorHandler, else OTel's global
-// one (otel.SetErrorHandler).
-func (e *Exporter) report(err error) {
+// reportOwn reports a problem of the exporter's own that no caller can
+// receive, under the exporter's prefix ("telemetry exporter: "), through
+// Report.
+func (e *Exporter) reportOwn(err error) {
 	if !strings.HasPrefix(err.Error(), "telemetry exporter: ") {
 		err = fmt.Errorf("telemetry exporter: %w", err)
 	}
 	e.Report(err)
 }
 
-// Report hands err, as it is, to the exporter's error handler, else to
-// OTel's global one. Code that records on the exporter's behalf (package
-// bridge) reports through it, so that one handler sees every problem.
+// Report hands err, as it is (its own prefix, no other), to the exporter's
+// error handler, the one given with WithErrorHandler, else to OTel's
+// global one (otel.SetErrorHandler). Code that records on the exporter's
+// behalf (package bridge, as compat wires it) reports through it, so that
+// one handler sees every problem.
 func (e *Exporter) Report(err error) {
 	if e.cfg.errorHandler != nil {
 		e.cfg.errorHandler.Handle(err)
@@ -29,7 +31,8 @@ func (e *Exporter) Report(err error) {
 	otel.Handle(err)
 }
 
-func (e *Exporter) reportf(format string, args ...any) { e.report(fmt.Errorf(format, args...)) }
+// reportOwnf is reportOwn of a formatted problem.
+func (e *Exporter) reportOwnf(format string, args ...any) { e.reportOwn(fmt.Errorf(format, args...)) }
 
 // failureLog keeps a failure that repeats (a server down for hours) from
 // being reported on every update: a failure is reported when it first

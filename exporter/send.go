@@ -99,7 +99,7 @@ func (e *Exporter) send(ctx context.Context, u *update, policy sendPolicy) (sche
 			return retry, sentRefused, a.err
 		}
 		if a.badAnswer && !reportedBad {
-			e.report(fmt.Errorf("%w; the update is sent again with the same %s", a.err, payload.HeaderIdempotencyKey))
+			e.reportOwn(fmt.Errorf("%w; the update is sent again with the same %s", a.err, payload.HeaderIdempotencyKey))
 			reportedBad = true
 		}
 		retry.next = max(retry.next, a.wait)
@@ -145,14 +145,14 @@ func (e *Exporter) nextWait(b *retryBackOff, a answer, attempt int, elapsed time
 // sets.
 func (e *Exporter) follow(resp payload.Response) schedule {
 	if e.filter.applyServer(resp.DisableKeys, resp.EnableKeys) {
-		e.reportf("the server disabled more than %d keys; the rest of its list was ignored", maxServerKeys)
+		e.reportOwnf("the server disabled more than %d keys; the rest of its list was ignored", maxServerKeys)
 	}
 	if resp.Stop {
 		e.stopForGood()
 		return schedule{stop: true}
 	}
 	if len(resp.DisableKeys) > 0 || len(resp.EnableKeys) > 0 {
-		e.keepDirectives()
+		e.saveDirectives()
 	}
 	return schedule{next: nextUpdate(resp.NextUpdate)}
 }

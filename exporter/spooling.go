@@ -15,7 +15,7 @@ import (
 
 // The exporter's side of the spool (WithSpool): what it writes when, so
 // that undelivered figures and the server's directives outlive the
-// process. spool.go has the files; spoolcodec.go their format.
+// process. internal/spool has the files and their format.
 
 // openSpool starts keeping undelivered figures on disk and obeys what the
 // server told an earlier process. A directory that cannot be used is
@@ -23,7 +23,7 @@ import (
 func (e *Exporter) openSpool() {
 	s, err := spool.Open(e.cfg.spoolDir, e.cfg.instanceID, e.cfg.spoolLimit)
 	if err != nil {
-		e.report(fmt.Errorf("%w; undelivered figures are kept in memory only", err))
+		e.reportOwn(fmt.Errorf("%w; undelivered figures are kept in memory only", err))
 		return
 	}
 	e.spool = s
@@ -36,7 +36,7 @@ func (e *Exporter) openSpool() {
 	e.reportSpool(problems...)
 	e.filter.applyServer(d.Disabled, nil)
 	if d.Stopped {
-		e.stopped.Store(true)
+		e.endedByServer.Store(true)
 	}
 }
 
@@ -115,7 +115,7 @@ func (e *Exporter) adoptUpdate(f spool.ClaimedFile) (*update, bool) {
 	var problems []error
 	u.entries, u.body, problems = e.buffers.Build(e.envelope(), u.entries)
 	for _, p := range problems {
-		e.report(p)
+		e.reportOwn(p)
 	}
 	var onDisk bool
 	u.spooled, onDisk, problems = e.spool.BeginUpdate(u.entries, spool.Meta{Key: u.key})
@@ -127,16 +127,16 @@ func (e *Exporter) adoptUpdate(f spool.ClaimedFile) (*update, bool) {
 // instance: nothing is sent again, by this process or by a later one that
 // uses the same spool, and spooled figures are deleted.
 func (e *Exporter) stopForGood() {
-	e.stopped.Store(true)
+	e.endedByServer.Store(true)
 	e.pending.clear()
 	e.reportSpool(e.spool.Clear()...)
-	e.keepDirectives()
+	e.saveDirectives()
 }
 
-// keepDirectives saves the server's disabled keys and stop for later
+// saveDirectives saves the server's disabled keys and stop for later
 // processes.
-func (e *Exporter) keepDirectives() {
-	e.reportSpool(e.spool.SaveDirectives(spool.Directives{Disabled: e.filter.serverKeys(), Stopped: e.stopped.Load()})...)
+func (e *Exporter) saveDirectives() {
+	e.reportSpool(e.spool.SaveDirectives(spool.Directives{Disabled: e.filter.serverKeys(), Stopped: e.endedByServer.Load()})...)
 }
 
 // spooling reports whether undelivered figures go to disk.
@@ -169,7 +169,7 @@ func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synce
 	if holdsFigures(entries) || e.carriedUnsaved.Load() {
 		// Checkpoints do not sync: a sync would cost more than the rest
 		// of a checkpoint, and a process that dies does not need it.
-		err := e.carried.keepSynced(entries, gen, synced)
+		err := e.carried.addSynced(entries, gen, synced)
 		e.carriedUnsaved.Store(err != nil)
 		if err != nil {
 			return append(problems, fmt.Errorf("%w: %w", errNotKept, err))
@@ -204,7 +204,7 @@ func (r *Reader) spoolWhileInFlight(ctx context.Context) {
 	default:
 	}
 	for _, err := range r.checkpoint(ctx) {
-		r.exp.report(err)
+		r.exp.reportOwn(err)
 	}
 }
 
@@ -251,7 +251,7 @@ func (e *Exporter) drainStreams(gen uint64) []convert.Entry {
 	}
 	entries, problems := convert.Convert(new(convert.Converter), &rm, convert.Options{Disabled: e.filter.disabled, MetricTypes: e.cfg.metricTypes})
 	for _, p := range problems {
-		e.report(p)
+		e.reportOwn(p)
 	}
 	return entries
 }

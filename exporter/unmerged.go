@@ -11,6 +11,6 @@ func (e *Exporter) noteUnmerged(n int) {
 		return
 	}
 	e.unmergedOnce.Do(func() {
-		e.reportf("%d carried items could not be merged with newer figures of the same key (summaries, or sums whose shape changed) and are counted under %s; later ones are counted without a report", n, payload.KeyDropped)
+		e.reportOwnf("%d carried items could not be merged with newer figures of the same key (summaries, or sums whose shape changed) and are counted under %s; later ones are counted without a report", n, payload.KeyDropped)
 	})
 }

@@ -47,7 +47,7 @@ func TestUnmergeableCarriedSummariesAreCountedAndReportedOnce(t *testing.T) {
 	}
 	keep := func(count uint64, sets ...attribute.Set) {
 		entries := []convert.Entry{{Key: "s", Value: summaryOf(t, count, sets...)}}
-		if err := exp.carried.keep(entries, 0); err != nil {
+		if err := exp.carried.add(entries, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
