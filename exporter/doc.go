@@ -110,9 +110,16 @@
 //
 // # Where the code is
 //
-// This package holds the Exporter, the Reader, sending and the server's
-// answers, and what the exporter keeps between updates. The conversion of
-// a collection into entries and of entries into an update body, the
-// merging of carried figures and the stored form of an entry are in
-// internal/convert.
+// This package holds the Exporter and the Reader: options, sending and
+// the server's answers, retries, the key filter, checkpoints, the handover
+// of collections to the journal, and the figures carried to the next
+// update. Beneath it, each idea has a directory:
+//
+//   - internal/convert: a collection into entries, entries into one
+//     update body; the merging of carried figures; an entry's stored form.
+//   - internal/spool: the files that outlive the process, per instance,
+//     and the claim of those that exporters now gone left behind; it
+//     returns its problems, which the exporter reports.
+//   - internal/streams: native integer sums kept in the journal between
+//     updates by checkpoints, and their records.
 package exporter

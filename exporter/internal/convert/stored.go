@@ -105,15 +105,15 @@ func ReadStored(raw string) (Entry, error) {
 	for _, m := range members {
 		switch m.Name {
 		case storedKeyMember:
-			en.Key, err = parseString(m.Value)
+			en.Key, err = ParseString(m.Value)
 		case storedKindMember:
-			kind, err = parseString(m.Value)
+			kind, err = ParseString(m.Value)
 		case storedAdditiveMember:
 			en.Additive, err = parseBool(m.Value)
 		case storedFloatMember:
 			float, err = parseBool(m.Value)
 		case storedTypeMember:
-			en.MetricType, err = parseString(m.Value)
+			en.MetricType, err = ParseString(m.Value)
 		case storedValueMember:
 			rawValue = m.Value
 		}
@@ -451,9 +451,12 @@ func (b intBound) expHistogram(h payload.ExpHistogram) bool {
 	return b.uint(h.Count) && b.uint(h.ZeroCount) && b.number(h.Sum) &&
 		allWithin(h.Positive.Counts, b.uint) && allWithin(h.Negative.Counts, b.uint)
 }
+
 func parseInt(raw string) (int64, error) { return strconv.ParseInt(raw, 10, 64) }
 
-func parseString(raw string) (string, error) {
+// ParseString reads a JSON string, as the stored form and the spool's
+// files spell their texts; anything else is an error.
+func ParseString(raw string) (string, error) {
 	v, err := payload.ParseValue([]byte(raw), payload.ParseOptions{})
 	s, ok := v.(string)
 	if err == nil && !ok {

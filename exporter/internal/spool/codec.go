@@ -146,7 +146,7 @@ func readSpool(data []byte) (instance string, meta Meta, entries []convert.Entry
 		case spoolFormatMember:
 			format, err = parseInt(m.Value)
 		case spoolInstanceMember:
-			instance, err = parseString(m.Value)
+			instance, err = convert.ParseString(m.Value)
 		case spoolGenMember:
 			meta.Gen, err = strconv.ParseUint(m.Value, 10, 64)
 		case spoolAbsorbedMember:
@@ -188,7 +188,7 @@ func readSpool(data []byte) (instance string, meta Meta, entries []convert.Entry
 const maxUpdateKeyLen = 64
 
 func readUpdateKey(raw string) (string, error) {
-	key, err := parseString(raw)
+	key, err := convert.ParseString(raw)
 	if err == nil && (len(key) > maxUpdateKeyLen || !printableASCII(key)) {
 		err = fmt.Errorf("an update key of %d bytes that is not %d printable ASCII bytes at most", len(key), maxUpdateKeyLen)
 	}
@@ -218,7 +218,7 @@ func readTokens(raw string) ([]string, error) {
 	}
 	tokens := make([]string, len(elements))
 	for i, el := range elements {
-		if tokens[i], err = parseString(el); err != nil {
+		if tokens[i], err = convert.ParseString(el); err != nil {
 			return nil, err
 		}
 	}
@@ -226,12 +226,3 @@ func readTokens(raw string) ([]string, error) {
 }
 
 func parseInt(raw string) (int64, error) { return strconv.ParseInt(raw, 10, 64) }
-
-func parseString(raw string) (string, error) {
-	v, err := payload.ParseValue([]byte(raw), payload.ParseOptions{})
-	s, ok := v.(string)
-	if err == nil && !ok {
-		err = fmt.Errorf("%s is not a string", raw)
-	}
-	return s, err
-}
