@@ -81,8 +81,9 @@
 //  2. The key filter's verdict is cached in the entry with the filter's
 //     version; it is asked again only when the version moves (with the
 //     exporter as the filter, when the server changed its list).
-//  3. The item limit is checked against the entry's interval marker: two
-//     atomic loads once the key has been counted in this interval.
+//  3. The item limit is checked against the entry's stamp, the interval
+//     in which it was last counted (interval.go): two atomic loads once
+//     the key has been counted in this interval.
 //  4. Add and Increment add to the entry's tally with one atomic add,
 //     into the journal (below); AppendUnique finds the value's member (a
 //     second map read, by the value's string) and adds to its tally. A
@@ -94,8 +95,8 @@
 //     change for the producers, store the value, and write it to the
 //     journal: SetNested writes the sub-key's cell in place, a captured
 //     integer keeps the caller's own box, and a number replacing a number
-//     is two plain stores in the journal (the number, then its sequence
-//     number; no atomic instruction), so a value that changes on every
+//     is two plain stores in the journal (the number, then the journal's
+//     sequence number; no atomic instruction), so a value that changes on every
 //     call allocates nothing. A value equal to the one held and not yet
 //     reported is not written.
 //
@@ -113,7 +114,7 @@
 //	collected  the telemetry reader's collection of generation g: at its
 //	           start (handover.BeginCollection) every count is moved into
 //	           the SDK and marked with g; the primary producer marks the
-//	           values up to the sequence number it reported
+//	           values up to the change number it reported
 //	written    the update's spool file (or the carried file, for a
 //	           checkpoint), stamped with g; the journal then commits g
 //	delivered  the server; the spool file is deleted
