@@ -334,12 +334,12 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 	for i := range pts {
 		start := len(c.arena)
 		protocol, err := c.appendSet(&pts[i].Attributes)
-		if err != nil {
-			return nil, true, err
-		}
-		if protocol {
+		if protocol { // the long way, even when the set cannot be written
 			c.arena = c.arena[:base]
 			return nil, false, nil
+		}
+		if err != nil {
+			return nil, true, err
 		}
 		if s.points == nil { // the first point is plain: so, mostly, are the others
 			s.points = make([]attributedPoint[payload.Number], 0, len(pts))
@@ -355,7 +355,8 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 //
 // Remembering the JSON of the sets of the last conversions, found by
 // their Distinct and compared whole, was tried and measured: on fresh
-// collections it cost as much as writing the sets again (BENCHMARKS.md).
+// collections it cost more than writing the sets again (BENCHMARKS.md,
+// "What each piece of the conversion buys").
 func (c *Converter) appendSet(set *attribute.Set) (protocol bool, err error) {
 	c.w.Reset(c.arena)
 	protocol, err = c.writeSet(set)
@@ -378,6 +379,11 @@ func (c *Converter) writeSet(set *attribute.Set) (protocol bool, err error) {
 		protocol = protocol || isShapeAttr(kv.Key) || isKeyAttr(kv.Key)
 		c.writeName(i, kv.Key)
 		if err := writeAttrValue(&c.w, kv.Value); err != nil {
+			// The set's other attributes still say whether it names a key
+			// of its own: then only that key is lost, not the metric.
+			for it.Next() {
+				protocol = protocol || isShapeAttr(it.Attribute().Key) || isKeyAttr(it.Attribute().Key)
+			}
 			return protocol, err
 		}
 	}
