@@ -134,7 +134,15 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 	}
 	var cfg config
 	for _, o := range opts {
+		if isNil(o) {
+			return nil, errors.New("telemetry bridge: New was given a nil Option")
+		}
 		o.apply(&cfg)
+	}
+	for _, newOther := range cfg.readers {
+		if newOther == nil {
+			return nil, errors.New("telemetry bridge: WithReader was given a nil function: pass one that builds the reader")
+		}
 	}
 	b := &Bridge{filter: filter, journal: cfg.journal, intervals: newIntervals(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.hand.b = b
@@ -147,7 +155,11 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 	// applied after, may turn them back on.
 	providerOpts := []sdkmetric.Option{sdkmetric.WithReader(b.reader), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
 	for _, newOther := range cfg.readers {
-		providerOpts = append(providerOpts, sdkmetric.WithReader(newOther(b.newProducer())))
+		other := newOther(b.newProducer())
+		if isNil(other) {
+			return nil, errors.New("telemetry bridge: a function given to WithReader built no reader (nil)")
+		}
+		providerOpts = append(providerOpts, sdkmetric.WithReader(other))
 	}
 	b.provider = sdkmetric.NewMeterProvider(append(providerOpts, cfg.providerOpts...)...)
 	b.meter = b.provider.Meter(ScopeName)

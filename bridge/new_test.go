@@ -72,11 +72,20 @@ func TestNewRefusesMissingPiecesWithAnError(t *testing.T) {
 		"no reader function":           func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, nil) },
 		"a function making nil":        func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, noReader) },
 		"a function making nil reader": func() (*bridge.Bridge, error) { return bridge.New(&keyFilter{}, nilReader) },
+		"a nil option": func() (*bridge.Bridge, error) {
+			return bridge.New(&keyFilter{}, manualTelemetryReader(&r), nil)
+		},
+		"WithReader(nil)": func() (*bridge.Bridge, error) {
+			return bridge.New(&keyFilter{}, manualTelemetryReader(&r), bridge.WithReader(nil))
+		},
+		"WithReader making nil": func() (*bridge.Bridge, error) {
+			return bridge.New(&keyFilter{}, manualTelemetryReader(&r), bridge.WithReader(func(sdkmetric.Producer) sdkmetric.Reader { return nil }))
+		},
 	} {
 		b, err := build()
 		if err == nil || b != nil {
 			t.Errorf("%s: New returned %v, %v; want an error and no bridge", name, b, err)
-		} else if !strings.HasPrefix(err.Error(), "telemetry bridge: New") && !strings.Contains(err.Error(), "New built no") {
+		} else if !strings.HasPrefix(err.Error(), "telemetry bridge: New") && !strings.Contains(err.Error(), "built no") && !strings.Contains(err.Error(), "WithReader") {
 			t.Errorf("%s: the error %q does not say what New lacks", name, err)
 		}
 	}
