@@ -73,8 +73,8 @@
 //
 // Each update is written straight from the collection through a
 // payload.Writer: no map, no reflection, buffers kept from one update to
-// the next; the points of an instrument are ordered by the JSON of their
-// attributes, written once per point. An update takes at most
+// the next; the points of an instrument keep the order of the collection,
+// and each point's attributes are written once. An update takes at most
 // MaxUpdateBytes (below the Collector receiver's default body limit) and
 // 100,000 items; keys beyond either are left out and counted under
 // telemetry.dropped_items. Carried figures merge by the protocol's rules,
@@ -112,14 +112,15 @@
 //
 // This package holds the Exporter and the Reader: options, sending and
 // the server's answers, retries, the key filter, checkpoints, the handover
-// of collections to the journal, and the figures carried to the next
-// update. Beneath it, each idea has a directory:
+// of collections to the journal, and what becomes of each update. Beneath
+// it, each idea has a directory:
 //
 //   - internal/convert: a collection into entries, entries into one
 //     update body; the merging of carried figures; an entry's stored form.
-//   - internal/spool: the files that outlive the process, per instance,
-//     and the claim of those that exporters now gone left behind; it
-//     returns its problems, which the exporter reports.
+//   - internal/spool: what outlives the process, per instance: the
+//     figures carried to the next update, the update in flight, the
+//     server's directives, and the claim of what exporters now gone left
+//     behind; it returns its problems, which the exporter reports.
 //   - internal/streams: native integer sums kept in the journal between
 //     updates by checkpoints, and their records.
 package exporter

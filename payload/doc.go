@@ -29,9 +29,9 @@
 // name and converted without loss of their values:
 //
 //   - a sum or gauge with one point and no attributes is the bare number;
-//   - a sum or gauge with attributes is a list of points, ordered by the
-//     JSON text of their attributes: [{"attributes": {"method": "GET"},
-//     "value": 3}, ...];
+//   - a sum or gauge with attributes is a list of points, in no set
+//     order (a reader matches points by their attributes):
+//     [{"attributes": {"method": "GET"}, "value": 3}, ...];
 //   - a histogram is {"count", "sum", "min", "max", "bounds",
 //     "bucket_counts"} (min and max only when recorded);
 //   - an exponential histogram is {"count", "sum", "min", "max", "scale",
