@@ -55,7 +55,13 @@ func (b *Buffers) TakeConverter() *Converter {
 
 // ReturnConverter keeps c for the next update, once the entries it
 // converted are written (or detached).
+// A converter whose attribute arena grew past maxKeptBody (one update of
+// very large attributes) is let go, so that one burst does not stay in
+// memory for the life of the process.
 func (b *Buffers) ReturnConverter(c *Converter) {
+	if cap(c.arena) > maxKeptBody {
+		return
+	}
 	clear(c.flat) // the attributes belong to the collection
 	b.converter.Store(c)
 }
