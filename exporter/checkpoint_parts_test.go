@@ -52,7 +52,7 @@ func BenchmarkCheckpointParts(b *testing.B) {
 		var rm metricdata.ResourceMetrics
 		c := new(convert.Converter)
 		var entries []convert.Entry
-		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm); entries, _ = r.exp.convert(c, &rm) }, func() { _ = r.exp.carried.addSynced(entries, 1, false) })
+		partLoop(b, func() { record(); _ = r.Reader.Collect(ctx, &rm); entries, _ = r.exp.convert(c, &rm) }, func() { _ = r.exp.carried.AddSynced(entries, 1, false) })
 	})
 }
 

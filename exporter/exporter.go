@@ -27,7 +27,7 @@ type Exporter struct {
 	// closed is set by Shutdown: every later Export fails.
 	closed   atomic.Bool
 	failures failureLog
-	carried  carryOver
+	carried  spool.Carried
 	writeMu  sync.Mutex // serialises writes in local mode (WithWriter)
 	buffers  convert.Buffers
 	spool    *spool.Spool     // nil without WithSpool
@@ -65,7 +65,6 @@ func New(opts ...Option) (*Exporter, error) {
 		redacted: cfg.endpoint + "<instance-id>",
 		filter:   newKeyFilter(cfg.disabledKeys),
 	}
-	e.carried.unmerged = e.noteUnmerged
 	if cfg.spoolDir != "" && cfg.writer == nil {
 		e.openSpool()
 		e.openJournal()

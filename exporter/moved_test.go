@@ -27,17 +27,17 @@ func TestFiguresMovingBetweenFilesAreClaimedOnce(t *testing.T) {
 			if !ok {
 				t.Fatal("the update file was not written")
 			}
-			if err := e.carried.addUpdate(entries, 0, spooled); err != nil {
+			if err := e.carried.AddUpdate(entries, 0, spooled).Err; err != nil {
 				t.Fatal(err)
 			}
 		},
 		// prepare: an update took the carried figures and is on disk, and
 		// the carried file is not rewritten yet.
 		"carried figures taken, the carried file not rewritten": func(t *testing.T, e *Exporter, entries []convert.Entry) {
-			if err := e.carried.add(entries, 0); err != nil {
+			if err := e.carried.Add(entries, 0).Err; err != nil {
 				t.Fatal(err)
 			}
-			taken, meta := e.carried.take()
+			taken, meta := e.carried.Take()
 			if _, ok, _ := e.spool.BeginUpdate(taken, meta); !ok {
 				t.Fatal("the update file was not written")
 			}

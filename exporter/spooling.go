@@ -27,11 +27,7 @@ func (e *Exporter) openSpool() {
 		return
 	}
 	e.spool = s
-	e.carried.save = func(entries []convert.Entry, meta spool.Meta) error {
-		problems, err := s.SaveCarried(entries, meta)
-		e.reportSpool(problems...)
-		return err
-	}
+	e.carried.Attach(s)
 	d, problems := s.LoadDirectives(maxServerKeys)
 	e.reportSpool(problems...)
 	e.filter.applyServer(d.Disabled, nil)
@@ -70,9 +66,9 @@ func (e *Exporter) claimSpooled(ctx context.Context) {
 		all, d, u = convert.Merge(all, c.Entries[i])
 		dropped += d + u
 	}
-	if e.carried.absorb(convert.AddDropped(all, dropped), c.Owners) == nil {
+	if e.carriedSaved(e.carried.Absorb(convert.AddDropped(all, dropped), c.Owners)) == nil {
 		e.reportSpool(release()...)
-		e.carried.absorbed()
+		_ = e.carriedSaved(e.carried.Absorbed())
 	}
 	for _, u := range adopted {
 		e.pending.add(u)
@@ -169,7 +165,7 @@ func (e *Exporter) carryToNext(rm *metricdata.ResourceMetrics, gen uint64, synce
 	if holdsFigures(entries) || e.carriedUnsaved.Load() {
 		// Checkpoints do not sync: a sync would cost more than the rest
 		// of a checkpoint, and a process that dies does not need it.
-		err := e.carried.addSynced(entries, gen, synced)
+		err := e.carriedSaved(e.carried.AddSynced(entries, gen, synced))
 		e.carriedUnsaved.Store(err != nil)
 		if err != nil {
 			return append(problems, fmt.Errorf("%w: %w", errNotKept, err))

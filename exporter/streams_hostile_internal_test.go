@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,8 +19,6 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 
-	"github.com/telemetrybridge/telemetry/exporter/internal/convert"
-	"github.com/telemetrybridge/telemetry/exporter/internal/spool"
 	"github.com/telemetrybridge/telemetry/payload"
 )
 
@@ -218,7 +217,8 @@ func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
 	srv := &countOnce{taken: map[string]bool{}}
 	ts := httptest.NewServer(srv)
 	defer ts.Close()
-	exp, err := New(WithEndpoint(ts.URL+"/v1/update/"), WithInstanceID(uuid.New()), WithRuntimeFigures(false), WithSpool(t.TempDir()),
+	id, dir := uuid.New(), t.TempDir()
+	exp, err := New(WithEndpoint(ts.URL+"/v1/update/"), WithInstanceID(id), WithRuntimeFigures(false), WithSpool(dir),
 		WithRetry(RetryConfig{Enabled: false}), WithErrorHandler(discardErrors{}))
 	if err != nil {
 		t.Fatal(err)
@@ -239,16 +239,13 @@ func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
 	if errs := r.checkpoint(ctx); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	save := exp.carried.save
-	exp.carried.mu.Lock()
-	exp.carried.save = func([]convert.Entry, spool.Meta) error { return errors.New("no room on the disk") }
-	exp.carried.mu.Unlock()
+	unwritable := blockCarriedFile(t, SpoolInstanceDir(dir, id))
 	if err := r.ForceFlush(ctx); err != nil { // the pending update, then the carried 7
 		t.Fatal(err)
 	}
-	exp.carried.mu.Lock()
-	exp.carried.save = save
-	exp.carried.mu.Unlock()
+	if err := os.RemoveAll(unwritable); err != nil {
+		t.Fatal(err)
+	}
 	srv.mu.Lock()
 	got := srv.hits
 	srv.mu.Unlock()
@@ -263,3 +260,24 @@ func TestStreamsCarriedInMemoryAreHandedOverWhenDelivered(t *testing.T) {
 type discardErrors struct{}
 
 func (discardErrors) Handle(error) {}
+
+// blockCarriedFile makes the carried file of the one exporter using inst
+// impossible to write or remove, as a full or broken disk would: a
+// directory that holds a file stands in its place (a rename over it
+// fails, and so does removing it). It returns that directory's path.
+func blockCarriedFile(t *testing.T, inst string) string {
+	t.Helper()
+	locks, err := filepath.Glob(filepath.Join(inst, "owner-*.lock"))
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("owner locks %v (%v), want one", locks, err)
+	}
+	token := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(locks[0]), "owner-"), ".lock")
+	blocked := filepath.Join(inst, "carried-"+token+".json")
+	if err := os.Mkdir(blocked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(blocked, "in-the-way"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return blocked
+}

@@ -47,15 +47,15 @@ func TestUnmergeableCarriedSummariesAreCountedAndReportedOnce(t *testing.T) {
 	}
 	keep := func(count uint64, sets ...attribute.Set) {
 		entries := []convert.Entry{{Key: "s", Value: summaryOf(t, count, sets...)}}
-		if err := exp.carried.add(entries, 0); err != nil {
+		if err := exp.carriedSaved(exp.carried.Add(entries, 0)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	keep(1, x, y)
 	keep(2, x)
 	keep(3, x, y)
-	carried, _ := exp.carried.take()
-	_ = exp.carried.taken()
+	carried, _ := exp.carried.Take()
+	_ = exp.carriedSaved(exp.carried.Taken())
 	dropped := int64(-1)
 	for _, en := range carried {
 		if en.Key == payload.KeyDropped {

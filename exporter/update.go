@@ -92,7 +92,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	// if carried over, detached.
 	u := &update{conv: e.buffers.TakeConverter(), gen: gen, key: newUpdateKey()}
 	entries, problems := e.convert(u.conv, rm)
-	carried, took := e.carried.take()
+	carried, took := e.carried.Take()
 	// The update holds the carried figures, and so the generation they
 	// came from: stamped in its file, and handed over once it is on disk
 	// or delivered. A follow-up (gen 0) that takes figures a checkpoint or
@@ -113,7 +113,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 		e.reportOwn(p)
 	}
 	if e.cfg.writer != nil {
-		_ = e.carried.taken()
+		_ = e.carriedSaved(e.carried.Taken())
 		defer e.release(u)
 		s, err := e.writeLocal(*u.body)
 		e.commit(gen)
@@ -123,7 +123,7 @@ func (e *Exporter) prepare(ctx context.Context, rm *metricdata.ResourceMetrics, 
 	var spoolProblems []error
 	u.spooled, onDisk, spoolProblems = e.spool.BeginUpdate(u.entries, spool.Meta{Gen: u.gen, Took: took.Took, Key: u.key})
 	e.reportSpool(spoolProblems...)
-	_ = e.carried.taken() // what take returned is in the update's file now
+	_ = e.carriedSaved(e.carried.Taken()) // what Take returned is in the update's file now
 	if onDisk {
 		e.commit(u.gen)
 	}
@@ -140,7 +140,7 @@ const maxFollowUps = 4
 func (e *Exporter) deliver(ctx context.Context, u *update, policy sendPolicy) (schedule, error) {
 	s, err := e.deliverOne(ctx, u, policy)
 	for range maxFollowUps {
-		if err != nil || s.stop || !u.resent || (e.pending.empty() && !e.carried.holds()) {
+		if err != nil || s.stop || !u.resent || (e.pending.empty() && !e.carried.Holds()) {
 			break
 		}
 		var next schedule
@@ -164,7 +164,7 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 	case sentRefused:
 		err = e.drop(u, err)
 	case sentUnreached:
-		_ = e.carried.addUpdate(u.entries, u.gen, u.spooled)
+		_ = e.carriedSaved(e.carried.AddUpdate(u.entries, u.gen, u.spooled))
 	case sentUnsure:
 		if holdsFigures(u.entries) {
 			u.resent = true
@@ -173,7 +173,7 @@ func (e *Exporter) deliverOne(ctx context.Context, u *update, policy sendPolicy)
 		}
 	}
 	e.reportSpool(e.spool.EndUpdate(u.spooled)...)
-	e.carried.forget(u.spooled)
+	e.carried.Forget(u.spooled)
 	e.release(u)
 	return s, err
 }
@@ -202,7 +202,7 @@ func (e *Exporter) drop(u *update, why error) error {
 		}
 		own += en.Value.Items()
 	}
-	_ = e.carried.add(convert.AddDropped(nil, own+before), u.gen)
+	_ = e.carriedSaved(e.carried.Add(convert.AddDropped(nil, own+before), u.gen))
 	e.commit(u.gen) // its figures are gone for good
 	// Its own items only: a run of refusals reports each item once, while
 	// the count sent on (own+before) still holds them all.

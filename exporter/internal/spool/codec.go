@@ -21,7 +21,7 @@ import (
 // should the process die before it could. absorbed names owners whose
 // files were claimed into this one and may not be deleted yet. version,
 // took and replaces keep a figure that moves between the carried file and
-// an update file from being claimed from both (see spoolMeta).
+// an update file from being claimed from both (see Meta).
 //
 // Each entry is in its stored form (convert.WriteStored).
 const spoolFormat = 1
@@ -77,7 +77,7 @@ func writeSpool(w *payload.Writer, instance string, meta Meta, entries []convert
 	return dropped
 }
 
-// writeMeta writes the members of meta that say something (see spoolMeta).
+// writeMeta writes the members of meta that say something (see Meta).
 func writeMeta(w *payload.Writer, meta Meta) {
 	if meta.Key != "" {
 		w.Name(spoolUpdateKeyMember)
@@ -111,7 +111,7 @@ func writeMeta(w *payload.Writer, meta Meta) {
 // errSpoolFormat marks a file this version cannot read.
 var errSpoolFormat = errors.New("not a spool file of a known format")
 
-// spoolMeta is what a spool file says besides its figures.
+// Meta is what a spool file says besides its figures.
 type Meta struct {
 	Gen      uint64
 	Absorbed []string

@@ -1,6 +1,7 @@
 // Package spool keeps on disk what must outlive the exporter's process,
 // per instance: the update being sent (with its key), the figures carried
-// to the next update, the server's directives (disabled keys, stop), and
+// to the next update (Carried, which holds them in memory too, and alone
+// without a spool), the server's directives (disabled keys, stop), and
 // the place of the journal (internal/journal) where the bridge records.
 // An exporter that starts claims what exporters now gone left behind
 // (ClaimOrphans): their update files, to be sent again as they are, and
