@@ -16,7 +16,8 @@ func throughExporter(exp *exporter.Exporter, opts ...Option) (*Bridge, *exporter
 		reader = exporter.NewReader(exp, exporter.WithProducer(p), exporter.WithHandover(hooks))
 		return reader
 	}
-	b, err := New(exp, newReader, append([]Option{WithJournal(exp.Journal())}, opts...)...)
+	j, _ := exp.TakeJournal()
+	b, err := New(exp, newReader, append([]Option{WithJournal(j)}, opts...)...)
 	return b, reader, err
 }
 

@@ -24,7 +24,8 @@ type Client struct {
 // exp's journal (with a spool) keeps the bridge's figures, and a telemetry
 // Reader over exp sends them. Options are those of InitWithOptions but
 // WithExporterOptions, which is an error here: exp is already built.
-// Nothing is sent before Start.
+// Nothing is sent before Start. An exporter serves one client: a second
+// New over the same exporter is an error.
 func New(exp *exporter.Exporter, opts ...Option) (*Client, error) {
 	if exp == nil {
 		return nil, errors.New("telemetry: New needs an exporter: create one with exporter.New")
@@ -46,7 +47,11 @@ func newClient(exp *exporter.Exporter, o options) (*Client, error) {
 		c.reader = exporter.NewReader(exp, append(own, o.reader...)...)
 		return c.reader
 	}
-	b, err := bridge.New(exp, newReader, append([]bridge.Option{bridge.WithJournal(exp.Journal())}, o.bridge...)...)
+	j, taken := exp.TakeJournal()
+	if !taken {
+		return nil, errors.New("telemetry: this exporter already reports for another client; give each client an exporter of its own (exporter.New)")
+	}
+	b, err := bridge.New(exp, newReader, append([]bridge.Option{bridge.WithJournal(j)}, o.bridge...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -41,8 +41,13 @@ func TestNewWiresTheExporterToTheBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Shutdown(context.Background()) })
-	if exp.Journal() != nil {
+	if _, taken := exp.TakeJournal(); taken {
 		t.Error("the exporter's journal is still free after New: the bridge did not take it")
+	}
+	// A second client over the same exporter would number its collections
+	// in the same journal: New refuses it.
+	if second, err := New(exp); err == nil || second != nil {
+		t.Errorf("a second New over one exporter returned %v, %v; want an error", second, err)
 	}
 	c.Increment("n")
 	c.Set("secret", "x")

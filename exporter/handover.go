@@ -26,17 +26,17 @@ func WithHandover(h Handover) ReaderOption {
 	return readerOptionFunc(func(c *readerConfig) { c.handover = h })
 }
 
-// Journal is the memory-mapped journal of the exporter's spool, where a
-// recorder keeps what it recorded so that it outlives the process; nil
-// without a spool, or where files cannot be mapped (reported once). The
-// first caller owns it and later callers get nil: the generations of one
-// journal follow one Reader's collections, so two recorders cannot share
-// it.
-func (e *Exporter) Journal() *journal.Journal {
+// TakeJournal hands over the memory-mapped journal of the exporter's
+// spool, where a recorder keeps what it recorded so that it outlives the
+// process: nil without a spool, or where files cannot be mapped (reported
+// once). Only the first caller gets it (taken is true); the generations of
+// one journal follow one Reader's collections, so a second recorder over
+// the same exporter must not be built.
+func (e *Exporter) TakeJournal() (j *journal.Journal, taken bool) {
 	if e.journalTaken.Swap(true) {
-		return nil
+		return nil, false
 	}
-	return e.journal
+	return e.journal, true
 }
 
 // commit commits generation gen in the journal: its figures are in a
