@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,11 +21,12 @@ import (
 
 // BenchmarkStopToDisk measures the window an exiting process has: the time
 // from the start of a stop (Reader.Shutdown) until the figures recorded
-// since the last update are in a spool file, for 1,000 counters. Either no
-// update is in flight (the final update writes its file before sending),
-// or one hangs (the figures are collected and kept at once).
+// since the last update, 1,000 integer counters, are in the final update's
+// spool file. (With an update hanging in flight, the stop's collection
+// adds such counters to the journal's stream counts instead, as a
+// checkpoint does, and writes no file: BenchmarkCheckpoint times that.)
 func BenchmarkStopToDisk(b *testing.B) {
-	for _, inFlight := range []bool{false, true} {
+	for _, inFlight := range []bool{false} {
 		b.Run("inflight="+strconv.FormatBool(inFlight), func(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
@@ -86,12 +88,17 @@ func stoppingProcess(b *testing.B, inFlight bool) (string, *exporter.Reader, []m
 	return exporter.SpoolInstanceDir(dir, testID), reader, counters
 }
 
-// waitForFile polls dir until a file holds marker.
+// waitForFile polls dir until a spool file (an update's or the carried
+// figures', JSON) holds marker. The journal is not read: a mapped file of
+// megabytes, read every 50 µs, had made the poll itself the time measured.
 func waitForFile(b *testing.B, dir string, marker []byte) {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".json") {
+				continue
+			}
 			if data, err := os.ReadFile(filepath.Join(dir, e.Name())); err == nil && bytes.Contains(data, marker) {
 				return
 			}
