@@ -10,7 +10,8 @@ import (
 
 // reusedCollection is the ResourceMetrics that checkpoints collect into,
 // kept from one checkpoint to the next: the SDK then reuses its slices
-// instead of allocating 10,000 points anew (BENCHMARKS.md). Nothing a
+// instead of allocating 10,000 points anew (1.11 ms against 1.85 ms for
+// 10,000 points, BenchmarkCheckpointParts, 3d78b64). Nothing a
 // checkpoint keeps points into it: streams keep attribute sets, which do
 // not change, and the carried figures are detached.
 //
