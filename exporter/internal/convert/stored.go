@@ -274,27 +274,46 @@ func readPoints[P any](raw string, point func([]payload.RawMember) (P, error)) (
 	return a, nil
 }
 
+// distribution points at the members that a histogram and an exponential
+// histogram share, for reading either from its stored form.
+type distribution struct {
+	count          *uint64
+	sum, min, max  *payload.Number
+	hasMin, hasMax *bool
+}
+
+// read reads m into its field; known is false for a member it does not
+// hold.
+func (d distribution) read(m payload.RawMember, float bool) (known bool, err error) {
+	switch m.Name {
+	case payload.MemberCount:
+		*d.count, err = strconv.ParseUint(m.Value, 10, 64)
+	case payload.MemberSum:
+		*d.sum, err = parseNumber(m.Value, float)
+	case payload.MemberMin:
+		*d.min, err = parseNumber(m.Value, float)
+		*d.hasMin = true
+	case payload.MemberMax:
+		*d.max, err = parseNumber(m.Value, float)
+		*d.hasMax = true
+	default:
+		return false, nil
+	}
+	return true, err
+}
+
 func readHistogram(members []payload.RawMember, float bool) (payload.Histogram, error) {
 	var h payload.Histogram
-	var err error
+	shared := distribution{&h.Count, &h.Sum, &h.Min, &h.Max, &h.HasMin, &h.HasMax}
 	for _, m := range members {
-		switch m.Name {
-		case payload.MemberCount:
-			var n int64
-			n, err = parseInt(m.Value)
-			h.Count = uint64(n)
-		case payload.MemberSum:
-			h.Sum, err = parseNumber(m.Value, float)
-		case payload.MemberMin:
-			h.Min, err = parseNumber(m.Value, float)
-			h.HasMin = true
-		case payload.MemberMax:
-			h.Max, err = parseNumber(m.Value, float)
-			h.HasMax = true
-		case payload.MemberBounds:
-			err = json.Unmarshal([]byte(m.Value), &h.Bounds)
-		case payload.MemberBucketCounts:
-			err = json.Unmarshal([]byte(m.Value), &h.BucketCounts)
+		known, err := shared.read(m, float)
+		if !known {
+			switch m.Name {
+			case payload.MemberBounds:
+				err = json.Unmarshal([]byte(m.Value), &h.Bounds)
+			case payload.MemberBucketCounts:
+				err = json.Unmarshal([]byte(m.Value), &h.BucketCounts)
+			}
 		}
 		if err != nil {
 			return h, fmt.Errorf("histogram member %q: %w", m.Name, err)
@@ -311,34 +330,27 @@ const (
 
 func readExpHistogram(members []payload.RawMember, float bool) (payload.ExpHistogram, error) {
 	var h payload.ExpHistogram
-	var err error
+	shared := distribution{&h.Count, &h.Sum, &h.Min, &h.Max, &h.HasMin, &h.HasMax}
 	for _, m := range members {
-		switch m.Name {
-		case payload.MemberCount:
-			h.Count, err = strconv.ParseUint(m.Value, 10, 64)
-		case payload.MemberSum:
-			h.Sum, err = parseNumber(m.Value, float)
-		case payload.MemberMin:
-			h.Min, err = parseNumber(m.Value, float)
-			h.HasMin = true
-		case payload.MemberMax:
-			h.Max, err = parseNumber(m.Value, float)
-			h.HasMax = true
-		case payload.MemberScale:
-			var scale int64
-			scale, err = strconv.ParseInt(m.Value, 10, 32)
-			if err == nil && (scale < minExpScale || scale > maxExpScale) {
-				err = fmt.Errorf("scale %d is not within [%d, %d]", scale, minExpScale, maxExpScale)
+		known, err := shared.read(m, float)
+		if !known {
+			switch m.Name {
+			case payload.MemberScale:
+				var scale int64
+				scale, err = strconv.ParseInt(m.Value, 10, 32)
+				if err == nil && (scale < minExpScale || scale > maxExpScale) {
+					err = fmt.Errorf("scale %d is not within [%d, %d]", scale, minExpScale, maxExpScale)
+				}
+				h.Scale = int32(scale)
+			case payload.MemberZeroCount:
+				h.ZeroCount, err = strconv.ParseUint(m.Value, 10, 64)
+			case payload.MemberZeroThresh:
+				h.ZeroThreshold, err = strconv.ParseFloat(m.Value, 64)
+			case payload.MemberPositive:
+				h.Positive, err = readExpBuckets(m.Value)
+			case payload.MemberNegative:
+				h.Negative, err = readExpBuckets(m.Value)
 			}
-			h.Scale = int32(scale)
-		case payload.MemberZeroCount:
-			h.ZeroCount, err = strconv.ParseUint(m.Value, 10, 64)
-		case payload.MemberZeroThresh:
-			h.ZeroThreshold, err = strconv.ParseFloat(m.Value, 64)
-		case payload.MemberPositive:
-			h.Positive, err = readExpBuckets(m.Value)
-		case payload.MemberNegative:
-			h.Negative, err = readExpBuckets(m.Value)
 		}
 		if err != nil {
 			return h, fmt.Errorf("exponential histogram member %q: %w", m.Name, err)
