@@ -258,7 +258,7 @@ func setPoints[P any](c *Converter, n int, setOf func(i int) *attribute.Set, poi
 	a := attributed[P]{points: make([]attributedPoint[P], 0, n)}
 	for i := range n {
 		start := len(c.arena)
-		if _, err := c.appendSet(setOf(i)); err != nil {
+		if _, err := c.appendSet(setOf(i), true); err != nil {
 			return a, err
 		}
 		a.points = append(a.points, attributedPoint[P]{start: start, end: len(c.arena), p: point(i)})
@@ -333,7 +333,7 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 	s := &sumPoints{}
 	for i := range pts {
 		start := len(c.arena)
-		protocol, err := c.appendSet(&pts[i].Attributes)
+		protocol, err := c.appendSet(&pts[i].Attributes, false)
 		if protocol { // the long way, even when the set cannot be written
 			c.arena = c.arena[:base]
 			return nil, false, nil
@@ -351,24 +351,27 @@ func plainPoints[N int64 | float64](c *Converter, pts []metricdata.DataPoint[N])
 }
 
 // appendSet appends the JSON of set to the arena. protocol reports an
-// attribute of the protocol's (a shape or a key) among them.
+// attribute of the protocol's (a shape or a key) among them; unless whole,
+// the writing stops there and nothing is appended, since the caller then
+// takes another way.
 //
 // Remembering the JSON of the sets of the last conversions, found by
 // their Distinct and compared whole, was tried and measured: on fresh
 // collections it cost more than writing the sets again (BENCHMARKS.md,
 // "What each piece of the conversion buys").
-func (c *Converter) appendSet(set *attribute.Set) (protocol bool, err error) {
+func (c *Converter) appendSet(set *attribute.Set, whole bool) (protocol bool, err error) {
 	c.w.Reset(c.arena)
-	protocol, err = c.writeSet(set)
-	if err == nil {
+	protocol, err = c.writeSet(set, whole)
+	if err == nil && (whole || !protocol) {
 		c.arena = c.w.Bytes()
 	}
 	return protocol, err
 }
 
 // writeSet writes a set as writeAttrs writes its attributes, and reports
-// whether one of them is the protocol's.
-func (c *Converter) writeSet(set *attribute.Set) (protocol bool, err error) {
+// whether one of them is the protocol's; unless whole, it stops at the
+// first such attribute.
+func (c *Converter) writeSet(set *attribute.Set, whole bool) (protocol bool, err error) {
 	if set.Len() == 0 {
 		return false, nil
 	}
@@ -377,6 +380,9 @@ func (c *Converter) writeSet(set *attribute.Set) (protocol bool, err error) {
 	for it := set.Iter(); it.Next(); i++ {
 		kv := it.Attribute()
 		protocol = protocol || isShapeAttr(kv.Key) || isKeyAttr(kv.Key)
+		if protocol && !whole {
+			return true, nil
+		}
 		c.writeName(i, kv.Key)
 		if err := writeAttrValue(&c.w, kv.Value); err != nil {
 			// The set's other attributes still say whether it names a key

@@ -269,6 +269,6 @@ func TestMergeOfPointsInSDKOrderLosesNone(t *testing.T) {
 // setJSON is the JSON a new converter writes for s.
 func setJSON(s attribute.Set) string {
 	c := new(Converter)
-	_, _ = c.writeSet(&s)
+	_, _ = c.writeSet(&s, true)
 	return string(c.w.Bytes())
 }
