@@ -136,20 +136,8 @@ func AppendResponse(dst []byte, resp Response) []byte {
 		w.Name("error")
 		w.String(resp.Error)
 	}
-	for _, list := range []struct {
-		name string
-		keys []string
-	}{{"disable_keys", resp.DisableKeys}, {"enable_keys", resp.EnableKeys}} {
-		if len(list.keys) == 0 {
-			continue
-		}
-		w.Name(list.name)
-		w.BeginList()
-		for _, k := range list.keys {
-			w.String(k)
-		}
-		w.EndList()
-	}
+	w.StringsMember("disable_keys", resp.DisableKeys)
+	w.StringsMember("enable_keys", resp.EnableKeys)
 	w.EndObject()
 	return w.Bytes()
 }

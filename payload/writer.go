@@ -246,6 +246,20 @@ func (w *Writer) EndUpdate() []byte {
 	return w.buf
 }
 
+// StringsMember writes the object member name holding the list of
+// strings items; an empty list writes nothing, as for an omitted member.
+func (w *Writer) StringsMember(name string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	w.Name(name)
+	w.BeginList()
+	for _, s := range items {
+		w.String(s)
+	}
+	w.EndList()
+}
+
 // WrittenJSON writes JSON that a Writer wrote before (into a buffer of the
 // caller's, to be written more than once or used as a sort key). It is
 // not checked again.

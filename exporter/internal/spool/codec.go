@@ -92,20 +92,8 @@ func writeMeta(w *payload.Writer, meta Meta) {
 			w.Uint(n.v)
 		}
 	}
-	for _, l := range []struct {
-		name  string
-		names []string
-	}{{spoolReplacesMember, meta.Replaces}, {spoolAbsorbedMember, meta.Absorbed}} {
-		if len(l.names) == 0 {
-			continue
-		}
-		w.Name(l.name)
-		w.BeginList()
-		for _, name := range l.names {
-			w.String(name)
-		}
-		w.EndList()
-	}
+	w.StringsMember(spoolReplacesMember, meta.Replaces)
+	w.StringsMember(spoolAbsorbedMember, meta.Absorbed)
 }
 
 // errSpoolFormat marks a file this version cannot read.
