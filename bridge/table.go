@@ -100,11 +100,27 @@ func (t *table[K, V]) rebuildLocked(drop func(K, V) bool) {
 	t.misses = 0
 }
 
-// prune drops the keys for which drop says so.
+// prune drops the keys for which drop says so. Most sweeps drop nothing,
+// and reading every key is far cheaper than copying them all, so the
+// snapshot is rebuilt only when some key goes.
 func (t *table[K, V]) prune(drop func(K, V) bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.rebuildLocked(drop)
+	if t.anyLocked(drop) {
+		t.rebuildLocked(drop)
+	}
+}
+
+// anyLocked reports whether drop says so of some key; t.mu is held.
+func (t *table[K, V]) anyLocked(drop func(K, V) bool) bool {
+	for _, m := range []map[K]V{*t.read.Load(), t.dirty} {
+		for k, v := range m {
+			if drop(k, v) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // each calls f for every value: those of the snapshot without a lock,
