@@ -72,6 +72,7 @@ type Bridge struct {
 	closed    atomic.Bool
 
 	producers []*producer         // guarded by mu
+	readers   atomic.Int32        // len(producers), read by flushes, which cannot take mu
 	named     map[string]struct{} // instrument names taken; guarded by mu
 	reported  sync.Map            // misuse messages reported in this interval
 	nReported atomic.Int64

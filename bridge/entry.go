@@ -1,7 +1,6 @@
 package bridge
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -11,7 +10,6 @@ import (
 	"github.com/telemetrybridge/telemetry/payload"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // kind is what a key holds in the current update interval.
@@ -43,9 +41,8 @@ func (k kind) String() string {
 
 // entry is the bridge's handle on one key. Its kind never changes: a key
 // that takes another kind gets a new entry and the old one is retired.
-// Counters and counting sets are SDK instruments fed through tallies;
-// values, nested objects and lists are held here for the producers, since
-// instruments cannot carry them.
+// Counters and counting sets are series (series.go); values, nested
+// objects and lists are held here for the producers.
 type entry struct {
 	key     string
 	kind    kind
@@ -56,22 +53,14 @@ type entry struct {
 	// retired is set when the entry was replaced or evicted.
 	retired atomic.Bool
 
-	counter *counterState
+	counter *series
 	set     *setState
 	held    *heldState
 }
 
-type counterState struct {
-	tally
-	instrument metric.Int64UpDownCounter
-	options    []metric.AddOption // the key's attribute on a shared instrument
-}
-
-func (c *counterState) record(n int64) { c.instrument.Add(context.Background(), n, c.options...) }
-
 type setState struct {
-	instrument metric.Int64Counter
-	keyAttrs   []attribute.KeyValue // the key's attribute on a shared instrument
+	name     string               // the metric of its members
+	keyAttrs []attribute.KeyValue // the key's attribute within that metric
 	// The members, by recorded value. Strings (hashes, names) are the
 	// common case and get a table of their own: a string-keyed map finds
 	// them at a third of the cost of an interface-keyed one.
@@ -79,8 +68,8 @@ type setState struct {
 	others  *table[any, *setValue]
 }
 
-func newSetState(inst metric.Int64Counter, keyAttrs []attribute.KeyValue) *setState {
-	return &setState{instrument: inst, keyAttrs: keyAttrs, strings: newTable[string, *setValue](), others: newTable[any, *setValue]()}
+func newSetState(name string, keyAttrs []attribute.KeyValue) *setState {
+	return &setState{name: name, keyAttrs: keyAttrs, strings: newTable[string, *setValue](), others: newTable[any, *setValue]()}
 }
 
 // each calls f for every member.
@@ -95,20 +84,12 @@ func (s *setState) prune() {
 	s.others.prune(func(_ any, v *setValue) bool { return v.retired.Load() })
 }
 
-// setValue is one distinct value of a counting set, with its attribute
-// option built once, in a slice of its own: moving its count into the SDK
-// then allocates nothing (an option passed alone builds a slice at each
-// call, which escapes through the instrument's interface: one allocation
-// per member and collection).
+// setValue is one distinct value of a counting set: a series whose
+// attributes hold the value.
 type setValue struct {
-	tally
+	series
 	counted stamp       // the interval in which it was last counted as an item
 	retired atomic.Bool // evicted: the next call makes a new member
-	options []metric.AddOption
-}
-
-func (s *setState) record(v *setValue) func(int64) {
-	return func(n int64) { s.instrument.Add(context.Background(), n, v.options...) }
 }
 
 // newEntry makes the entry for key; b.mu is held.
@@ -116,40 +97,34 @@ func (b *Bridge) newEntry(key string, k kind) *entry {
 	e := &entry{key: key, kind: k}
 	switch k {
 	case kindCounter:
-		name, attrs := b.instrumentFor(key, "telemetry.counters")
-		inst, err := b.meter.Int64UpDownCounter(name)
-		b.instrumentError(key, err)
-		e.counter = &counterState{instrument: inst}
-		e.counter.Counted = b.newCount(journal.KindCounter, key, nil)
-		if len(attrs) > 0 {
-			e.counter.options = []metric.AddOption{metric.WithAttributes(attrs...)}
-		}
+		name, attrs := b.metricFor(key, "telemetry.counters")
+		e.counter = new(series)
+		e.counter.init(b.newCount(journal.KindCounter, key, nil), name, attribute.NewSet(attrs...), false)
+		b.hand.register(e.counter)
 	case kindSet:
-		name, attrs := b.instrumentFor(key, "telemetry.counting_sets")
-		inst, err := b.meter.Int64Counter(name)
-		b.instrumentError(key, err)
-		e.set = newSetState(inst, attrs)
+		e.set = newSetState(b.metricFor(key, "telemetry.counting_sets"))
 	default:
 		e.held = newHeldState()
 	}
 	return e
 }
 
-// maxNamedInstruments bounds the instruments the bridge names after keys.
-// The SDK never frees an instrument (about 1 KiB each), so a program that
-// makes up new keys all the time would otherwise grow without bound.
-const maxNamedInstruments = 10_000
+// maxMetricNames bounds the metric names the bridge makes from counter
+// and counting-set keys: a program that makes up new keys all the time
+// would otherwise give every reader's backend (a Prometheus, say) an
+// unbounded number of metric names, and the bridge a map that only grows.
+const maxMetricNames = 10_000
 
-// instrumentFor picks the instrument that carries key, and the attribute
+// metricFor picks the metric that carries key's counts, and the attribute
 // that tells its points apart; b.mu is held. A key with a colon shares its
-// family's instrument ("tls:3fa2" is instrument "tls" with suffix "3fa2"),
-// which is also what OTel backends expect: one metric, many series. Once
-// maxNamedInstruments names are taken, keys go to a shared instrument with
-// the key as an attribute. The exporter restores the exact key either way.
-func (b *Bridge) instrumentFor(key, shared string) (string, []attribute.KeyValue) {
+// family's metric ("tls:3fa2" is metric "tls" with suffix "3fa2"), which
+// is also what OTel backends expect: one metric, many series. Once
+// maxMetricNames names are taken, keys go to a shared metric with the key
+// as an attribute. The exporter restores the exact key either way.
+func (b *Bridge) metricFor(key, shared string) (string, []attribute.KeyValue) {
 	name, suffix := familyName(key)
 	if _, known := b.named[name]; !known {
-		if len(b.named) >= maxNamedInstruments {
+		if len(b.named) >= maxMetricNames {
 			return shared, []attribute.KeyValue{attribute.String(payload.AttrKey, key)}
 		}
 		b.named[name] = struct{}{}
@@ -266,7 +241,7 @@ func (b *Bridge) evict(e *entry) {
 	e.retired.Store(true)
 	switch e.kind {
 	case kindCounter:
-		b.retire(&e.counter.tally, e.counter.record)
+		b.retire(e.counter)
 	case kindSet:
 		e.set.each(func(v *setValue) { b.evictMember(e, v) })
 	default:
@@ -277,7 +252,7 @@ func (b *Bridge) evict(e *entry) {
 // evictMember retires one member of a counting set.
 func (b *Bridge) evictMember(e *entry, v *setValue) {
 	if v.retired.CompareAndSwap(false, true) {
-		b.retire(&v.tally, e.set.record(v))
+		b.retire(&v.series)
 	}
 }
 

@@ -2,26 +2,32 @@ package bridge
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// handover is the bridge's part in each collection of the telemetry
-// reader: the one place that says which counts a collection took, so that
-// the journal can tell the next process, should this one die, what no
-// spool file holds (see the package doc, "Surviving the process").
+// handover keeps every count of the bridge (series) and is the bridge's
+// part in each collection of the telemetry reader: the one place that
+// says which counts a collection took, so that the journal can tell the
+// next process, should this one die, what no spool file holds (see the
+// package doc, "Surviving the process").
 //
 // The telemetry reader announces each collection (CollectionHooks):
-// BeginCollection moves every count into the SDK and marks it with the
-// collection's generation; until EndCollection, the flushes that other
-// readers' collections start move nothing, so the telemetry collection
-// holds exactly what was marked. Other readers lose nothing by it: what
-// they skip is moved by the next flush, before their next collection.
+// BeginCollection moves every count into the readers' sums and marks it
+// with the collection's generation; until EndCollection, the flushes that
+// other readers' collections start move nothing, so the telemetry
+// collection holds exactly what was marked. Other readers lose nothing by
+// it: what they skip is moved by the next flush, before their next
+// collection.
 type handover struct {
 	b *Bridge
-	// mu serialises draining: a count is drained by one flush at a time.
+	// mu serialises draining and reporting: a count is drained by one
+	// flush at a time, and the readers' sums are read and written under it.
 	mu sync.Mutex
 	// collecting is set while the telemetry reader collects.
 	collecting atomic.Bool
@@ -30,8 +36,12 @@ type handover struct {
 	// checkpoint is set when that collection is a checkpoint, which keeps
 	// figures on disk without ending the update interval.
 	checkpoint atomic.Bool
-	// retiring holds the tallies of evicted entries and members; under mu.
-	retiring []retiringTally
+	// incoming holds the series made since the last drain, linked through
+	// series.next. A new key or member is pushed there without a lock, so
+	// that a recording call never waits for a collection to finish.
+	incoming atomic.Pointer[series]
+	// all holds every series until it is freed; under mu.
+	all []*series
 }
 
 // BeginCollection implements CollectionHooks.
@@ -47,20 +57,36 @@ func (h *handover) BeginCollection(gen uint64, checkpoint bool) {
 // EndCollection implements CollectionHooks.
 func (h *handover) EndCollection() { h.collecting.Store(false) }
 
-// flush moves every tally into its SDK instrument. The SDK calls it at the
-// start of each collection, for each reader, before it reads the
-// instruments' aggregations, so the counts land in the collection that
-// triggered it. Each count is added once and reaches every reader's
-// aggregation, which keeps per-reader delta and cumulative views exact.
+// register adds a new series; it is drained from the next collection on.
+func (h *handover) register(s *series) {
+	for {
+		head := h.incoming.Load()
+		s.next = head
+		if h.incoming.CompareAndSwap(head, s) {
+			return
+		}
+	}
+}
+
+// adoptLocked moves the new series into all, oldest first; h.mu is held.
+func (h *handover) adoptLocked() {
+	from := len(h.all)
+	for s := h.incoming.Swap(nil); s != nil; {
+		next := s.next
+		s.next = nil
+		h.all = append(h.all, s)
+		s = next
+	}
+	slices.Reverse(h.all[from:])
+}
+
+// flush moves every tally into the readers' sums. The SDK calls it at the
+// start of each collection, for each reader, before the producers run, so
+// the counts land in the collection that triggered it. Each count is added
+// once to the sum of every reader, which keeps each reader's deltas and
+// cumulative sums exact.
 //
-// Why go around the SDK's synchronous path: a direct Add costs more than the
-// whole mutex-and-map design this package replaces, and does not scale over
-// cores; an atomic add on the hot path and one SDK Add per key per
-// collection does.
-//
-// flush must not take b.mu: an instrument is created under b.mu, and
-// creation waits for the SDK's pipeline lock, which a collection holds
-// while it calls flush.
+// flush must not take b.mu: the sweep takes h.mu while it holds b.mu.
 func (b *Bridge) flush(_ context.Context, _ metric.Int64Observer) error {
 	h := &b.hand
 	if h.collecting.Load() {
@@ -74,56 +100,70 @@ func (b *Bridge) flush(_ context.Context, _ metric.Int64Observer) error {
 	return nil
 }
 
-// moveCounts drains every tally into the SDK; for a telemetry collection
-// (gen > 0) it also marks each with gen. h.mu is held.
+// moveCounts drains every tally into the readers' sums; for a telemetry
+// collection (gen > 0) it also marks each with gen. h.mu is held.
 func (b *Bridge) moveCounts(gen uint64) {
-	b.entries.each(func(e *entry) {
-		if e.retired.Load() {
-			return // drained from the retiring list
+	h := &b.hand
+	h.adoptLocked()
+	b.freeRetiredLocked() // before the marks below make their figures uncommitted again
+	readers := int(b.readers.Load())
+	for _, s := range h.all {
+		n := s.Drain()
+		zero := s.addedZero.Load() && s.addedZero.Swap(false)
+		if n != 0 || zero {
+			s.addToReaders(n, readers)
 		}
-		switch e.kind {
-		case kindCounter:
-			b.drain(&e.counter.tally, e.counter.record, gen)
-		case kindSet:
-			e.set.each(func(v *setValue) {
-				if !v.retired.Load() {
-					b.drain(&v.tally, e.set.record(v), gen)
-				}
-			})
+		if gen != 0 {
+			b.journal.Mark(s.Counted, gen)
 		}
-	})
-	b.drainRetiring(gen)
-}
-
-func (b *Bridge) drain(t *tally, record func(int64), gen uint64) {
-	if n := t.Drain(); n != 0 {
-		record(n)
-	}
-	if gen != 0 {
-		b.journal.Mark(t.Counted, gen)
 	}
 }
 
-// retire hands an evicted tally to the retiring list.
-func (b *Bridge) retire(t *tally, record func(int64)) {
+// countMetrics appends the sums that p's reader has not been told to ms:
+// the telemetry reader's producer (number 0) reports deltas since its
+// previous report, others the cumulative sums of every series they have
+// seen counted.
+func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics, now time.Time) []metricdata.Metrics {
 	h := &b.hand
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.retiring = append(h.retiring, retiringTally{t: t, record: record, evicted: b.intervals.now()})
-}
-
-// drainRetiring drains the retiring tallies that are still needed (see
-// freeRetired); h.mu is held.
-func (b *Bridge) drainRetiring(gen uint64) {
-	b.freeRetiredLocked()
-	for _, r := range b.hand.retiring {
-		b.drain(r.t, r.record, gen)
+	delta := p.number == 0
+	temporality := metricdata.CumulativeTemporality
+	if delta {
+		temporality = metricdata.DeltaTemporality
 	}
+	var families countFamilies
+	for _, s := range h.all {
+		if sum := s.sum(p.number); sum != nil && sum.has {
+			s.family = families.family(s)
+		}
+	}
+	families.cut(temporality)
+	for _, s := range h.all {
+		sum := s.sum(p.number)
+		if sum == nil || !sum.has {
+			continue
+		}
+		pt := metricdata.DataPoint[int64]{Attributes: s.attrs, StartTime: s.start, Time: now, Value: sum.value}
+		if delta {
+			pt.StartTime = p.lastReport
+			*sum = readerSum{}
+		}
+		families.place(s.family, pt)
+	}
+	if delta {
+		p.lastReport = now
+	}
+	return families.appendTo(ms)
 }
 
-// freeRetired lets go of the retiring tallies whose update interval has
-// ended and whose figures are all committed; sweep calls it when an
-// interval ends.
+// retire marks an evicted series; it is drained until freeRetired lets
+// it go.
+func (b *Bridge) retire(s *series) { s.evicted.CompareAndSwap(0, b.intervals.now()) }
+
+// freeRetired lets go of the evicted series whose update interval has
+// ended, whose figures are all committed and which the telemetry reader
+// has been told; sweep calls it when an interval ends.
 func (b *Bridge) freeRetired() {
 	b.hand.mu.Lock()
 	defer b.hand.mu.Unlock()
@@ -133,14 +173,14 @@ func (b *Bridge) freeRetired() {
 func (b *Bridge) freeRetiredLocked() {
 	h := &b.hand
 	cur := b.intervals.now()
-	keep := h.retiring[:0]
-	for _, r := range h.retiring {
-		if cur > r.evicted && b.journal.Committed(r.t.Counted) {
-			b.journal.Free(r.t.Counted)
+	keep := h.all[:0]
+	for _, s := range h.all {
+		if ev := s.evicted.Load(); ev != 0 && cur > ev && !s.first.has && b.journal.Committed(s.Counted) {
+			b.journal.Free(s.Counted)
 			continue
 		}
-		keep = append(keep, r)
+		keep = append(keep, s)
 	}
-	clear(h.retiring[len(keep):])
-	h.retiring = keep
+	clear(h.all[len(keep):])
+	h.all = keep
 }

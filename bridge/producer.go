@@ -15,13 +15,20 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// producer hands one reader the values that instruments cannot carry
-// (Set, SetNested, Append). It reports each change once: those numbered
-// after the last change it reported. One producer serves one reader.
+// producer hands one reader the bridge's figures: the sums of counters
+// and counting sets (see series), and the values held for Set, SetNested
+// and Append, each change once: those numbered after the last change it
+// reported. One producer serves one reader.
 type producer struct {
-	b        *Bridge
+	b *Bridge
+	// number is the producer's place among the bridge's producers; the
+	// telemetry reader's is 0. It picks the producer's sum in each series.
+	number   int
 	mu       sync.Mutex // one Produce at a time
 	reported position   // how far it has reported (see intervals)
+	// lastReport is when the producer last reported, the start of the
+	// deltas it reports next; under the handover's mu.
+	lastReport time.Time
 }
 
 // Producer returns a new producer for a reader of the bridge's provider
@@ -29,21 +36,26 @@ type producer struct {
 func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer() }
 
 func (b *Bridge) newProducer() *producer {
-	p := &producer{b: b}
+	p := &producer{b: b, lastReport: time.Now()}
 	p.reported.interval.Store(b.intervals.now())
 	b.mu.Lock()
+	p.number = len(b.producers)
 	b.producers = append(b.producers, p)
+	b.readers.Store(int32(len(b.producers)))
 	b.mu.Unlock()
 	return p
 }
 
-// Produce returns the held values changed since its previous call. The
-// telemetry reader's producer also ends the update interval.
+// Produce returns the counts its reader has not been told and the held
+// values changed since its previous call. The telemetry reader's producer
+// also ends the update interval.
 func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	now := time.Now()
 	upto := p.b.intervals.lastChange()
-	metrics := p.b.heldMetrics(p.reported.change.Load(), upto, time.Now())
+	metrics := p.b.countMetrics(p, nil, now)
+	metrics = append(metrics, p.b.heldMetrics(p.reported.change.Load(), upto, now)...)
 	p.b.intervals.produced(&p.reported, upto)
 	if p == p.b.primary {
 		p.b.journal.MarkValues(p.b.hand.gen.Load(), upto)

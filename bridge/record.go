@@ -7,7 +7,6 @@ import (
 	"github.com/telemetrybridge/telemetry/internal/journal"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 )
 
 // Add adds n to the counter named key; the update carries the sum of the
@@ -22,12 +21,12 @@ func (b *Bridge) Add(key string, n int) {
 	}
 	if n == 0 {
 		// Adding nothing still puts the key, with 0, in the update; a
-		// tally cannot tell that from no call at all, so tell the SDK.
-		e.counter.record(0)
+		// tally cannot tell that from no call at all.
+		e.counter.addedZero.Store(true)
 		return
 	}
 	// Should the entry be evicted meanwhile, its tally is still drained
-	// (retiringTally): the add is never lost and never retried.
+	// (see series.evicted): the add is never lost and never retried.
 	e.counter.add(int64(n))
 }
 
@@ -57,7 +56,7 @@ func (b *Bridge) AppendUnique(key string, value any) {
 }
 
 // setValue returns the member of e's set for value, creating it on first
-// sight with its attribute option.
+// sight with its attributes.
 func (b *Bridge) setValue(e *entry, value any) *setValue {
 	if s, isString := value.(string); isString {
 		if v, ok := e.set.strings.loadFast(s); ok && !v.retired.Load() {
@@ -94,8 +93,8 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
 	v := new(setValue)
-	v.Counted = b.newCount(journal.KindMember, e.key, captured)
-	v.options = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}
+	v.init(b.newCount(journal.KindMember, e.key, captured), e.set.name, attribute.NewSet(attrs...), true)
+	b.hand.register(&v.series)
 	t.storeLocked(k, v)
 	return v
 }
