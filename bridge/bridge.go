@@ -22,7 +22,7 @@ import (
 const ScopeName = "github.com/telemetrybridge/telemetry/bridge"
 
 // flushInstrument names the observable instrument whose callback moves the
-// tallies into the SDK at the start of each collection. It never observes
+// tallies into the readers' sums at the start of each collection. It never observes
 // anything, so it never appears in any reader's data.
 const flushInstrument = "telemetry.bridge.flush"
 
@@ -37,8 +37,8 @@ type KeyFilter interface {
 	// KeyFilterVersion changes whenever KeyDisabled may answer otherwise
 	// for some key, so that the bridge can remember an answer.
 	KeyFilterVersion() uint64
-	// Report takes a problem the bridge found (a misused key, an
-	// instrument the SDK refused). It must not block.
+	// Report takes a problem the bridge found (a misused key, a value it
+	// cannot keep). It must not block.
 	Report(err error)
 }
 
@@ -73,7 +73,7 @@ type Bridge struct {
 
 	producers []*producer         // guarded by mu
 	readers   atomic.Int32        // len(producers), read by flushes, which cannot take mu
-	named     map[string]struct{} // instrument names taken; guarded by mu
+	named     map[string]struct{} // metric names taken by counts (metricFor); guarded by mu
 	reported  sync.Map            // misuse messages reported in this interval
 	nReported atomic.Int64
 }
@@ -93,8 +93,10 @@ func (f optionFunc) apply(c *config) { f(c) }
 
 // WithReader adds a reader, such as a PeriodicReader over an OTLP
 // exporter, that sees the same figures as the telemetry server. newReader
-// receives the producer that carries the values instruments cannot; pass it
-// to the reader with sdkmetric.WithProducer.
+// receives the producer that carries the bridge's figures; pass it to the
+// reader with sdkmetric.WithProducer. Counts reach that reader as
+// cumulative sums, whatever its temporality selector (see the package
+// doc); the program's own instruments follow the selector as usual.
 func WithReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
 	return optionFunc(func(c *config) { c.readers = append(c.readers, newReader) })
 }
@@ -118,7 +120,7 @@ func WithJournal(j *journal.Journal) Option {
 // New returns a Bridge whose keys filter keeps or drops, and whose
 // telemetry reader, the one that sends to the telemetry server, newReader
 // builds. newReader must give producer to the reader (it carries the
-// values instruments cannot, and ends each update interval) and have the
+// bridge's figures, and ends each update interval) and have the
 // reader call hooks around each of its collections; with package exporter:
 //
 //	exporter.NewReader(exp, exporter.WithProducer(producer), exporter.WithHandover(hooks))
@@ -203,15 +205,6 @@ func (b *Bridge) Reset() {
 }
 
 func instrumentName(key string) string { return payload.KeyToInstrumentName(key) }
-
-// instrumentError reports an instrument the SDK refused. A name longer than
-// the SDK's 255 bytes is not reported: the SDK still returns a working
-// instrument, and the exporter restores the key from it.
-func (b *Bridge) instrumentError(key string, err error) {
-	if err != nil && !errors.Is(err, sdkmetric.ErrInstrumentName) {
-		b.report(fmt.Errorf("instrument for key %q: %w", key, err))
-	}
-}
 
 // report hands a problem to the key filter's Report (the exporter's error
 // handler, when the filter is the exporter).

@@ -266,6 +266,52 @@ func TestAnotherReaderSeesTheSameFiguresOnce(t *testing.T) {
 	}
 }
 
+// Counts reach another reader as cumulative sums even when its selector
+// asks for deltas (the producer cannot ask its reader), while the
+// telemetry server gets what each update added.
+func TestAnotherReaderGetsCumulativeCounts(t *testing.T) {
+	var other *sdkmetric.ManualReader
+	f := newFixture(t, nil, bridge.WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+		other = sdkmetric.NewManualReader(sdkmetric.WithProducer(p),
+			sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return metricdata.DeltaTemporality }))
+		return other
+	}))
+	sums := func() map[string]metricdata.Sum[int64] {
+		var rm metricdata.ResourceMetrics
+		if err := other.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]metricdata.Sum[int64]{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if sum, ok := m.Data.(metricdata.Sum[int64]); ok {
+					out[m.Name] = sum
+				}
+			}
+		}
+		return out
+	}
+	f.b.Add("n", 3)
+	f.b.AppendUnique("s", "a")
+	first := sums()
+	expectData(t, f.update(t), map[string]string{"n": `3`, "s": `[{"count":1,"value":"a"}]`})
+	f.b.Add("n", 2)
+	f.b.AppendUnique("s", "a")
+	second := sums()
+	expectData(t, f.update(t), map[string]string{"n": `2`, "s": `[{"count":1,"value":"a"}]`})
+
+	for name, want := range map[string][2]int64{"n": {3, 5}, "s": {1, 2}} {
+		for i, got := range []metricdata.Sum[int64]{first[name], second[name]} {
+			if got.Temporality != metricdata.CumulativeTemporality || len(got.DataPoints) != 1 || got.DataPoints[0].Value != want[i] {
+				t.Errorf("collection %d of %s: %+v, want one cumulative point of %d", i+1, name, got, want[i])
+			}
+		}
+	}
+	if !second["s"].IsMonotonic || second["n"].IsMonotonic {
+		t.Errorf("monotonic: counting set %v, counter %v; want true, false", second["s"].IsMonotonic, second["n"].IsMonotonic)
+	}
+}
+
 func TestRecordingAfterShutdownIsANoOp(t *testing.T) {
 	f := newFixture(t, nil)
 	if err := f.b.Shutdown(context.Background()); err != nil {

@@ -21,8 +21,9 @@
 //
 // # How each call becomes OpenTelemetry data
 //
-//	Add, Increment       an Int64UpDownCounter named after the key
-//	AppendUnique(k, v)   an Int64Counter named after k, with v in the
+//	Add, Increment       an int64 sum named after the key, not monotonic
+//	                     (what an Int64UpDownCounter gives)
+//	AppendUnique(k, v)   a monotonic int64 sum named after k, with v in the
 //	                     attribute telemetry.value (or telemetry.value_json
 //	                     when v is not a string, bool or number)
 //	Set(k, v)            a gauge from the bridge's producer: a number as the
@@ -33,40 +34,42 @@
 //	Append(k, v)         one gauge for k with a point per element, numbered
 //	                     by the attribute telemetry.index
 //
-// Counters and counting sets are instruments: the SDK aggregates them per
-// reader, so each reader gets its own deltas (or cumulative sums). Values
-// that no instrument can carry — strings, structs, lists, a Set that
-// overwrites a key of any kind — and every Set and SetNested, so that an
-// object mixing numbers and strings stays one metric, come from a Producer;
-// each reader has its own producer and sees each change once.
+// Every figure comes from the bridge's producers, one per reader. Counts
+// (series.go) reach the telemetry reader as deltas since its previous
+// collection and every other reader as cumulative sums, whatever that
+// reader's temporality selector says: a producer cannot ask its reader,
+// and cumulative sums are what Prometheus and OTLP backends expect by
+// default. Values (Set, SetNested, Append) reach each reader once per
+// change. The bridge does not record through SDK instruments, whose
+// per-reader aggregation cost more than the whole design this package
+// replaces (see series), so the MeterProvider's views do not apply to its
+// figures, and a reader added with WithMeterProviderOptions sees them only
+// if it is given a producer from Bridge.Producer.
 //
 // # Keys and instrument names
 //
 // Instrument names allow only [A-Za-z0-9_./-] and must start with a letter,
 // while keys are any string ("tls_client_hello_ua:3fa2c1b0"). The bridge
-// names instruments with payload.KeyToInstrumentName: other bytes are
-// escaped as '/' and two upper-case hex digits, and a key that does not
-// start with a letter is prefixed with "k/_".
+// names its metrics by the same rule, with payload.KeyToInstrumentName:
+// other bytes are escaped as '/' and two upper-case hex digits, and a key
+// that does not start with a letter is prefixed with "k/_".
 //
 // A key with a colon belongs to the family before the colon, and every
 // call names it the same way: "tls_client_hello_ua:3fa2c1b0" is a point of
 // the metric "tls_client_hello_ua" with the attribute
 // telemetry.key_suffix="3fa2c1b0", whether Increment, AppendUnique, Set,
 // SetNested or Append recorded it. Backends see one metric with many
-// series, and the SDK, which never frees an instrument, does not keep one
-// per hash. Past 10,000 instrument names, new counter keys share
-// "telemetry.counters" or "telemetry.counting_sets" with the key in
-// attribute telemetry.key. The exporter restores the exact key in every
-// case.
+// series rather than a metric per hash. Past 10,000 metric names, new
+// counter keys share "telemetry.counters" or "telemetry.counting_sets"
+// with the key in attribute telemetry.key. The exporter restores the exact
+// key in every case.
 //
 // A family is best recorded with one kind. When it holds several (counts
 // with Increment, values with Set), an OpenTelemetry reader sees one metric
-// name per kind that was used, each with the points of that kind: an
-// up-down counter for the counts, a counter for counting sets, a gauge for
-// values (two gauges when some values are floats and some are not). The
-// SDK logs its "duplicate metric stream definitions" warning once, when
-// the second of the counter instruments is made, not on collections. The
-// telemetry server sees each key as it was recorded.
+// of that name per kind that was used, each with the points of that kind:
+// a non-monotonic sum for the counts, a monotonic sum for counting sets, a
+// gauge for values (two gauges when some values are floats and some are
+// not). The telemetry server sees each key as it was recorded.
 //
 // # The recording hot path
 //
@@ -89,8 +92,8 @@
 //     second map read, by the value's string) and adds to its tally. A
 //     string value seen for the first time is copied, so that the set
 //     does not hold on to the caller's per-request allocations.
-//     Collections drain the tallies into the SDK's instruments (flush.go),
-//     so each reader aggregates as it is configured.
+//     Collections drain the tallies into each reader's sum (flush.go),
+//     which its producer reports.
 //  5. Set, SetNested and Append take the entry's own mutex, number the
 //     change for the producers, store the value, and write it to the
 //     journal: SetNested writes the sub-key's cell in place, a captured
@@ -113,8 +116,8 @@
 //	recorded   the journal: the count's record, or the value's record
 //	collected  the telemetry reader's collection of generation g: at its
 //	           start (handover.BeginCollection) every count is moved into
-//	           the SDK and marked with g; the primary producer marks the
-//	           values up to the change number it reported
+//	           the readers' sums and marked with g; the primary producer
+//	           marks the values up to the change number it reported
 //	written    the update's spool file (or the carried file, for a
 //	           checkpoint), stamped with g; the journal then commits g
 //	delivered  the server; the spool file is deleted
@@ -141,7 +144,7 @@
 // sends math.MinInt64. No recording call loops or waits on another: an
 // evicted entry's tally is drained at later collections for as long as a
 // call that found it just before the eviction could still add to it (see
-// retiringTally).
+// series.evicted).
 //
 // The value a caller passes escapes to the heap: the first sighting of a
 // value keeps it (a counting set's member, a held value), and encoding an

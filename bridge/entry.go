@@ -95,6 +95,7 @@ type setValue struct {
 // newEntry makes the entry for key; b.mu is held.
 func (b *Bridge) newEntry(key string, k kind) *entry {
 	e := &entry{key: key, kind: k}
+	e.counted.born = b.intervals.now()
 	switch k {
 	case kindCounter:
 		name, attrs := b.metricFor(key, "telemetry.counters")

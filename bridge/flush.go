@@ -149,7 +149,7 @@ func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics, now time.Tim
 			pt.StartTime = p.lastReport
 			*sum = readerSum{}
 		}
-		families.place(s.family, pt)
+		families.place(s, pt)
 	}
 	if delta {
 		p.lastReport = now

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -131,6 +132,58 @@ func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	}
 	if n := evictedSeries(b); n != 0 {
 		t.Errorf("%d evicted series kept once their interval ended and was committed", n)
+	}
+}
+
+// A key evicted while a call still adds to it, and counted anew by later
+// calls, is one point in the update: the telemetry server gets the key's
+// number, not a list of two points with the same attributes.
+func TestAnEvictedKeyAndItsSuccessorAreOnePoint(t *testing.T) {
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	b, r := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	b.Increment("hits")
+	b.AppendUnique("agents", "a")
+	found, _ := b.entries.load("hits")
+	set, _ := b.entries.load("agents")
+	b.mu.Lock()
+	b.evict(found)
+	b.evict(set)
+	b.mu.Unlock()
+	b.Increment("hits") // a new entry
+	b.Increment("hits")
+	b.AppendUnique("agents", "a")
+	found.counter.add(5) // a call in flight on the evicted entry
+	if err := r.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reqs := s.Requests()
+	data := reqs[len(reqs)-1].Payload(t).Data
+	if got := data["hits"]; got != float64(8) {
+		t.Errorf("hits = %v, want 8 (6 on the evicted entry, 2 on the new one)", got)
+	}
+	if got := fmt.Sprint(data["agents"]); got != "[map[count:2 value:a]]" {
+		t.Errorf("agents = %v, want one member a counted twice", got)
+	}
+}
+
+// An entry that a call has just made, and not yet counted, is not idle:
+// a sweep between the two must not evict it (its first count would go to
+// a retired entry, and the next call would make a second one).
+func TestASweepKeepsAnEntryNotYetCounted(t *testing.T) {
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	b, r := newBridgeTo(t, s, exporter.WithRuntimeFigures(false))
+	ctx := context.Background()
+	for range 2 { // a later interval: a stamp of 0 would read as idle
+		if err := r.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := b.lookup("new", kindCounter, false) // made, not yet admitted
+	if err := r.ForceFlush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if e.retired.Load() {
+		t.Error("the sweep evicted an entry made in the interval it ended")
 	}
 }
 

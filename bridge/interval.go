@@ -44,15 +44,16 @@ const stalledAfter = 2
 //
 //	stamp              an entry's, a counting-set member's: the interval in
 //	                   which the item was last counted. Equal to current,
-//	                   it is not counted again; behind by two, the item was
-//	                   idle for a whole interval and the sweep lets it go.
+//	                   it is not counted again; behind by two (and made two
+//	                   intervals ago or more), the item was idle for a
+//	                   whole interval and the sweep lets it go.
 //	                   A nested cell and a held value carry the same
 //	                   number as a plain field, under their key's lock.
 //	position           a producer's: the last change it reported and the
 //	                   interval of its latest Produce; held values every
 //	                   producer has reported are let go, and a producer
 //	                   stalledAfter intervals behind holds none back
-//	retiringTally      the interval of an eviction: the tally is drained
+//	series.evicted     the interval of an eviction: the tally is drained
 //	                   until a later interval began and its figures are
 //	                   committed
 //
@@ -69,8 +70,17 @@ type intervals struct {
 	reported atomic.Uint64
 }
 
-// stamp is the interval in which an item was last counted (see intervals).
-type stamp struct{ atomic.Uint64 }
+// stamp is the interval in which an item was last counted (see intervals),
+// and the one in which it was made (born): an item is not idle before it
+// has lived a whole interval, even if the call that made it has not
+// counted it yet.
+type stamp struct {
+	atomic.Uint64
+	born uint64 // set before the item is published
+}
+
+// last is the latest of the interval of the last count and that of birth.
+func (s *stamp) last() uint64 { return max(s.Load(), s.born) }
 
 // position is how far a producer has reported (see intervals).
 type position struct {

@@ -32,7 +32,9 @@ type producer struct {
 }
 
 // Producer returns a new producer for a reader of the bridge's provider
-// that was not added with WithReader (those get theirs already).
+// that was not added with WithReader (those get theirs already): without
+// one, such a reader sees only the program's own instruments. It reports
+// counts as cumulative sums from the moment it is made.
 func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer() }
 
 func (b *Bridge) newProducer() *producer {

@@ -93,6 +93,7 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 	}
 	attrs := append([]attribute.KeyValue{valueAttribute(captured)}, e.set.keyAttrs...)
 	v := new(setValue)
+	v.counted.born = b.intervals.now()
 	v.init(b.newCount(journal.KindMember, e.key, captured), e.set.name, attribute.NewSet(attrs...), true)
 	b.hand.register(&v.series)
 	t.storeLocked(k, v)

@@ -112,6 +112,10 @@ type countFamilies struct {
 	sums   []metricdata.Sum[int64]
 	counts []int
 	at     map[countFamily]int
+	// evicted counts the evicted series among the points; only then can
+	// two series give the same point, found in points (see place).
+	evicted int
+	points  map[pointID]int
 	// last and lastAt are the family of the previous series: the members
 	// of a counting set mostly come one after another.
 	last   countFamily
@@ -141,6 +145,9 @@ func (f *countFamilies) family(s *series) int {
 	}
 	f.last, f.lastAt = id, i
 	f.counts[i]++
+	if s.evicted.Load() != 0 {
+		f.evicted++
+	}
 	return i
 }
 
@@ -151,6 +158,9 @@ func (f *countFamilies) cut(temporality metricdata.Temporality) {
 		total += n
 	}
 	all := make([]metricdata.DataPoint[int64], 0, total)
+	if f.evicted > 0 {
+		f.points = make(map[pointID]int, total)
+	}
 	f.sums = make([]metricdata.Sum[int64], len(f.ids))
 	for i, n := range f.counts {
 		f.sums[i] = metricdata.Sum[int64]{Temporality: temporality, IsMonotonic: f.ids[i].monotonic, DataPoints: all[:0:n]}
@@ -158,9 +168,31 @@ func (f *countFamilies) cut(temporality metricdata.Temporality) {
 	}
 }
 
-// place puts a point of family i.
-func (f *countFamilies) place(i int, pt metricdata.DataPoint[int64]) {
-	f.sums[i].DataPoints = append(f.sums[i].DataPoints, pt)
+// place puts s's point in its family. An evicted series and the one that
+// replaced it carry the same key, and so the same attributes; their points
+// are one, as they would be in an SDK instrument: two points with equal
+// attributes would read as two series to a backend, and the exporter would
+// send them as a list of points instead of the key's number.
+func (f *countFamilies) place(s *series, pt metricdata.DataPoint[int64]) {
+	pts := &f.sums[s.family].DataPoints
+	if f.evicted > 0 {
+		id := pointID{s.family, s.attrs.Equivalent()}
+		if at, ok := f.points[id]; ok {
+			(*pts)[at].Value += pt.Value
+			if pt.StartTime.Before((*pts)[at].StartTime) {
+				(*pts)[at].StartTime = pt.StartTime
+			}
+			return
+		}
+		f.points[id] = len(*pts)
+	}
+	*pts = append(*pts, pt)
+}
+
+// pointID tells the points of a report apart.
+type pointID struct {
+	family int
+	attrs  attribute.Distinct
 }
 
 // appendTo appends the families' metrics to ms.

@@ -14,7 +14,7 @@ func (b *Bridge) sweep() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	seen := b.reportedByAll()
-	idle := func(s *stamp) bool { return b.intervals.idle(s.Load()) }
+	idle := func(s *stamp) bool { return b.intervals.idle(s.last()) }
 	b.entries.each(func(e *entry) {
 		if e.retired.Load() {
 			return

@@ -152,14 +152,17 @@ func WithReaderOptions(opts ...exporter.ReaderOption) Option {
 
 // WithReader adds an OpenTelemetry reader (for example a PeriodicReader
 // over an OTLP exporter) that receives the same figures. newReader gets the
-// producer that carries Set, SetNested and Append values; pass it on with
-// sdkmetric.WithProducer.
+// producer that carries them; pass it on with sdkmetric.WithProducer.
+// Counts reach that reader as cumulative sums, whatever its temporality
+// selector.
 func WithReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
 	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithReader(newReader)) })
 }
 
-// WithMeterProviderOptions passes options (resource, views, readers of
-// native instruments only) to the MeterProvider the package builds.
+// WithMeterProviderOptions passes options (a resource, views, readers) to
+// the MeterProvider the package builds. Readers added here and views see
+// only the program's own instruments; use WithReader for a reader that
+// should see the package's figures too.
 func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithMeterProviderOptions(opts...)) })
 }
