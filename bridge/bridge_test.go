@@ -2,6 +2,7 @@ package bridge_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -310,6 +311,40 @@ func TestAnotherReaderGetsCumulativeCounts(t *testing.T) {
 	if !second["s"].IsMonotonic || second["n"].IsMonotonic {
 		t.Errorf("monotonic: counting set %v, counter %v; want true, false", second["s"].IsMonotonic, second["n"].IsMonotonic)
 	}
+}
+
+// Values that differ in Go but become the same attribute (int and int64,
+// two structs with the same JSON) are one member of a counting set: one
+// series for every reader, as an SDK instrument would have it.
+func TestValuesOfOneAttributeAreOneMember(t *testing.T) {
+	var other *sdkmetric.ManualReader
+	f := newFixture(t, nil, bridge.WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+		other = sdkmetric.NewManualReader(sdkmetric.WithProducer(p))
+		return other
+	}))
+	type point struct{ X int }
+	type place struct{ X int }
+	for _, v := range []any{1, int64(1), uint8(1), point{1}, place{1}} {
+		f.b.AppendUnique("s", v)
+	}
+	var rm metricdata.ResourceMetrics
+	if err := other.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	var values []int64
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "s" {
+				for _, p := range sum.DataPoints {
+					values = append(values, p.Value)
+				}
+			}
+		}
+	}
+	if fmt.Sprint(values) != "[3 2]" && fmt.Sprint(values) != "[2 3]" {
+		t.Errorf("the other reader got points %v, want one of 3 (the integers) and one of 2 (the objects)", values)
+	}
+	expectData(t, f.update(t), map[string]string{"s": `[{"count":3,"value":1},{"count":2,"value":{"X":1}}]`})
 }
 
 func TestRecordingAfterShutdownIsANoOp(t *testing.T) {
