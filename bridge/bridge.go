@@ -10,7 +10,6 @@ import (
 
 	"github.com/telemetrybridge/telemetry/payload"
 
-	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -20,11 +19,6 @@ import (
 
 // ScopeName is the instrumentation scope of everything the bridge records.
 const ScopeName = "github.com/telemetrybridge/telemetry/bridge"
-
-// flushInstrument names the observable instrument whose callback moves the
-// tallies into the readers' sums at the start of each collection. It never observes
-// anything, so it never appears in any reader's data.
-const flushInstrument = "telemetry.bridge.flush"
 
 // KeyFilter is what the bridge needs from whoever sends its figures: which
 // keys to keep, and where its problems go. *exporter.Exporter is one: its
@@ -62,7 +56,6 @@ type Bridge struct {
 	hand     handover
 	reader   sdkmetric.Reader // the telemetry reader
 	provider *sdkmetric.MeterProvider
-	meter    metric.Meter
 	primary  *producer // the telemetry reader's producer: it ends intervals
 
 	mu        sync.Mutex // entry creation and replacement, producers, sweeping
@@ -71,18 +64,18 @@ type Bridge struct {
 	intervals *intervals                         // the update interval and the numbering of changes
 	closed    atomic.Bool
 
-	producers []*producer         // guarded by mu
-	readers   atomic.Int32        // len(producers), read by flushes, which cannot take mu
-	named     map[string]struct{} // metric names taken by counts (metricFor); guarded by mu
-	reported  sync.Map            // misuse messages reported in this interval
-	nReported atomic.Int64
+	producers     []*producer         // guarded by mu
+	producerCount atomic.Int32        // len(producers), read by moveCounts, which cannot take mu
+	named         map[string]struct{} // metric names taken by counts (metricFor); guarded by mu
+	reported      sync.Map            // misuse messages reported in this interval
+	nReported     atomic.Int64
 }
 
 // Option configures a Bridge.
 type Option interface{ apply(*config) }
 
 type config struct {
-	readers      []func(sdkmetric.Producer) sdkmetric.Reader
+	readers      []readerToBuild
 	providerOpts []sdkmetric.Option
 	journal      *journal.Journal
 }
@@ -91,14 +84,28 @@ type optionFunc func(*config)
 
 func (f optionFunc) apply(c *config) { f(c) }
 
+// readerToBuild is a reader added with WithReader or WithDeltaReader.
+type readerToBuild struct {
+	build func(sdkmetric.Producer) sdkmetric.Reader
+	delta bool
+}
+
 // WithReader adds a reader, such as a PeriodicReader over an OTLP
 // exporter, that sees the same figures as the telemetry server. newReader
 // receives the producer that carries the bridge's figures; pass it to the
 // reader with sdkmetric.WithProducer. Counts reach that reader as
-// cumulative sums, whatever its temporality selector (see the package
-// doc); the program's own instruments follow the selector as usual.
+// cumulative sums, whatever its temporality selector (a producer cannot
+// ask its reader); use WithDeltaReader for a reader that wants deltas.
+// The program's own instruments follow the selector as usual.
 func WithReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
-	return optionFunc(func(c *config) { c.readers = append(c.readers, newReader) })
+	return optionFunc(func(c *config) { c.readers = append(c.readers, readerToBuild{build: newReader}) })
+}
+
+// WithDeltaReader is WithReader for a reader whose exporter wants deltas:
+// the bridge's counts reach it as what was added since its previous
+// collection.
+func WithDeltaReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
+	return optionFunc(func(c *config) { c.readers = append(c.readers, readerToBuild{build: newReader, delta: true}) })
 }
 
 // WithMeterProviderOptions passes options (a resource, views, more
@@ -143,13 +150,13 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 		o.apply(&cfg)
 	}
 	for _, newOther := range cfg.readers {
-		if newOther == nil {
+		if newOther.build == nil {
 			return nil, errors.New("telemetry bridge: WithReader was given a nil function: pass one that builds the reader")
 		}
 	}
 	b := &Bridge{filter: filter, journal: cfg.journal, intervals: newIntervals(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
 	b.hand.b = b
-	b.primary = b.newProducer()
+	b.primary = b.newProducer(true)
 	if b.reader = newReader(b.primary, &b.hand); isNil(b.reader) {
 		return nil, errors.New("telemetry bridge: the function given to New built no telemetry reader (nil)")
 	}
@@ -158,17 +165,13 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 	// applied after, may turn them back on.
 	providerOpts := []sdkmetric.Option{sdkmetric.WithReader(b.reader), sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter)}
 	for _, newOther := range cfg.readers {
-		other := newOther(b.newProducer())
+		other := newOther.build(b.newProducer(newOther.delta))
 		if isNil(other) {
 			return nil, errors.New("telemetry bridge: a function given to WithReader built no reader (nil)")
 		}
 		providerOpts = append(providerOpts, sdkmetric.WithReader(other))
 	}
 	b.provider = sdkmetric.NewMeterProvider(append(providerOpts, cfg.providerOpts...)...)
-	b.meter = b.provider.Meter(ScopeName)
-	if _, err := b.meter.Int64ObservableGauge(flushInstrument, metric.WithInt64Callback(b.flush)); err != nil {
-		return nil, fmt.Errorf("telemetry bridge: registering the collection hook: %w", err)
-	}
 	return b, nil
 }
 

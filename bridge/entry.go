@@ -252,9 +252,11 @@ func (b *Bridge) evict(e *entry) {
 
 // evictMember retires one member of a counting set.
 func (b *Bridge) evictMember(e *entry, v *setValue) {
-	if v.retired.CompareAndSwap(false, true) {
-		b.retire(&v.series)
-	}
+	// Marked evicted first: a new member for the value is made only once
+	// the old one reads as retired, and must then find it evicted (see
+	// succeed).
+	b.retire(&v.series)
+	v.retired.Store(true)
 }
 
 // newCount makes a count in the journal, or in memory when there is no

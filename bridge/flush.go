@@ -1,14 +1,9 @@
 package bridge
 
 import (
-	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
 // handover keeps every count of the bridge (series) and is the bridge's
@@ -19,11 +14,12 @@ import (
 //
 // The telemetry reader announces each collection (CollectionHooks):
 // BeginCollection moves every count into the readers' sums and marks it
-// with the collection's generation; until EndCollection, the flushes that
-// other readers' collections start move nothing, so the telemetry
+// with the collection's generation; until EndCollection, the moves that
+// other readers' producers start move nothing, so the telemetry
 // collection holds exactly what was marked. Other readers lose nothing by
-// it: what they skip is moved by the next flush, before their next
-// collection.
+// it: what they skip is moved by the next move, before their next report,
+// and a series is not freed before every producer that still collects has
+// reported it.
 type handover struct {
 	b *Bridge
 	// mu serialises draining and reporting: a count is drained by one
@@ -42,6 +38,10 @@ type handover struct {
 	incoming atomic.Pointer[series]
 	// all holds every series until it is freed; under mu.
 	all []*series
+	// stalled says, by producer number, which producers no longer collect
+	// (intervals.stalled), so that they hold no series back; under mu,
+	// set by each sweep.
+	stalled []bool
 }
 
 // BeginCollection implements CollectionHooks.
@@ -68,7 +68,9 @@ func (h *handover) register(s *series) {
 	}
 }
 
-// adoptLocked moves the new series into all, oldest first; h.mu is held.
+// adoptLocked moves the new series into all, oldest first, each made the
+// successor of the evicted series of its key, if one is still kept.
+// h.mu is held.
 func (h *handover) adoptLocked() {
 	from := len(h.all)
 	for s := h.incoming.Swap(nil); s != nil; {
@@ -78,26 +80,57 @@ func (h *handover) adoptLocked() {
 		s = next
 	}
 	slices.Reverse(h.all[from:])
+	if len(h.all) > from {
+		succeed(h.all, from)
+	}
 }
 
-// flush moves every tally into the readers' sums. The SDK calls it at the
-// start of each collection, for each reader, before the producers run, so
-// the counts land in the collection that triggered it. Each count is added
-// once to the sum of every reader, which keeps each reader's deltas and
-// cumulative sums exact.
+// succeed hands each evicted series of all that no successor took over yet
+// to the next series of the same stream from all[from:], the new ones.
+// Eviction marks a series before its key or member can be made anew, and
+// series are kept in the order they were made, so a successor comes after
+// the series it takes over, which reads as evicted by then.
+func succeed(all []*series, from int) {
+	var evicted map[streamID]*series
+	waiting := func(s *series) {
+		if s.evicted.Load() != 0 && s.successor == nil {
+			if evicted == nil {
+				evicted = make(map[streamID]*series)
+			}
+			evicted[s.id()] = s
+		}
+	}
+	for _, s := range all[:from] {
+		waiting(s)
+	}
+	for _, s := range all[from:] {
+		if evicted != nil {
+			if prev, ok := evicted[s.id()]; ok {
+				prev.handOver(s)
+				delete(evicted, s.id())
+			}
+		}
+		waiting(s)
+	}
+}
+
+// moveForReport moves every tally into the producers' sums before a
+// producer other than the telemetry reader's reports, so that its reader
+// gets what was recorded until then. Each count is added once to the sum
+// of every producer, which keeps each reader's deltas and cumulative sums
+// exact.
 //
-// flush must not take b.mu: the sweep takes h.mu while it holds b.mu.
-func (b *Bridge) flush(_ context.Context, _ metric.Int64Observer) error {
+// It must not take b.mu: the sweep takes h.mu while it holds b.mu.
+func (b *Bridge) moveForReport() {
 	h := &b.hand
 	if h.collecting.Load() {
-		return nil // BeginCollection moved the counts; see handover
+		return // BeginCollection moved the counts; see handover
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.collecting.Load() {
 		b.moveCounts(0)
 	}
-	return nil
 }
 
 // moveCounts drains every tally into the readers' sums; for a telemetry
@@ -106,12 +139,12 @@ func (b *Bridge) moveCounts(gen uint64) {
 	h := &b.hand
 	h.adoptLocked()
 	b.freeRetiredLocked() // before the marks below make their figures uncommitted again
-	readers := int(b.readers.Load())
+	producers := int(b.producerCount.Load())
 	for _, s := range h.all {
 		n := s.Drain()
 		zero := s.addedZero.Load() && s.addedZero.Swap(false)
 		if n != 0 || zero {
-			s.addToReaders(n, readers)
+			s.heir().addToProducers(n, producers)
 		}
 		if gen != 0 {
 			b.journal.Mark(s.Counted, gen)
@@ -119,54 +152,18 @@ func (b *Bridge) moveCounts(gen uint64) {
 	}
 }
 
-// countMetrics appends the sums that p's reader has not been told to ms:
-// the telemetry reader's producer (number 0) reports deltas since its
-// previous report, others the cumulative sums of every series they have
-// seen counted.
-func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics, now time.Time) []metricdata.Metrics {
-	h := &b.hand
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	delta := p.number == 0
-	temporality := metricdata.CumulativeTemporality
-	if delta {
-		temporality = metricdata.DeltaTemporality
-	}
-	var families countFamilies
-	for _, s := range h.all {
-		if sum := s.sum(p.number); sum != nil && sum.has {
-			s.family = families.family(s)
-		}
-	}
-	families.cut(temporality)
-	for _, s := range h.all {
-		sum := s.sum(p.number)
-		if sum == nil || !sum.has {
-			continue
-		}
-		pt := metricdata.DataPoint[int64]{Attributes: s.attrs, StartTime: s.start, Time: now, Value: sum.value}
-		if delta {
-			pt.StartTime = p.lastReport
-			*sum = readerSum{}
-		}
-		families.place(s, pt)
-	}
-	if delta {
-		p.lastReport = now
-	}
-	return families.appendTo(ms)
-}
-
 // retire marks an evicted series; it is drained until freeRetired lets
 // it go.
 func (b *Bridge) retire(s *series) { s.evicted.CompareAndSwap(0, b.intervals.now()) }
 
 // freeRetired lets go of the evicted series whose update interval has
-// ended, whose figures are all committed and which the telemetry reader
-// has been told; sweep calls it when an interval ends.
-func (b *Bridge) freeRetired() {
+// ended, whose figures are all committed and which every producer that
+// still collects has reported; sweep calls it when an interval ends, with
+// the producers that stalled.
+func (b *Bridge) freeRetired(stalled []bool) {
 	b.hand.mu.Lock()
 	defer b.hand.mu.Unlock()
+	b.hand.stalled = stalled
 	b.freeRetiredLocked()
 }
 
@@ -175,7 +172,7 @@ func (b *Bridge) freeRetiredLocked() {
 	cur := b.intervals.now()
 	keep := h.all[:0]
 	for _, s := range h.all {
-		if ev := s.evicted.Load(); ev != 0 && cur > ev && !s.first.has && b.journal.Committed(s.Counted) {
+		if ev := s.evicted.Load(); ev != 0 && cur > ev && !s.unreported(h.stalled) && b.journal.Committed(s.Counted) {
 			b.journal.Free(s.Counted)
 			continue
 		}

@@ -23,7 +23,12 @@ type producer struct {
 	b *Bridge
 	// number is the producer's place among the bridge's producers; the
 	// telemetry reader's is 0. It picks the producer's sum in each series.
-	number   int
+	number int
+	// delta says that the producer reports counts as deltas since its
+	// last report (the telemetry reader's, WithDeltaReader's), not as
+	// cumulative sums.
+	delta    bool
+	made     time.Time  // the start of a cumulative reader's sums
 	mu       sync.Mutex // one Produce at a time
 	reported position   // how far it has reported (see intervals)
 	// lastReport is when the producer last reported, the start of the
@@ -31,19 +36,23 @@ type producer struct {
 	lastReport time.Time
 }
 
-// Producer returns a new producer for a reader of the bridge's provider
-// that was not added with WithReader (those get theirs already): without
-// one, such a reader sees only the program's own instruments. It reports
-// counts as cumulative sums from the moment it is made.
-func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer() }
+// Producer returns a new producer of the bridge's figures for a reader of
+// another MeterProvider (an SDK reader takes producers only when it is
+// made, so a reader of the bridge's own provider gets one through
+// WithReader or WithDeltaReader). It reports counts as cumulative sums of
+// what was counted from the moment it is made. The bridge keeps a sum per
+// producer in every series, for as long as it runs: make one per reader,
+// not one per collection.
+func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer(false) }
 
-func (b *Bridge) newProducer() *producer {
-	p := &producer{b: b, lastReport: time.Now()}
+func (b *Bridge) newProducer(delta bool) *producer {
+	now := time.Now()
+	p := &producer{b: b, delta: delta, made: now, lastReport: now}
 	p.reported.interval.Store(b.intervals.now())
 	b.mu.Lock()
 	p.number = len(b.producers)
 	b.producers = append(b.producers, p)
-	b.readers.Store(int32(len(b.producers)))
+	b.producerCount.Store(int32(len(b.producers)))
 	b.mu.Unlock()
 	return p
 }
@@ -54,6 +63,10 @@ func (b *Bridge) newProducer() *producer {
 func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	// During the telemetry reader's collection this moves nothing
+	// (BeginCollection moved the counts); a reader without the hooks, or
+	// any other reader, gets what was recorded until now.
+	p.b.moveForReport()
 	now := time.Now()
 	upto := p.b.intervals.lastChange()
 	metrics := p.b.countMetrics(p, nil, now)

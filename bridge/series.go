@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/telemetrybridge/telemetry/internal/journal"
 )
@@ -17,8 +16,14 @@ import (
 // no lock, kept in the journal when there is one so that a count whose
 // call returned outlives the process. Collections drain the tallies into
 // each reader's sum (handover.moveCounts), and each reader's producer
-// reports its sums: the telemetry reader's as deltas since its previous
-// collection, the others' as cumulative sums since the series began.
+// reports its sums (report.go): as deltas since its previous report to
+// the telemetry reader and to readers added with WithDeltaReader, as
+// cumulative sums since the series began to the others.
+//
+// A key that is evicted and used again gets a new series, its successor:
+// the evicted one hands it its sums and its start when the successor is
+// first drained, and its later drains go to it, so that every reader sees
+// one stream per key, which neither restarts nor repeats itself.
 //
 // Why the bridge does not feed SDK instruments: a delta aggregation starts
 // empty at each collection, so the SDK made each series anew every
@@ -51,20 +56,23 @@ type series struct {
 	evicted atomic.Uint64
 
 	// The sums of the producers, by producer number (see producer.number):
-	// the telemetry reader's, the first, inline, since most programs have
-	// no other reader. Under the handover's mu.
-	first readerSum
-	more  []readerSum
+	// the telemetry reader's inline, since most programs have no other
+	// reader. Under the handover's mu, as are the fields below.
+	telemetry readerSum
+	others    []readerSum
 
-	next   *series // in the handover's list of new series
-	family int     // the series' metric in the report under way (countFamilies)
+	successor *series // the series that took over the key, once evicted
+	next      *series // in the handover's list of new series
+	family    int     // the series' metric in the report under way (countFamilies)
 }
 
-// readerSum is what one reader has not been told (deltas) or the total
-// since the series began (cumulative sums).
+// readerSum is one reader's view of a series: what it has not been told
+// (a delta reader's) or the total since the series began (a cumulative
+// reader's).
 type readerSum struct {
-	value int64
-	has   bool // something was added since the series began or, for deltas, since the last report
+	value      int64
+	counted    bool // something was added since the series began, or, for deltas, since the last report
+	unreported bool // something was added since the reader's last report
 }
 
 // init makes s a new series with tally c.
@@ -75,130 +83,85 @@ func (s *series) init(c journal.Counted, name string, attrs attribute.Set, monot
 // add records n: one atomic add, whatever n is.
 func (s *series) add(n int64) { s.Add(n) }
 
-// sum returns producer i's sum, or nil when nothing was added to it.
-// h.mu is held.
+// sum returns producer i's sum, or nil when the series has none for it
+// (nothing was added since that producer was made). h.mu is held.
 func (s *series) sum(i int) *readerSum {
 	if i == 0 {
-		return &s.first
+		return &s.telemetry
 	}
-	if i-1 < len(s.more) {
-		return &s.more[i-1]
+	if i-1 < len(s.others) {
+		return &s.others[i-1]
 	}
 	return nil
 }
 
-// addToReaders adds n to the sums of the first readers producers. h.mu
-// is held.
-func (s *series) addToReaders(n int64, readers int) {
-	s.first.value += n
-	s.first.has = true
-	for len(s.more) < readers-1 {
-		s.more = append(s.more, readerSum{})
+// addToProducers adds n to the sums of the producers numbered below
+// producers. h.mu is held.
+func (s *series) addToProducers(n int64, producers int) {
+	s.telemetry.add(n)
+	for len(s.others) < producers-1 {
+		s.others = append(s.others, readerSum{})
 	}
-	for i := range s.more[:max(readers-1, 0)] {
-		s.more[i].value += n
-		s.more[i].has = true
+	for i := range s.others {
+		s.others[i].add(n)
 	}
 }
 
-// countFamilies gathers series into one metric per name and kind, as the
-// SDK did with one instrument per name: the keys of a family become
-// points of one metric. A report counts the points of each family first
-// (family), then places them (place) in one slice cut to size: appending
-// to a slice per family grew and copied the points of a large counting set
-// over and over, which took a third of an update's time.
-type countFamilies struct {
-	ids    []countFamily
-	sums   []metricdata.Sum[int64]
-	counts []int
-	at     map[countFamily]int
-	// evicted counts the evicted series among the points; only then can
-	// two series give the same point, found in points (see place).
-	evicted int
-	points  map[pointID]int
-	// last and lastAt are the family of the previous series: the members
-	// of a counting set mostly come one after another.
-	last   countFamily
-	lastAt int
+func (r *readerSum) add(n int64) {
+	r.value += n
+	r.counted, r.unreported = true, true
 }
 
-type countFamily struct {
+// unreported reports whether some producer that still collects has not
+// been told what was added to s; stalled says which producers no longer
+// collect (see intervals.stalled). h.mu is held.
+func (s *series) unreported(stalled []bool) bool {
+	if s.telemetry.unreported {
+		return true
+	}
+	for i, r := range s.others {
+		if r.unreported && !(i+1 < len(stalled) && stalled[i+1]) {
+			return true
+		}
+	}
+	return false
+}
+
+// streamID is what a reader tells a series by.
+type streamID struct {
 	name      string
 	monotonic bool
+	attrs     attribute.Distinct
 }
 
-// family returns the number of s's family, counting one more point in it.
-func (f *countFamilies) family(s *series) int {
-	id := countFamily{name: s.name, monotonic: s.monotonic}
-	i, seen := f.lastAt, len(f.ids) > 0 && id == f.last
-	if !seen {
-		i, seen = f.at[id]
+func (s *series) id() streamID { return streamID{s.name, s.monotonic, s.attrs.Equivalent()} }
+
+// handOver makes next the successor of the evicted s: next takes s's sums
+// and start, and the later drains of s. h.mu is held.
+func (s *series) handOver(next *series) {
+	s.successor = next
+	next.start = s.start
+	next.telemetry.merge(s.telemetry)
+	for len(next.others) < len(s.others) {
+		next.others = append(next.others, readerSum{})
 	}
-	if !seen {
-		if f.at == nil {
-			f.at = make(map[countFamily]int)
-		}
-		i = len(f.ids)
-		f.at[id] = i
-		f.ids = append(f.ids, id)
-		f.counts = append(f.counts, 0)
+	for i, r := range s.others {
+		next.others[i].merge(r)
 	}
-	f.last, f.lastAt = id, i
-	f.counts[i]++
-	if s.evicted.Load() != 0 {
-		f.evicted++
-	}
-	return i
+	s.telemetry, s.others = readerSum{}, nil
 }
 
-// cut makes room for the points counted, every family's in one slice.
-func (f *countFamilies) cut(temporality metricdata.Temporality) {
-	total := 0
-	for _, n := range f.counts {
-		total += n
-	}
-	all := make([]metricdata.DataPoint[int64], 0, total)
-	if f.evicted > 0 {
-		f.points = make(map[pointID]int, total)
-	}
-	f.sums = make([]metricdata.Sum[int64], len(f.ids))
-	for i, n := range f.counts {
-		f.sums[i] = metricdata.Sum[int64]{Temporality: temporality, IsMonotonic: f.ids[i].monotonic, DataPoints: all[:0:n]}
-		all = all[n:n:cap(all)]
-	}
+func (r *readerSum) merge(from readerSum) {
+	r.value += from.value
+	r.counted = r.counted || from.counted
+	r.unreported = r.unreported || from.unreported
 }
 
-// place puts s's point in its family. An evicted series and the one that
-// replaced it carry the same key, and so the same attributes; their points
-// are one, as they would be in an SDK instrument: two points with equal
-// attributes would read as two series to a backend, and the exporter would
-// send them as a list of points instead of the key's number.
-func (f *countFamilies) place(s *series, pt metricdata.DataPoint[int64]) {
-	pts := &f.sums[s.family].DataPoints
-	if f.evicted > 0 {
-		id := pointID{s.family, s.attrs.Equivalent()}
-		if at, ok := f.points[id]; ok {
-			(*pts)[at].Value += pt.Value
-			if pt.StartTime.Before((*pts)[at].StartTime) {
-				(*pts)[at].StartTime = pt.StartTime
-			}
-			return
-		}
-		f.points[id] = len(*pts)
+// heir is the series that now carries s's key: s itself while no
+// successor took over.
+func (s *series) heir() *series {
+	for s.successor != nil {
+		s = s.successor
 	}
-	*pts = append(*pts, pt)
-}
-
-// pointID tells the points of a report apart.
-type pointID struct {
-	family int
-	attrs  attribute.Distinct
-}
-
-// appendTo appends the families' metrics to ms.
-func (f *countFamilies) appendTo(ms []metricdata.Metrics) []metricdata.Metrics {
-	for i, sum := range f.sums {
-		ms = append(ms, metricdata.Metrics{Name: f.ids[i].name, Data: sum})
-	}
-	return ms
+	return s
 }

@@ -41,7 +41,17 @@ func (b *Bridge) sweep() {
 		}
 	})
 	b.entries.prune(func(_ string, e *entry) bool { return e.retired.Load() })
-	b.freeRetired()
+	b.freeRetired(b.stalledProducers())
+}
+
+// stalledProducers says, by producer number, which producers no longer
+// collect; b.mu is held.
+func (b *Bridge) stalledProducers() []bool {
+	stalled := make([]bool, len(b.producers))
+	for i, p := range b.producers {
+		stalled[i] = p != b.primary && b.intervals.stalled(&p.reported)
+	}
+	return stalled
 }
 
 // reportedByAll is the highest change number that every producer still

@@ -38,11 +38,10 @@ func (t *table[K, V]) loadFast(k K) (V, bool) {
 	return v, ok
 }
 
-// load looks k up in the snapshot, then in the overflow map.
+// load looks k up where its newest value is: the overflow map, which
+// shadows the snapshot, then the snapshot. It takes the lock, since a
+// snapshot hit alone may be a value already replaced.
 func (t *table[K, V]) load(k K) (V, bool) {
-	if v, ok := t.loadFast(k); ok {
-		return v, true
-	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.loadLocked(k)
