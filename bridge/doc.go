@@ -35,16 +35,19 @@
 //	                     by the attribute telemetry.index
 //
 // Every figure comes from the bridge's producers, one per reader. Counts
-// (series.go) reach the telemetry reader as deltas since its previous
-// collection and every other reader as cumulative sums, whatever that
-// reader's temporality selector says: a producer cannot ask its reader,
-// and cumulative sums are what Prometheus and OTLP backends expect by
-// default. Values (Set, SetNested, Append) reach each reader once per
-// change. The bridge does not record through SDK instruments, whose
-// per-reader aggregation cost more than the whole design this package
-// replaces (see series), so the MeterProvider's views do not apply to its
-// figures, and a reader added with WithMeterProviderOptions sees them only
-// if it is given a producer from Bridge.Producer.
+// (series.go) reach the telemetry reader, and readers added with
+// WithDeltaReader, as deltas since their previous collection; readers
+// added with WithReader get cumulative sums, whatever their temporality
+// selector says, since a producer cannot ask its reader and cumulative
+// sums are what Prometheus and OTLP backends expect by default. Values
+// (Set, SetNested, Append) reach each reader once per change. The bridge
+// does not record through SDK instruments, whose per-reader aggregation
+// cost more than the whole design this package replaces (see series), so
+// the MeterProvider's views do not apply to its figures. A reader given
+// through WithMeterProviderOptions sees only the program's own
+// instruments: an SDK reader takes its producers when it is made, so add
+// it with WithReader or WithDeltaReader instead; a reader of another
+// MeterProvider can take a producer from Bridge.Producer.
 //
 // # Keys and instrument names
 //
@@ -93,7 +96,7 @@
 //     string value seen for the first time is copied, so that the set
 //     does not hold on to the caller's per-request allocations.
 //     Collections drain the tallies into each reader's sum (flush.go),
-//     which its producer reports.
+//     which its producer reports (report.go).
 //  5. Set, SetNested and Append take the entry's own mutex, number the
 //     change for the producers, store the value, and write it to the
 //     journal: SetNested writes the sub-key's cell in place, a captured
@@ -127,8 +130,8 @@
 // marks say no file holds (counts above the last committed mark, values
 // numbered after it). A file stamped with g commits g even if the process
 // died before it could, so a figure is in the journal or in a file, never
-// in both and never in neither. Until a collection ends, the flushes that
-// other readers start move nothing, so that the telemetry collection holds
+// in both and never in neither. Until a collection ends, the moves that
+// other readers' producers start move nothing, so that the telemetry collection holds
 // exactly what was marked.
 //
 // Native OpenTelemetry instruments on the same provider are not recorded
@@ -141,8 +144,11 @@
 // platforms that cannot map files, everything (reported once).
 //
 // Sums wrap around as Go's int64 does: Add(k, math.MaxInt) then Add(k, 1)
-// sends math.MinInt64. No recording call loops or waits on another: an
-// evicted entry's tally is drained at later collections for as long as a
+// sends math.MinInt64. No recording call spins or waits on slow work: a
+// new key or set member is made under a mutex held for a few map
+// operations, never for I/O; later calls take no lock; a new series joins
+// the handover's list with a compare-and-swap, retried only when another
+// joined at the same moment; and an evicted entry's tally is drained at later collections for as long as a
 // call that found it just before the eviction could still add to it (see
 // series.evicted).
 //

@@ -235,8 +235,9 @@ func (b *Bridge) lookupSlow(key string, k kind, replace bool) *entry {
 	return e
 }
 
-// evict retires e. Counts it still has go to the SDK, so that other
-// readers miss nothing; held values are discarded, as their key now holds
+// evict retires e. Its series are drained until they are freed, and the
+// series that takes its key over inherits their sums, so that no reader
+// misses a count; held values are discarded, as their key now holds
 // something else or nothing. The table forgets e at the next prune.
 func (b *Bridge) evict(e *entry) {
 	e.retired.Store(true)

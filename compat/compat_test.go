@@ -272,6 +272,49 @@ func TestOptionsReachExporterAndExtraReaders(t *testing.T) {
 	}
 }
 
+// A reader added with WithDeltaReader gets each collection's increase,
+// marked as a delta, where a WithReader one gets the running total.
+func TestDeltaReaderGetsIncreases(t *testing.T) {
+	s := servertest.New(t)
+	var deltas, totals *sdkmetric.ManualReader
+	initTo(t, s, nil,
+		WithDeltaReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+			deltas = sdkmetric.NewManualReader(sdkmetric.WithProducer(p))
+			return deltas
+		}),
+		WithReader(func(p sdkmetric.Producer) sdkmetric.Reader {
+			totals = sdkmetric.NewManualReader(sdkmetric.WithProducer(p))
+			return totals
+		}))
+	sumOf := func(r *sdkmetric.ManualReader) (int64, metricdata.Temporality) {
+		t.Helper()
+		var rm metricdata.ResourceMetrics
+		if err := r.Collect(context.Background(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "n" {
+					return sum.DataPoints[0].Value, sum.Temporality
+				}
+			}
+		}
+		return 0, 0
+	}
+	Add("n", 3)
+	d1, dt := sumOf(deltas)
+	c1, ct := sumOf(totals)
+	Add("n", 4)
+	d2, _ := sumOf(deltas)
+	c2, _ := sumOf(totals)
+	if d1 != 3 || d2 != 4 || dt != metricdata.DeltaTemporality {
+		t.Errorf("delta reader got %d then %d (%v), want 3 then 4 as deltas", d1, d2, dt)
+	}
+	if c1 != 3 || c2 != 7 || ct != metricdata.CumulativeTemporality {
+		t.Errorf("cumulative reader got %d then %d (%v), want 3 then 7 as cumulative sums", c1, c2, ct)
+	}
+}
+
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

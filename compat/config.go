@@ -154,15 +154,22 @@ func WithReaderOptions(opts ...exporter.ReaderOption) Option {
 // over an OTLP exporter) that receives the same figures. newReader gets the
 // producer that carries them; pass it on with sdkmetric.WithProducer.
 // Counts reach that reader as cumulative sums, whatever its temporality
-// selector.
+// selector; use WithDeltaReader for one that wants deltas.
 func WithReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
 	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithReader(newReader)) })
 }
 
+// WithDeltaReader is WithReader for a reader whose exporter wants deltas
+// (a StatsD or Datadog pipeline, say): counts reach it as what was added
+// since its previous collection.
+func WithDeltaReader(newReader func(sdkmetric.Producer) sdkmetric.Reader) Option {
+	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithDeltaReader(newReader)) })
+}
+
 // WithMeterProviderOptions passes options (a resource, views, readers) to
 // the MeterProvider the package builds. Readers added here and views see
-// only the program's own instruments; use WithReader for a reader that
-// should see the package's figures too.
+// only the program's own instruments; use WithReader or WithDeltaReader
+// for a reader that should see the package's figures too.
 func WithMeterProviderOptions(opts ...sdkmetric.Option) Option {
 	return optionFunc(func(o *options) { o.bridge = append(o.bridge, bridge.WithMeterProviderOptions(opts...)) })
 }

@@ -326,7 +326,7 @@ func ordered() {}
 
 // Count is a count kept in the journal, or in memory when the journal is
 // full or off. Recording adds to recorded; the collection that moves the
-// count into the SDK remembers how far it moved (flushed); a mark says how
+// count into the readers' sums remembers how far it moved (flushed); a mark says how
 // far the telemetry reader's collection took it (marked, with the
 // generation in the record), and sent how far a committed one did.
 type Count struct {
@@ -340,7 +340,7 @@ type Count struct {
 func (c *Count) Add(n int64) { c.recorded.Add(n) }
 
 // Drain returns what was recorded since the previous Drain; the caller
-// hands it to the SDK. Calls to Drain of one count must not overlap.
+// adds it to the readers' sums. Calls to Drain of one count must not overlap.
 func (c *Count) Drain() int64 {
 	r := c.recorded.Load()
 	d := r - c.flushed.Load()
