@@ -157,8 +157,9 @@ func (b *Bridge) moveCounts(gen uint64) {
 func (b *Bridge) retire(s *series) { s.evicted.CompareAndSwap(0, b.intervals.now()) }
 
 // freeRetired lets go of the evicted series whose update interval has
-// ended, whose figures are all committed and which every producer that
-// still collects has reported; sweep calls it when an interval ends, with
+// ended, whose figures are all committed, which every producer that
+// still collects has reported, and whose predecessor is gone (its late
+// counts go to its heir, which must still be there); sweep calls it when an interval ends, with
 // the producers that stalled.
 func (b *Bridge) freeRetired(stalled []bool) {
 	b.hand.mu.Lock()
@@ -171,9 +172,12 @@ func (b *Bridge) freeRetiredLocked() {
 	h := &b.hand
 	cur := b.intervals.now()
 	keep := h.all[:0]
-	for _, s := range h.all {
-		if ev := s.evicted.Load(); ev != 0 && cur > ev && !s.unreported(h.stalled) && b.journal.Committed(s.Counted) {
+	for _, s := range h.all { // oldest first: a series before its successor
+		if ev := s.evicted.Load(); ev != 0 && cur > ev && s.predecessor == nil && !s.unreported(h.stalled) && b.journal.Committed(s.Counted) {
 			b.journal.Free(s.Counted)
+			if s.successor != nil {
+				s.successor.predecessor = nil
+			}
 			continue
 		}
 		keep = append(keep, s)

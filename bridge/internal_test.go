@@ -166,6 +166,46 @@ func TestAnEvictedKeyAndItsSuccessorAreOnePoint(t *testing.T) {
 	}
 }
 
+// A key evicted twice: a late count on the first evicted entry goes to
+// the series that took the key over, so that series stays until the first
+// is gone, even when it could be freed sooner.
+func TestALateCountOnAnOldEntryReachesItsHeir(t *testing.T) {
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	b, r := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	ctx := context.Background()
+	flush := func() {
+		t.Helper()
+		if err := r.ForceFlush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evict := func(key string) *entry {
+		e, _ := b.entries.load(key)
+		b.mu.Lock()
+		b.evict(e)
+		b.mu.Unlock()
+		return e
+	}
+	b.Increment("hits")
+	flush()
+	first := evict("hits")
+	b.Increment("hits") // the successor, evicted in the same interval
+	evict("hits")
+	flush()
+	first.counter.add(5) // a call that found the first entry, late
+	flush()
+	flush()
+	sent := 0
+	for _, req := range s.Requests() {
+		if v, ok := req.Payload(t).Data["hits"].(float64); ok {
+			sent += int(v)
+		}
+	}
+	if sent != 7 {
+		t.Errorf("the updates sent %d hits in all, want 7 (1, 1 and the late 5)", sent)
+	}
+}
+
 // An entry that a call has just made, and not yet counted, is not idle:
 // a sweep between the two must not evict it (its first count would go to
 // a retired entry, and the next call would make a second one).

@@ -61,9 +61,10 @@ type series struct {
 	telemetry readerSum
 	others    []readerSum
 
-	successor *series // the series that took over the key, once evicted
-	next      *series // in the handover's list of new series
-	family    int     // the series' metric in the report under way (countFamilies)
+	successor   *series // the series that took over the key, once evicted
+	predecessor *series // the series whose key this one took over, until that one is freed
+	next        *series // in the handover's list of new series
+	family      int     // the series' metric in the report under way (countFamilies)
 }
 
 // readerSum is one reader's view of a series: what it has not been told
@@ -139,7 +140,7 @@ func (s *series) id() streamID { return streamID{s.name, s.monotonic, s.attrs.Eq
 // handOver makes next the successor of the evicted s: next takes s's sums
 // and start, and the later drains of s. h.mu is held.
 func (s *series) handOver(next *series) {
-	s.successor = next
+	s.successor, next.predecessor = next, s
 	next.start = s.start
 	next.telemetry.merge(s.telemetry)
 	for len(next.others) < len(s.others) {
