@@ -57,6 +57,23 @@ func (h *handover) BeginCollection(gen uint64, checkpoint bool) {
 // EndCollection implements CollectionHooks.
 func (h *handover) EndCollection() { h.collecting.Store(false) }
 
+// join makes room for producer number, leaving out of its sums what was
+// recorded before it joined and is not drained yet: the next drain adds it
+// to every producer, so the new one starts below zero by as much.
+// Meanwhile no drain runs, so that no count is split. Its cost is one
+// pass over the series, once per producer.
+func (h *handover) join(number int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.adoptLocked()
+	for _, s := range h.all {
+		if n := s.Undrained(); n != 0 {
+			s.heir().slot(number).value -= n
+		}
+	}
+	h.b.producerCount.Store(int32(number + 1))
+}
+
 // register adds a new series; it is drained from the next collection on.
 func (h *handover) register(s *series) {
 	for {

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -203,6 +204,27 @@ func TestALateCountOnAnOldEntryReachesItsHeir(t *testing.T) {
 	}
 	if sent != 7 {
 		t.Errorf("the updates sent %d hits in all, want 7 (1, 1 and the late 5)", sent)
+	}
+}
+
+// Another reader that collects less often than the telemetry server asks
+// for updates still gets every count: evicted series wait for it. One that
+// stopped collecting holds nothing back for long: once it is
+// stalledAlwaysAfter intervals behind, they are let go.
+func TestEvictedSeriesWaitForASlowReaderButNotForEver(t *testing.T) {
+	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+	b, r, other := withOther(t, s)
+	points(t, other, "agents") // it collected once, before the counts
+	for i := range 100 {
+		b.AppendUnique("agents", strconv.Itoa(i))
+	}
+	flushes(t, r, stalledAfter+2) // idle members are evicted meanwhile
+	if n := evictedSeries(b); n != 100 {
+		t.Errorf("%d evicted members kept for the reader that has not collected yet, want 100", n)
+	}
+	flushes(t, r, stalledAlwaysAfter)
+	if n := evictedSeries(b); n != 0 {
+		t.Errorf("%d evicted members kept for a reader %d intervals behind, want 0", n, stalledAlwaysAfter+stalledAfter+2)
 	}
 }
 

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/telemetrybridge/telemetry/payload"
 )
@@ -12,10 +13,20 @@ import (
 // items already kept still update.
 const MaxItems = payload.MaxItems
 
-// stalledAfter is how many intervals a producer may go without producing
-// before it stops holding values back from being let go: a reader that
-// stopped collecting must not make the bridge grow without bound.
-const stalledAfter = 2
+// A producer that stopped producing must not make the bridge keep figures
+// for it without bound, so it stalls: it no longer holds back values or
+// evicted series from being let go. Readers collect on their own clock (a
+// Prometheus scrape, a PeriodicReader's minute), which may be slower than
+// the server's update interval, and Reset ends intervals too; so a
+// producer stalls once it is stalledAfter intervals and stalledAfterTime
+// behind, or stalledAlwaysAfter intervals behind whatever the time, which
+// bounds what a server asking for an update every second makes the bridge
+// keep.
+const (
+	stalledAfter       = 2
+	stalledAfterTime   = 10 * time.Minute
+	stalledAlwaysAfter = 16
+)
 
 // intervals is the bridge's clock: the one place that says which update a
 // figure belongs to and what the readers have seen. Two counts run in it.
@@ -50,12 +61,14 @@ const stalledAfter = 2
 //	                   A nested cell and a held value carry the same
 //	                   number as a plain field, under their key's lock.
 //	position           a producer's: the last change it reported and the
-//	                   interval of its latest Produce; held values every
-//	                   producer has reported are let go, and a producer
-//	                   stalledAfter intervals behind holds none back
+//	                   interval and time of its latest Produce; held
+//	                   values every producer has reported are let go, and
+//	                   a producer that stalled (stalledAfter) holds none
+//	                   back
 //	series.evicted     the interval of an eviction: the tally is drained
-//	                   until a later interval began and its figures are
-//	                   committed
+//	                   until a later interval began, its figures are
+//	                   committed and every producer that has not stalled
+//	                   reported it
 //
 // Two numbers that look alike are not the clock's: a collection's
 // generation (handover.gen) numbers the telemetry reader's collections for
@@ -86,6 +99,7 @@ func (s *stamp) last() uint64 { return max(s.Load(), s.born) }
 type position struct {
 	change   atomic.Uint64 // the last change reported
 	interval atomic.Uint64 // the interval of the latest Produce
+	at       atomic.Int64  // when it was, in Unix nanoseconds
 }
 
 func newIntervals() *intervals {
@@ -163,7 +177,7 @@ func (c *intervals) unreported(n uint64) bool { return n > c.reported.Load() }
 // produced records that p reported every change up to upto.
 func (c *intervals) produced(p *position, upto uint64) {
 	p.change.Store(upto)
-	p.interval.Store(c.now())
+	p.started(c.now())
 	for {
 		cur := c.reported.Load()
 		if upto <= cur || c.reported.CompareAndSwap(cur, upto) {
@@ -172,5 +186,15 @@ func (c *intervals) produced(p *position, upto uint64) {
 	}
 }
 
-// stalled reports whether p has not produced for stalledAfter intervals.
-func (c *intervals) stalled(p *position) bool { return p.interval.Load()+stalledAfter < c.now() }
+// started sets p's latest Produce to now, in interval.
+func (p *position) started(interval uint64) {
+	p.interval.Store(interval)
+	p.at.Store(time.Now().UnixNano())
+}
+
+// stalled reports whether p has stopped producing (see stalledAfter).
+func (c *intervals) stalled(p *position) bool {
+	behind := c.now() - min(p.interval.Load(), c.now())
+	idle := time.Duration(time.Now().UnixNano() - p.at.Load())
+	return behind > stalledAlwaysAfter || behind > stalledAfter && idle > stalledAfterTime
+}

@@ -48,12 +48,12 @@ func (b *Bridge) Producer() sdkmetric.Producer { return b.newProducer(false) }
 func (b *Bridge) newProducer(delta bool) *producer {
 	now := time.Now()
 	p := &producer{b: b, delta: delta, made: now, lastReport: now}
-	p.reported.interval.Store(b.intervals.now())
+	p.reported.started(b.intervals.now())
 	b.mu.Lock()
+	defer b.mu.Unlock()
 	p.number = len(b.producers)
 	b.producers = append(b.producers, p)
-	b.producerCount.Store(int32(len(b.producers)))
-	b.mu.Unlock()
+	b.hand.join(p.number)
 	return p
 }
 
@@ -67,9 +67,8 @@ func (p *producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	// (BeginCollection moved the counts); a reader without the hooks, or
 	// any other reader, gets what was recorded until now.
 	p.b.moveForReport()
-	now := time.Now()
 	upto := p.b.intervals.lastChange()
-	metrics := p.b.countMetrics(p, nil, now)
+	metrics, now := p.b.countMetrics(p, nil)
 	metrics = append(metrics, p.b.heldMetrics(p.reported.change.Load(), upto, now)...)
 	p.b.intervals.produced(&p.reported, upto)
 	if p == p.b.primary {

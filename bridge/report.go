@@ -9,11 +9,13 @@ import (
 // countMetrics appends to ms the sums that p has to report: to a delta
 // reader (the telemetry reader, or one added with WithDeltaReader) what
 // was added since p's previous report; to any other the cumulative sum of
-// every series counted since p was made.
-func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics, now time.Time) []metricdata.Metrics {
+// every series counted since p was made. It returns the points' time,
+// taken under the lock, so that no series it reports began after it.
+func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics) ([]metricdata.Metrics, time.Time) {
 	h := &b.hand
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	now := time.Now()
 	temporality := metricdata.CumulativeTemporality
 	if p.delta {
 		temporality = metricdata.DeltaTemporality
@@ -41,7 +43,7 @@ func (b *Bridge) countMetrics(p *producer, ms []metricdata.Metrics, now time.Tim
 		families.place(s, pt)
 	}
 	p.lastReport = now
-	return families.appendTo(ms)
+	return families.appendTo(ms), now
 }
 
 // reports reports whether p has a point to give for a series whose sum

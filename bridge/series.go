@@ -100,12 +100,23 @@ func (s *series) sum(i int) *readerSum {
 // producers. h.mu is held.
 func (s *series) addToProducers(n int64, producers int) {
 	s.telemetry.add(n)
-	for len(s.others) < producers-1 {
-		s.others = append(s.others, readerSum{})
+	if producers > 1 {
+		s.slot(producers - 1)
 	}
 	for i := range s.others {
 		s.others[i].add(n)
 	}
+}
+
+// slot returns producer i's sum, making room for it. h.mu is held.
+func (s *series) slot(i int) *readerSum {
+	if i == 0 {
+		return &s.telemetry
+	}
+	for len(s.others) < i {
+		s.others = append(s.others, readerSum{})
+	}
+	return &s.others[i-1]
 }
 
 func (r *readerSum) add(n int64) {

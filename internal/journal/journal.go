@@ -348,6 +348,10 @@ func (c *Count) Drain() int64 {
 	return d
 }
 
+// Undrained returns what was recorded since the previous Drain, leaving
+// it to the next. It must not overlap a Drain of the same count.
+func (c *Count) Undrained() int64 { return c.recorded.Load() - c.flushed.Load() }
+
 // Counted returns a count's handle for Mark and Free: its record, or 0 for
 // a count in memory.
 type Counted struct {
