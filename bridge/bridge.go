@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/telemetrybridge/telemetry/payload"
 
@@ -63,6 +64,10 @@ type Bridge struct {
 	recent    [recentSlots]atomic.Pointer[entry] // see liveEntry
 	intervals *intervals                         // the update interval and the numbering of changes
 	closed    atomic.Bool
+	// evictionGrace and maxWaiting are defaultEvictionGrace and
+	// maxWaitingForReaders; tests of freeing lower them before they record.
+	evictionGrace time.Duration
+	maxWaiting    int
 
 	producers     []*producer         // guarded by mu
 	producerCount atomic.Int32        // len(producers), read by moveCounts, which cannot take mu
@@ -154,7 +159,7 @@ func New(filter KeyFilter, newReader func(producer sdkmetric.Producer, hooks Col
 			return nil, errors.New("telemetry bridge: WithReader was given a nil function: pass one that builds the reader")
 		}
 	}
-	b := &Bridge{filter: filter, journal: cfg.journal, intervals: newIntervals(), entries: newTable[string, *entry](), named: make(map[string]struct{})}
+	b := &Bridge{filter: filter, journal: cfg.journal, intervals: newIntervals(), entries: newTable[string, *entry](), named: make(map[string]struct{}), evictionGrace: defaultEvictionGrace, maxWaiting: maxWaitingForReaders}
 	b.hand.b = b
 	b.primary = b.newProducer(true)
 	if b.reader = newReader(b.primary, &b.hand); isNil(b.reader) {

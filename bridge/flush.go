@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // handover keeps every count of the bridge (series) and is the bridge's
@@ -171,7 +172,28 @@ func (b *Bridge) moveCounts(gen uint64) {
 
 // retire marks an evicted series; it is drained until freeRetired lets
 // it go.
-func (b *Bridge) retire(s *series) { s.evicted.CompareAndSwap(0, b.intervals.now()) }
+func (b *Bridge) retire(s *series) {
+	if s.evicted.CompareAndSwap(0, b.intervals.now()) {
+		s.evictedAt.Store(time.Now().UnixNano())
+	}
+}
+
+// defaultEvictionGrace is the least time an evicted series is kept
+// (Bridge.evictionGrace): far longer than a recording call takes between
+// finding its series and adding to it (nanoseconds), even on a machine so
+// loaded that the call's goroutine waits for a core.
+const defaultEvictionGrace = 2 * time.Second
+
+// freeable reports whether s may be let go as far as its own state goes:
+// evicted in an interval that ended and at least b.evictionGrace ago,
+// drained, committed, and no longer the heir of a series still kept.
+// Whether readers were told its sums is asked apart (see freeRetiredLocked).
+// h.mu is held.
+func (b *Bridge) freeable(s *series, cur uint64, now int64) bool {
+	ev, at := s.evicted.Load(), s.evictedAt.Load()
+	return ev != 0 && cur > ev && at != 0 && now-at >= int64(b.evictionGrace) &&
+		s.predecessor == nil && s.Undrained() == 0 && b.journal.Committed(s.Counted)
+}
 
 // freeRetired lets go of the evicted series whose update interval has
 // ended, whose figures are all committed, which every producer that
@@ -187,18 +209,40 @@ func (b *Bridge) freeRetired(stalled []bool) {
 
 func (b *Bridge) freeRetiredLocked() {
 	h := &b.hand
-	cur := b.intervals.now()
+	cur, now := b.intervals.now(), time.Now().UnixNano()
+	done := func(s *series) bool { return b.freeable(s, cur, now) && !s.telemetry.unreported }
+	// Series that only other readers wait for are kept up to
+	// maxWaitingForReaders: a reader that collects seldom gets its counts,
+	// and one that stopped cannot make the bridge grow without bound (the
+	// oldest go first).
+	waiting := 0
+	for _, s := range h.all {
+		if done(s) && s.waitedForByOthers(h.stalled) {
+			waiting++
+		}
+	}
+	over := waiting - b.maxWaiting
 	keep := h.all[:0]
 	for _, s := range h.all { // oldest first: a series before its successor
-		if ev := s.evicted.Load(); ev != 0 && cur > ev && s.predecessor == nil && !s.unreported(h.stalled) && b.journal.Committed(s.Counted) {
-			b.journal.Free(s.Counted)
-			if s.successor != nil {
-				s.successor.predecessor = nil
+		if done(s) {
+			waited := s.waitedForByOthers(h.stalled)
+			if waited && over > 0 {
+				waited, over = false, over-1
 			}
-			continue
+			if !waited {
+				b.journal.Free(s.Counted)
+				if s.successor != nil {
+					s.successor.predecessor = nil
+				}
+				continue
+			}
 		}
 		keep = append(keep, s)
 	}
 	clear(h.all[len(keep):])
 	h.all = keep
 }
+
+// maxWaitingForReaders bounds the evicted series kept only because a
+// reader other than the telemetry reader has not collected them yet.
+const maxWaitingForReaders = MaxItems

@@ -108,6 +108,7 @@ func TestFirstSightingsKeepTheirOwnCopy(t *testing.T) {
 func TestAnAddToAnEvictedTallyIsSent(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
 	b, r := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	b.evictionGrace = 0 // freed as soon as the rest allows
 	ctx := context.Background()
 	b.Increment("hits")
 	found, _ := b.entries.load("hits") // what a call in flight holds
@@ -173,6 +174,7 @@ func TestAnEvictedKeyAndItsSuccessorAreOnePoint(t *testing.T) {
 func TestALateCountOnAnOldEntryReachesItsHeir(t *testing.T) {
 	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
 	b, r := newBridgeTo(t, s, exporter.WithSpool(t.TempDir()), exporter.WithRuntimeFigures(false))
+	b.evictionGrace = 0 // so that only the predecessor rule keeps the heir
 	ctx := context.Background()
 	flush := func() {
 		t.Helper()
@@ -209,22 +211,34 @@ func TestALateCountOnAnOldEntryReachesItsHeir(t *testing.T) {
 
 // Another reader that collects less often than the telemetry server asks
 // for updates still gets every count: evicted series wait for it. One that
-// stopped collecting holds nothing back for long: once it is
-// stalledAlwaysAfter intervals behind, they are let go.
+// stopped collecting holds nothing back for long: once it stalled, or
+// once more than maxWaiting series wait for it, they are let go, oldest
+// first.
 func TestEvictedSeriesWaitForASlowReaderButNotForEver(t *testing.T) {
-	s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
-	b, r, other := withOther(t, s)
-	points(t, other, "agents") // it collected once, before the counts
-	for i := range 100 {
-		b.AppendUnique("agents", strconv.Itoa(i))
-	}
-	flushes(t, r, stalledAfter+2) // idle members are evicted meanwhile
-	if n := evictedSeries(b); n != 100 {
-		t.Errorf("%d evicted members kept for the reader that has not collected yet, want 100", n)
-	}
-	flushes(t, r, stalledAlwaysAfter)
-	if n := evictedSeries(b); n != 0 {
-		t.Errorf("%d evicted members kept for a reader %d intervals behind, want 0", n, stalledAlwaysAfter+stalledAfter+2)
+	for _, stop := range []string{"stalls", "too many wait"} {
+		t.Run(stop, func(t *testing.T) {
+			s := servertest.New(t, servertest.JSON(payload.Response{NextUpdate: time.Hour}))
+			b, r, other := withOther(t, s)
+			b.evictionGrace = 0
+			points(t, other, "agents") // it collected once, before the counts
+			for i := range 100 {
+				b.AppendUnique("agents", strconv.Itoa(i))
+			}
+			flushes(t, r, stalledAfter+2) // idle members are evicted meanwhile
+			if n := evictedSeries(b); n != 100 {
+				t.Fatalf("%d evicted members kept for the reader that has not collected yet, want 100", n)
+			}
+			want := 0
+			if stop == "stalls" {
+				b.producers[1].reported.at.Store(time.Now().Add(-stalledAfterTime - time.Second).UnixNano())
+			} else {
+				b.maxWaiting, want = 40, 40
+			}
+			flushes(t, r, 1)
+			if n := evictedSeries(b); n != want {
+				t.Errorf("%d evicted members kept, want %d", n, want)
+			}
+		})
 	}
 }
 

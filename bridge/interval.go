@@ -14,18 +14,16 @@ import (
 const MaxItems = payload.MaxItems
 
 // A producer that stopped producing must not make the bridge keep figures
-// for it without bound, so it stalls: it no longer holds back values or
-// evicted series from being let go. Readers collect on their own clock (a
-// Prometheus scrape, a PeriodicReader's minute), which may be slower than
-// the server's update interval, and Reset ends intervals too; so a
-// producer stalls once it is stalledAfter intervals and stalledAfterTime
-// behind, or stalledAlwaysAfter intervals behind whatever the time, which
-// bounds what a server asking for an update every second makes the bridge
-// keep.
+// for it, so it stalls: it no longer holds back values or evicted series
+// from being let go. Readers collect on their own clock (a Prometheus
+// scrape, a PeriodicReader's minute), which may be slower than the
+// server's update interval, and Reset and ForceFlush end intervals as fast
+// as they are called; so a producer stalls only once it is stalledAfter
+// intervals and stalledAfterTime behind. The series kept for producers
+// that have not stalled are bounded apart (maxWaitingForReaders).
 const (
-	stalledAfter       = 2
-	stalledAfterTime   = 10 * time.Minute
-	stalledAlwaysAfter = 16
+	stalledAfter     = 2
+	stalledAfterTime = 10 * time.Minute
 )
 
 // intervals is the bridge's clock: the one place that says which update a
@@ -196,5 +194,5 @@ func (p *position) started(interval uint64) {
 func (c *intervals) stalled(p *position) bool {
 	behind := c.now() - min(p.interval.Load(), c.now())
 	idle := time.Duration(time.Now().UnixNano() - p.at.Load())
-	return behind > stalledAlwaysAfter || behind > stalledAfter && idle > stalledAfterTime
+	return behind > stalledAfter && idle > stalledAfterTime
 }

@@ -46,14 +46,18 @@ type series struct {
 	// which a tally cannot tell from no call at all.
 	addedZero atomic.Bool
 	// evicted is the update interval in which the key or member was let
-	// go, 0 while it is live. The tally is still drained after, since a
-	// call that found it just before may add to it; it is freed once the
-	// interval of the eviction has ended and its last figures are
-	// committed. A call would have to be suspended between finding its key
-	// and adding to it for a whole update interval (a second at the
-	// least, an hour usually) for its add to be lost, or, once the journal
-	// record is reused, to be counted under the key that reuses it.
-	evicted atomic.Uint64
+	// go, 0 while it is live, and evictedAt the time (Unix nanoseconds).
+	// The tally is still drained after, since a call that found it just
+	// before may add to it; it is freed once the interval of the eviction
+	// has ended, Bridge.evictionGrace has passed (ForceFlush and Reset end
+	// intervals as fast as they are called, so intervals alone are no
+	// clock), nothing is left to drain and its last figures are committed.
+	// A call would have to be suspended between finding its key and
+	// adding to it for longer than both for its add to be lost, or, once
+	// the journal record is reused, to be counted under the key that
+	// reuses it.
+	evicted   atomic.Uint64
+	evictedAt atomic.Int64
 
 	// The sums of the producers, by producer number (see producer.number):
 	// the telemetry reader's inline, since most programs have no other
@@ -124,13 +128,11 @@ func (r *readerSum) add(n int64) {
 	r.counted, r.unreported = true, true
 }
 
-// unreported reports whether some producer that still collects has not
-// been told what was added to s; stalled says which producers no longer
-// collect (see intervals.stalled). h.mu is held.
-func (s *series) unreported(stalled []bool) bool {
-	if s.telemetry.unreported {
-		return true
-	}
+// waitedForByOthers reports whether some producer other than the
+// telemetry reader's, and still collecting, has not been told what was
+// added to s; stalled says which producers no longer collect (see
+// intervals.stalled). h.mu is held.
+func (s *series) waitedForByOthers(stalled []bool) bool {
 	for i, r := range s.others {
 		if r.unreported && !(i+1 < len(stalled) && stalled[i+1]) {
 			return true

@@ -1,0 +1,5 @@
+package bridge
+
+// EvictionGrace lets the external tests wait until evicted figures may be
+// let go.
+const EvictionGrace = defaultEvictionGrace
