@@ -195,8 +195,9 @@ func isNil(v any) bool {
 // same readers.
 func (b *Bridge) MeterProvider() *sdkmetric.MeterProvider { return b.provider }
 
-// Shutdown sends a final update, shuts every reader down and makes later
-// recording a no-op. It returns by ctx's deadline.
+// Shutdown shuts every reader down, which for a started telemetry reader
+// (exporter.Reader) sends the final update, and makes later recording a
+// no-op. It returns by ctx's deadline.
 func (b *Bridge) Shutdown(ctx context.Context) error {
 	err := b.provider.Shutdown(ctx)
 	b.closed.Store(true)

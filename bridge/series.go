@@ -72,11 +72,15 @@ type series struct {
 }
 
 // readerSum is one reader's view of a series: what it has not been told
-// (a delta reader's) or the total since the series began (a cumulative
-// reader's).
+// (a delta reader's) or the total since its producer joined (a cumulative
+// reader's). A producer that joins while counts wait in the tally starts
+// below zero by as much (handover.join), with counted unset.
 type readerSum struct {
-	value      int64
-	counted    bool // something was added since the series began, or, for deltas, since the last report
+	value int64
+	// counted says the reader has a point to give: something was added
+	// since its producer joined (cumulative) or since its last report
+	// (delta, which report clears).
+	counted    bool
 	unreported bool // something was added since the reader's last report
 }
 
