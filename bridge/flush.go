@@ -19,8 +19,9 @@ import (
 // other readers' producers start move nothing, so the telemetry
 // collection holds exactly what was marked. Other readers lose nothing by
 // it: what they skip is moved by the next move, before their next report,
-// and a series is not freed before every producer that still collects has
-// reported it.
+// and an evicted series waits for the producers that still collect to
+// report it (up to maxWaitingForReaders such series; see
+// freeRetiredLocked).
 type handover struct {
 	b *Bridge
 	// mu serialises draining and reporting: a count is drained by one
@@ -195,11 +196,9 @@ func (b *Bridge) freeable(s *series, cur uint64, now int64) bool {
 		s.predecessor == nil && s.Undrained() == 0 && b.journal.Committed(s.Counted)
 }
 
-// freeRetired lets go of the evicted series whose update interval has
-// ended, whose figures are all committed, which every producer that
-// still collects has reported, and whose predecessor is gone (its late
-// counts go to its heir, which must still be there); sweep calls it when an interval ends, with
-// the producers that stalled.
+// freeRetired records which producers stalled and lets go of the evicted
+// series that may go (freeRetiredLocked); sweep calls it when an interval
+// ends, and every drain (moveCounts) lets go first of what may go.
 func (b *Bridge) freeRetired(stalled []bool) {
 	b.hand.mu.Lock()
 	defer b.hand.mu.Unlock()

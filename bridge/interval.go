@@ -21,9 +21,16 @@ const MaxItems = payload.MaxItems
 // as they are called; so a producer stalls only once it is stalledAfter
 // intervals and stalledAfterTime behind. The series kept for producers
 // that have not stalled are bounded apart (maxWaitingForReaders).
+//
+// Held values have no such bound of their own (a list may hold MaxItems
+// elements each interval), so they are not kept for a producer
+// heldFor intervals behind, whatever the time (farBehind): a reader that
+// collects seldom then sees a value only if it was set within the last
+// heldFor intervals.
 const (
 	stalledAfter     = 2
 	stalledAfterTime = 10 * time.Minute
+	heldFor          = 16
 )
 
 // intervals is the bridge's clock: the one place that says which update a
@@ -64,9 +71,10 @@ const (
 //	                   a producer that stalled (stalledAfter) holds none
 //	                   back
 //	series.evicted     the interval of an eviction: the tally is drained
-//	                   until a later interval began, its figures are
-//	                   committed and every producer that has not stalled
-//	                   reported it
+//	                   until a later interval began, evictionGrace
+//	                   passed, nothing is left to drain, its figures are
+//	                   committed and the producers that have not stalled
+//	                   reported it (up to maxWaitingForReaders series)
 //
 // Two numbers that look alike are not the clock's: a collection's
 // generation (handover.gen) numbers the telemetry reader's collections for
@@ -188,6 +196,11 @@ func (c *intervals) produced(p *position, upto uint64) {
 func (p *position) started(interval uint64) {
 	p.interval.Store(interval)
 	p.at.Store(time.Now().UnixNano())
+}
+
+// farBehind reports whether p is more than heldFor intervals behind.
+func (c *intervals) farBehind(p *position) bool {
+	return c.now()-min(p.interval.Load(), c.now()) > heldFor
 }
 
 // stalled reports whether p has stopped producing (see stalledAfter).

@@ -44,16 +44,27 @@ func (b *Bridge) AppendUnique(key string, value any) {
 		b.misuse(key, fmt.Sprintf("AppendUnique got a %T, which cannot be a set member; ignored", value))
 		return
 	}
-	e := b.lookup(key, kindSet, false)
-	if e == nil || !b.intervals.admit(&e.counted) {
+	for {
+		e := b.lookup(key, kindSet, false)
+		if e == nil || !b.intervals.admit(&e.counted) {
+			return
+		}
+		v := b.setValue(e, value)
+		if v == errSetRetired { // evicted meanwhile: look the key up again
+			continue
+		}
+		if v == nil || !b.intervals.admit(&v.counted) {
+			return
+		}
+		v.add(1)
 		return
 	}
-	v := b.setValue(e, value)
-	if v == nil || !b.intervals.admit(&v.counted) {
-		return
-	}
-	v.add(1)
 }
+
+// errSetRetired is what setValue returns when the set was evicted before
+// a new member could join it: a member made then would be missed by the
+// eviction's walk of the members, and live on beside the key's new set.
+var errSetRetired = new(setValue)
 
 // setValue returns the member of e's set for value, creating it on first
 // sight with its attributes.
@@ -99,6 +110,11 @@ func memberOf[K comparable](b *Bridge, e *entry, t *table[K, *setValue], k K, va
 	attr := valueAttribute(captured)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	// evict marks the entry retired before it walks the members, under
+	// t.mu: a member made after that walk would never be evicted.
+	if e.retired.Load() {
+		return errSetRetired
+	}
 	if v, ok := t.loadLocked(k); ok && !v.retired.Load() {
 		return v
 	}

@@ -77,9 +77,10 @@ type series struct {
 // below zero by as much (handover.join), with counted unset.
 type readerSum struct {
 	value int64
-	// counted says the reader has a point to give: something was added
+	// counted says the reader has a point to give: a drain added to it
 	// since its producer joined (cumulative) or since its last report
-	// (delta, which report clears).
+	// (delta, which report clears). For a producer that joined while
+	// counts waited in the tally, that first drain may sum to 0.
 	counted    bool
 	unreported bool // something was added since the reader's last report
 }

@@ -469,9 +469,9 @@ func TestHostileThreeReadersAgreeUnderEviction(t *testing.T) {
 	var stop atomic.Bool
 	var collectors sync.WaitGroup
 	evictions := 0
-	// Each reader collects at least once between two updates: one that
-	// goes three updates without collecting loses counts (see
-	// TestHostileSeldomReader).
+	// Each reader collects at least once between two updates; readers that
+	// collect seldom are TestHostileSeldomReaderGetsReplacedAndIdleCounters'
+	// subject.
 	var cumN, deltaN atomic.Int64
 	collectors.Go(func() {
 		for !stop.Load() {

@@ -59,7 +59,7 @@ func (b *Bridge) stalledProducers() []bool {
 func (b *Bridge) reportedByAll() uint64 {
 	low := uint64(math.MaxUint64)
 	for _, p := range b.producers {
-		if p == b.primary || !b.intervals.stalled(&p.reported) {
+		if p == b.primary || !b.intervals.stalled(&p.reported) && !b.intervals.farBehind(&p.reported) {
 			low = min(low, p.reported.change.Load())
 		}
 	}
