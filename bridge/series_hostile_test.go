@@ -375,6 +375,23 @@ type cumulative struct {
 	checkTime bool
 }
 
+// seeBoth collects the cumulative reader cum into c and the delta reader
+// delta, fails the test for a stream either gets twice, and returns the
+// delta reader's collection.
+func (c *cumulative) seeBoth(cum, delta sdkmetric.Reader) *metricdata.ResourceMetrics {
+	c.t.Helper()
+	rm := collect(c.t, cum)
+	if d := duplicateStreams(rm); len(d) > 0 {
+		c.t.Errorf("the cumulative reader got a stream twice: %v", d)
+	}
+	c.see(rm)
+	rm = collect(c.t, delta)
+	if d := duplicateStreams(rm); len(d) > 0 {
+		c.t.Errorf("the delta reader got a stream twice: %v", d)
+	}
+	return rm
+}
+
 func newCumulative(t *testing.T) *cumulative {
 	return &cumulative{t: t, last: map[string]map[time.Time]int64{}, cur: map[string]time.Time{}}
 }
@@ -559,15 +576,7 @@ func TestHostileEvictedKeyReusedCountsOnce(t *testing.T) {
 	cums := newCumulative(t)
 	var deltaK, deltaS, want int64
 	see := func() {
-		rm := collect(t, cum)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the cumulative reader got a stream twice: %v", d)
-		}
-		cums.see(rm)
-		rm = collect(t, delta)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the delta reader got a stream twice: %v", d)
-		}
+		rm := cums.seeBoth(cum, delta)
 		deltaK += total(pointsIn(rm, "k"))
 		deltaS += total(pointsIn(rm, "s"))
 	}

@@ -39,15 +39,7 @@ func TestReviewMemberMadeInAnEvictedSet(t *testing.T) {
 	cums := newCumulative(t)
 	var deltaB int64
 	see := func() {
-		rm := collect(t, cum)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the cumulative reader got a stream twice: %v", d)
-		}
-		cums.see(rm)
-		rm = collect(t, delta)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the delta reader got a stream twice: %v", d)
-		}
+		rm := cums.seeBoth(cum, delta)
 		for _, p := range pointsIn(rm, "agents") {
 			if v, _ := p.Attributes.Value(payload.AttrValue); v.AsString() == "b" {
 				deltaB += p.Value

@@ -494,15 +494,7 @@ func TestReviewSuccessorChainFreedInOrder(t *testing.T) {
 	cums := newCumulative(t)
 	var deltaHits int64
 	see := func() {
-		rm := collect(t, cum)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the cumulative reader got a stream twice: %v", d)
-		}
-		cums.see(rm)
-		rm = collect(t, delta)
-		if d := duplicateStreams(rm); len(d) > 0 {
-			t.Errorf("the delta reader got a stream twice: %v", d)
-		}
+		rm := cums.seeBoth(cum, delta)
 		deltaHits += total(pointsIn(rm, "hits"))
 	}
 	kept := func(ss ...*series) int {
