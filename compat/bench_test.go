@@ -60,13 +60,27 @@ func initForBench(b *testing.B) {
 		WithExporterOptions(exporter.WithEndpoint(srv.URL+"/"), exporter.WithRuntimeFigures(false)))
 }
 
+// sides runs a benchmark on the baseline, on compat, and on a recorder
+// that records nothing (impl=caller): the last is what the benchmark's own
+// code costs (values made and boxed, headers hashed), the same on both
+// sides, so that a side's figure less the caller's is its recording alone.
 func sides(b *testing.B, run func(b *testing.B, r recorder)) {
 	b.Run("impl=baseline", func(b *testing.B) { withCPU(b, func() { run(b, newBaseline("disabled")) }) })
 	b.Run("impl=compat", func(b *testing.B) {
 		initForBench(b)
 		withCPU(b, func() { run(b, compatRecorder{}) })
 	})
+	b.Run("impl=caller", func(b *testing.B) { withCPU(b, func() { run(b, callerOnly{}) }) })
 }
+
+// callerOnly records nothing. It is called through the recorder interface
+// as the others are, so the caller still boxes every value.
+type callerOnly struct{}
+
+func (callerOnly) Increment(string)              {}
+func (callerOnly) Set(string, any)               {}
+func (callerOnly) SetNested(string, string, any) {}
+func (callerOnly) AppendUnique(string, any)      {}
 
 // withCPU runs f and reports, beside ns/op, the CPU time the process spent
 // per operation meanwhile (cpu-ns/op): every thread, the GC and the
