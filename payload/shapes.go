@@ -41,11 +41,11 @@ func (h *Histogram) WriteMembers(w *Writer) error {
 	if err := w.distribution(h.Count, h.Sum, h.Min, h.Max, h.HasMin, h.HasMax); err != nil {
 		return err
 	}
-	w.Name(MemberBounds)
+	w.member(quotedBounds)
 	if err := w.floats(h.Bounds); err != nil {
 		return err
 	}
-	w.Name(MemberBucketCounts)
+	w.member(quotedBucketCounts)
 	w.uints(h.BucketCounts)
 	return nil
 }
@@ -73,23 +73,23 @@ func (h *ExpHistogram) WriteMembers(w *Writer) error {
 	if err := w.distribution(h.Count, h.Sum, h.Min, h.Max, h.HasMin, h.HasMax); err != nil {
 		return err
 	}
-	w.Name(MemberScale)
+	w.member(quotedScale)
 	w.Int(int64(h.Scale))
-	w.Name(MemberZeroCount)
+	w.member(quotedZeroCount)
 	w.Uint(h.ZeroCount)
-	w.Name(MemberZeroThresh)
+	w.member(quotedZeroThresh)
 	if err := w.Float(h.ZeroThreshold); err != nil {
 		return err
 	}
 	for _, side := range []struct {
-		name string
-		b    *ExpBuckets
-	}{{MemberPositive, &h.Positive}, {MemberNegative, &h.Negative}} {
-		w.Name(side.name)
+		quoted string
+		b      *ExpBuckets
+	}{{quotedPositive, &h.Positive}, {quotedNegative, &h.Negative}} {
+		w.member(side.quoted)
 		w.BeginObject()
-		w.Name(MemberOffset)
+		w.member(quotedOffset)
 		w.Int(int64(side.b.Offset))
-		w.Name(MemberBucketCounts)
+		w.member(quotedBucketCounts)
 		w.uints(side.b.Counts)
 		w.EndObject()
 	}
@@ -108,21 +108,21 @@ type Summary struct {
 
 // WriteMembers writes count, sum and quantiles.
 func (s *Summary) WriteMembers(w *Writer) error {
-	w.Name(MemberCount)
+	w.member(quotedCount)
 	w.Uint(s.Count)
-	w.Name(MemberSum)
+	w.member(quotedSum)
 	if err := w.Float(s.Sum); err != nil {
 		return err
 	}
-	w.Name(MemberQuantiles)
+	w.member(quotedQuantiles)
 	w.BeginList()
 	for _, q := range s.Quantiles {
 		w.BeginObject()
-		w.Name(MemberQuantile)
+		w.member(quotedQuantile)
 		if err := w.Float(q.Quantile); err != nil {
 			return err
 		}
-		w.Name(MemberValue)
+		w.member(quotedValue)
 		if err := w.Float(q.Value); err != nil {
 			return err
 		}
@@ -133,20 +133,20 @@ func (s *Summary) WriteMembers(w *Writer) error {
 }
 
 func (w *Writer) distribution(count uint64, sum, lo, hi Number, hasLo, hasHi bool) error {
-	w.Name(MemberCount)
+	w.member(quotedCount)
 	w.Uint(count)
-	w.Name(MemberSum)
+	w.member(quotedSum)
 	if err := w.Number(sum); err != nil {
 		return err
 	}
 	if hasLo {
-		w.Name(MemberMin)
+		w.member(quotedMin)
 		if err := w.Number(lo); err != nil {
 			return err
 		}
 	}
 	if hasHi {
-		w.Name(MemberMax)
+		w.member(quotedMax)
 		if err := w.Number(hi); err != nil {
 			return err
 		}

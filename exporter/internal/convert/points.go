@@ -101,8 +101,7 @@ func (a *attributed[P]) write(w *payload.Writer, members func(*payload.Writer, *
 	for i := range a.points {
 		w.BeginObject()
 		if attrs := a.attrsOf(i); len(attrs) > 0 {
-			w.Name(payload.MemberAttributes)
-			w.WrittenJSON(attrs)
+			w.PointAttributes(attrs)
 		}
 		if err := members(w, &a.points[i].p); err != nil {
 			return err
@@ -147,8 +146,7 @@ type sumPoints struct{ attributed[payload.Number] }
 
 func (s *sumPoints) Write(w *payload.Writer) error {
 	return s.attributed.write(w, func(w *payload.Writer, n *payload.Number) error {
-		w.Name(payload.MemberValue)
-		return w.Number(*n)
+		return w.PointValue(*n)
 	})
 }
 
