@@ -10,16 +10,17 @@ import (
 // so that a caller may put an "attributes" member before them.
 
 // CountedValue writes one element of a counting set: {"value": v,
-// "count": n}, with v given as its JSON text (already checked).
-//
-// The member names are constants that need no escaping, so the object is
-// written as it reads, without quoting them for every member: BenchmarkUpdate
-// (10,000 members) took 4 % less time for it (-7 % at -cpu 2, p=0.05).
+// "count": n}, with v given as its JSON text (already checked). The
+// object is written as it reads, its names the quoted constants of
+// members.go: BenchmarkUpdate (10,000 members) took 4 % less time for it
+// (-7 % at -cpu 2, p=0.05).
 func (w *Writer) CountedValue(valueJSON []byte, count int64) {
 	w.next()
-	w.buf = append(w.buf, `{"`+MemberValue+`":`...)
+	w.buf = append(w.buf, '{')
+	w.buf = append(w.buf, quotedValue...)
 	w.buf = append(w.buf, valueJSON...)
-	w.buf = append(w.buf, `,"`+MemberCount+`":`...)
+	w.buf = append(w.buf, ',')
+	w.buf = append(w.buf, quotedCount...)
 	w.buf = strconv.AppendInt(w.buf, count, 10)
 	w.buf = append(w.buf, '}')
 }
