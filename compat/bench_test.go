@@ -61,9 +61,11 @@ func initForBench(b *testing.B) {
 }
 
 // sides runs a benchmark on the baseline, on compat, and on a recorder
-// that records nothing (impl=caller): the last is what the benchmark's own
-// code costs (values made and boxed, headers hashed), the same on both
-// sides, so that a side's figure less the caller's is its recording alone.
+// that records nothing (impl=caller). The last is what the benchmark's own
+// loop costs on both sides alike: the call itself, and where a benchmark
+// makes its values per call (AppendUniqueFresh, Request,
+// SetNestedChanging), the formatting, boxing and hashing. A side's figure
+// less the caller's is its recording alone.
 func sides(b *testing.B, run func(b *testing.B, r recorder)) {
 	b.Run("impl=baseline", func(b *testing.B) { withCPU(b, func() { run(b, newBaseline("disabled")) }) })
 	b.Run("impl=compat", func(b *testing.B) {

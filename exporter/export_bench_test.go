@@ -128,10 +128,11 @@ func countingSink(b *testing.B, bytes *atomic.Int64) *httptest.Server {
 // settings, to a loopback server: only Export is timed. body-B/export is
 // what went over the wire.
 //
-// impl=exchange is the part that both sides pay alike: a POST of a body
-// as large as the one this exporter sends for such a collection, with
-// nothing to convert, through a default http.Client, after the same
-// collection and garbage collection.
+// impl=exchange is this exporter's loopback exchange alone: a POST of a
+// body as large as the one it sends for such a collection, with nothing to
+// convert, through a default http.Client, after the same collection and
+// garbage collection. otlpmetrichttp's bodies are larger (1.2 times at
+// 1,000 and 10,000 points), so its own exchange takes somewhat longer.
 func BenchmarkExportFresh(b *testing.B) {
 	impls := []struct {
 		name string
@@ -184,8 +185,9 @@ func telemetryBody(b *testing.B, points, attrs int) int {
 	return int(sent.Load())
 }
 
-// exchangeOnly returns an export that sends size bytes of JSON and reads
-// the answer, whatever the collection.
+// exchangeOnly returns an export that sends a body of size bytes (spaces:
+// the benchmark's server reads bodies without parsing them) and reads the
+// answer, whatever the collection.
 func exchangeOnly(url string, size int) func(context.Context, *metricdata.ResourceMetrics) error {
 	body := bytes.Repeat([]byte(" "), size)
 	client := &http.Client{}

@@ -16,11 +16,9 @@ import (
 // (-7 % at -cpu 2, p=0.05).
 func (w *Writer) CountedValue(valueJSON []byte, count int64) {
 	w.next()
-	w.buf = append(w.buf, '{')
-	w.buf = append(w.buf, quotedValue...)
+	w.buf = append(w.buf, openCounted...)
 	w.buf = append(w.buf, valueJSON...)
-	w.buf = append(w.buf, ',')
-	w.buf = append(w.buf, quotedCount...)
+	w.buf = append(w.buf, beforeCount...)
 	w.buf = strconv.AppendInt(w.buf, count, 10)
 	w.buf = append(w.buf, '}')
 }
