@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"fmt"
+	"iter"
 	"math"
 	"runtime"
 	"strconv"
@@ -64,14 +65,26 @@ func points(t *testing.T, m *sdkmetric.ManualReader, name string) []metricdata.D
 
 func pointsIn(rm *metricdata.ResourceMetrics, name string) []metricdata.DataPoint[int64] {
 	var pts []metricdata.DataPoint[int64]
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			if sum, ok := mt.Data.(metricdata.Sum[int64]); ok && mt.Name == name {
-				pts = append(pts, sum.DataPoints...)
-			}
+	for metric, sum := range intSums(rm) {
+		if metric == name {
+			pts = append(pts, sum.DataPoints...)
 		}
 	}
 	return pts
+}
+
+// intSums yields the name and data of every integer sum in rm, the only
+// kind of data the bridge's series make.
+func intSums(rm *metricdata.ResourceMetrics) iter.Seq2[string, metricdata.Sum[int64]] {
+	return func(yield func(string, metricdata.Sum[int64]) bool) {
+		for _, sm := range rm.ScopeMetrics {
+			for _, mt := range sm.Metrics {
+				if sum, ok := mt.Data.(metricdata.Sum[int64]); ok && !yield(mt.Name, sum) {
+					return
+				}
+			}
+		}
+	}
 }
 
 func total(pts []metricdata.DataPoint[int64]) int64 {
@@ -344,17 +357,11 @@ type streamKey struct {
 func duplicateStreams(rm *metricdata.ResourceMetrics) []string {
 	seen := map[streamKey]int{}
 	var dups []string
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			sum, ok := mt.Data.(metricdata.Sum[int64])
-			if !ok {
-				continue
-			}
-			for _, p := range sum.DataPoints {
-				k := streamKey{mt.Name, sum.IsMonotonic, p.Attributes.Equivalent()}
-				if seen[k]++; seen[k] == 2 {
-					dups = append(dups, mt.Name+"{"+p.Attributes.Encoded(attribute.DefaultEncoder())+"}")
-				}
+	for name, sum := range intSums(rm) {
+		for _, p := range sum.DataPoints {
+			k := streamKey{name, sum.IsMonotonic, p.Attributes.Equivalent()}
+			if seen[k]++; seen[k] == 2 {
+				dups = append(dups, name+"{"+p.Attributes.Encoded(attribute.DefaultEncoder())+"}")
 			}
 		}
 	}
@@ -399,34 +406,28 @@ func newCumulative(t *testing.T) *cumulative {
 // see takes one collection.
 func (c *cumulative) see(rm *metricdata.ResourceMetrics) {
 	c.t.Helper()
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			sum, ok := mt.Data.(metricdata.Sum[int64])
-			if !ok {
-				continue
+	for name, sum := range intSums(rm) {
+		if sum.Temporality != metricdata.CumulativeTemporality {
+			c.fail("%s: temporality %v, want cumulative", name, sum.Temporality)
+		}
+		for _, p := range sum.DataPoints {
+			id := name + "{" + p.Attributes.Encoded(attribute.DefaultEncoder()) + "}"
+			starts := c.last[id]
+			if starts == nil {
+				starts = map[time.Time]int64{}
+				c.last[id] = starts
 			}
-			if sum.Temporality != metricdata.CumulativeTemporality {
-				c.fail("%s: temporality %v, want cumulative", mt.Name, sum.Temporality)
+			if prev, ok := starts[p.StartTime]; ok && p.Value < prev {
+				c.fail("%s went down from %d to %d with the same StartTime %v", id, prev, p.Value, p.StartTime)
 			}
-			for _, p := range sum.DataPoints {
-				id := mt.Name + "{" + p.Attributes.Encoded(attribute.DefaultEncoder()) + "}"
-				starts := c.last[id]
-				if starts == nil {
-					starts = map[time.Time]int64{}
-					c.last[id] = starts
-				}
-				if prev, ok := starts[p.StartTime]; ok && p.Value < prev {
-					c.fail("%s went down from %d to %d with the same StartTime %v", id, prev, p.Value, p.StartTime)
-				}
-				if cur, ok := c.cur[id]; ok && p.StartTime.Before(cur) {
-					c.fail("%s went back to StartTime %v after %v", id, p.StartTime, cur)
-				}
-				if c.checkTime && p.Time.Before(p.StartTime) {
-					c.fail("%s: Time %v before StartTime %v", id, p.Time, p.StartTime)
-				}
-				starts[p.StartTime] = p.Value
-				c.cur[id] = p.StartTime
+			if cur, ok := c.cur[id]; ok && p.StartTime.Before(cur) {
+				c.fail("%s went back to StartTime %v after %v", id, p.StartTime, cur)
 			}
+			if c.checkTime && p.Time.Before(p.StartTime) {
+				c.fail("%s: Time %v before StartTime %v", id, p.Time, p.StartTime)
+			}
+			starts[p.StartTime] = p.Value
+			c.cur[id] = p.StartTime
 		}
 	}
 }
@@ -796,24 +797,18 @@ func TestHostileDeltaReaderGetsDeltas(t *testing.T) {
 			t.Errorf("round %d: a stream twice: %v", round, d)
 		}
 		var at time.Time
-		for _, sm := range rm.ScopeMetrics {
-			for _, mt := range sm.Metrics {
-				sum, ok := mt.Data.(metricdata.Sum[int64])
-				if !ok {
-					continue
+		for name, sum := range intSums(rm) {
+			if sum.Temporality != metricdata.DeltaTemporality {
+				t.Errorf("round %d: %s has temporality %v", round, name, sum.Temporality)
+			}
+			for _, p := range sum.DataPoints {
+				if !prev.IsZero() && !p.StartTime.Equal(prev) {
+					t.Errorf("round %d: %s starts at %v, want the previous collection's %v", round, name, p.StartTime, prev)
 				}
-				if sum.Temporality != metricdata.DeltaTemporality {
-					t.Errorf("round %d: %s has temporality %v", round, mt.Name, sum.Temporality)
+				if p.Time.Before(p.StartTime) {
+					t.Errorf("round %d: %s: Time %v before StartTime %v", round, name, p.Time, p.StartTime)
 				}
-				for _, p := range sum.DataPoints {
-					if !prev.IsZero() && !p.StartTime.Equal(prev) {
-						t.Errorf("round %d: %s starts at %v, want the previous collection's %v", round, mt.Name, p.StartTime, prev)
-					}
-					if p.Time.Before(p.StartTime) {
-						t.Errorf("round %d: %s: Time %v before StartTime %v", round, mt.Name, p.Time, p.StartTime)
-					}
-					at = p.Time
-				}
+				at = p.Time
 			}
 		}
 		if at.IsZero() {

@@ -41,14 +41,10 @@ func separateReader(t *testing.T, b *Bridge) *sdkmetric.ManualReader {
 // only positive amounts, so a negative sum is a join gone wrong.
 func noNegative(t *testing.T, who string, rm *metricdata.ResourceMetrics) {
 	t.Helper()
-	for _, sm := range rm.ScopeMetrics {
-		for _, mt := range sm.Metrics {
-			if sum, ok := mt.Data.(metricdata.Sum[int64]); ok {
-				for _, p := range sum.DataPoints {
-					if p.Value < 0 {
-						t.Errorf("%s: %s is %d, below zero", who, mt.Name, p.Value)
-					}
-				}
+	for name, sum := range intSums(rm) {
+		for _, p := range sum.DataPoints {
+			if p.Value < 0 {
+				t.Errorf("%s: %s is %d, below zero", who, name, p.Value)
 			}
 		}
 	}
@@ -585,24 +581,18 @@ func TestReviewDeltaPointsAreContiguous(t *testing.T) {
 		}
 		rm := collect(t, delta)
 		var ended time.Time
-		for _, sm := range rm.ScopeMetrics {
-			for _, mt := range sm.Metrics {
-				sum, ok := mt.Data.(metricdata.Sum[int64])
-				if !ok {
-					continue
+		for name, sum := range intSums(rm) {
+			if sum.Temporality != metricdata.DeltaTemporality {
+				t.Errorf("%s: temporality %v, want delta", name, sum.Temporality)
+			}
+			for _, p := range sum.DataPoints {
+				if !prev.IsZero() && !p.StartTime.Equal(prev) {
+					t.Errorf("round %d: %s starts at %v, the previous collection ended at %v", round, name, p.StartTime, prev)
 				}
-				if sum.Temporality != metricdata.DeltaTemporality {
-					t.Errorf("%s: temporality %v, want delta", mt.Name, sum.Temporality)
+				if p.Time.Before(p.StartTime) {
+					t.Errorf("round %d: %s ends before it starts", round, name)
 				}
-				for _, p := range sum.DataPoints {
-					if !prev.IsZero() && !p.StartTime.Equal(prev) {
-						t.Errorf("round %d: %s starts at %v, the previous collection ended at %v", round, mt.Name, p.StartTime, prev)
-					}
-					if p.Time.Before(p.StartTime) {
-						t.Errorf("round %d: %s ends before it starts", round, mt.Name)
-					}
-					ended = p.Time
-				}
+				ended = p.Time
 			}
 		}
 		if !ended.IsZero() {
